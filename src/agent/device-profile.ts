@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { mobilePlatformSchema } from '../domain/platform.js';
+
+/** How the programs this device runs behave: drawn per run from the device's seeded randomness. */
+export const programBehaviourSchema = z.strictObject({
+  exitCodes: z
+    .array(z.strictObject({ code: z.number().int(), weight: z.number().positive() }))
+    .min(1)
+    .default([{ code: 0, weight: 1 }]),
+  durationSeconds: z
+    .strictObject({ min: z.number().min(0), max: z.number().min(0) })
+    .refine((d) => d.max >= d.min, { message: 'max must be at least min' })
+    .default({ min: 20, max: 120 }),
+  /** How long a restart takes after a 3010-style exit code. */
+  restartSeconds: z.number().min(0).default(90),
+});
+
+/** One simulated handheld. */
+export const deviceProfileSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  platform: mobilePlatformSchema,
+  osVersion: z.string().min(1),
+  freeStorageBytes: z.number().int().min(0),
+  connectivity: z.strictObject({
+    kind: z.enum(['docked', 'wlan', 'cellular']),
+    bandwidthKBps: z.number().positive(),
+  }),
+  programBehaviour: programBehaviourSchema.default(programBehaviourSchema.parse({})),
+  /** Whether the device's user runs optional (not mandatory) advertisements. */
+  runsOptionalPrograms: z.boolean().default(false),
+  /** The device state configuration items read and remediate, keyed by setting address (see settingAddress). */
+  settings: z.record(z.string(), z.string()).default({}),
+});
+
+export type ProgramBehaviour = z.infer<typeof programBehaviourSchema>;
+export type DeviceProfile = z.infer<typeof deviceProfileSchema>;

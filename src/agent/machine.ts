@@ -1,0 +1,474 @@
+/**
+ * The Mobile Device Legacy Client's lifecycle, as one statechart.
+ *
+ *   registering ─► idle ─POLL─► polling ─► evaluating ─► offer ─► … ─► evaluating ─► reporting ─► idle
+ *
+ * `offer` handles one advertisement: fetch its instructions, judge it (expired, not yet available, wrong platform,
+ * optional, connectivity, storage), then either apply a configuration package or locate, download (hash-checked)
+ * and run a program. Every failure is a state or a transition with the status message ConfigMgr would show.
+ * The machine is data: HTTP, timers and randomness live in the actors and in the dependencies given as input.
+ */
+import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import { DEVICE_FLAGS, HIGH_BANDWIDTH_KBPS } from '../domain/advertisement.js';
+import { DEFAULT_CLIENT_SETTINGS, type ClientSettings } from '../domain/client-settings.js';
+import { PACKAGE_TYPE } from '../domain/package.js';
+import { PROGRAM_FLAG_WINDOWS_CE, RESTART_EXIT_CODES } from '../domain/program.js';
+import { STATUS, type StatusKey, type StatusMessage } from '../domain/status-message.js';
+import type { Logger } from '../logging.js';
+import type { InstructionResponse, Offer, PackageLocationResponse, PollResponse } from '../protocol/documents.js';
+import type { Random } from '../random.js';
+import { evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
+import type { DeviceProfile } from './device-profile.js';
+import { DownloadError, downloadPackage, type DownloadedContent } from './downloader.js';
+import type { PollScheduler } from './poll-scheduler.js';
+import { runProgram, type ProgramResult } from './program-runner.js';
+import { SiteRequestError, type Credentials, type SiteConnection } from './site-connection.js';
+import { deliverOutbox, EMPTY_OUTBOX, outboxSize, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
+
+/** What a handheld needs from the world; shared by a fleet, except the logger (a per-device child). */
+export interface HandheldDependencies {
+  connection: SiteConnection;
+  scheduler: PollScheduler;
+  random: Random;
+  logger: Logger;
+}
+
+export interface HandheldInput {
+  profile: DeviceProfile;
+  deps: HandheldDependencies;
+  /** When the first poll is due after registering; staggers a fleet. Defaults to at once. */
+  firstPollAt?: number;
+}
+
+/** The advertisement being handled, and what has been learnt about it so far. */
+interface CurrentOffer {
+  offer: Offer;
+  instruction: InstructionResponse | null;
+  sourceUrl: string | null;
+  content: DownloadedContent | null;
+}
+
+export interface HandheldContext {
+  profile: DeviceProfile;
+  deps: HandheldDependencies;
+  credentials: Credentials;
+  settings: ClientSettings;
+  policyVersion: number | null;
+  /** Every advertisement the site last listed for this device. */
+  offers: Offer[];
+  /** This round's offers still to handle. */
+  queue: Offer[];
+  current: CurrentOffer | null;
+  /** Advertisement id → revision handled to the end (run, rejected, expired): a re-poll does not run it again. */
+  done: Record<string, number>;
+  /** Advertisement id → revision for which 10002 was sent. */
+  received: Record<string, number>;
+  outbox: Outbox;
+  /** Makes status message ids unique per device: `${uuid}:${boot}:${seq}`. */
+  boot: string;
+  seq: number;
+  /** Consecutive failures of the step being retried. */
+  attempts: number;
+  nextPollAt: number;
+  lastPollAt: number | null;
+}
+
+export type HandheldEvent = { type: 'POLL' };
+
+const now = (context: HandheldContext) => context.deps.connection.clock.now();
+const instructionOf = (context: HandheldContext) => context.current!.instruction!;
+
+/** Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in step. */
+export function retryDelay(baseMs: number, attempt: number, random: Random): number {
+  const capped = Math.min(baseMs * 2 ** Math.max(0, attempt - 1), baseMs * 8);
+  return Math.round(capped * (0.5 + 0.5 * random.next()));
+}
+
+export const handheldMachine = setup({
+  types: {
+    context: {} as HandheldContext,
+    input: {} as HandheldInput,
+    events: {} as HandheldEvent,
+  },
+  actors: {
+    register: fromPromise<string, HandheldContext>(({ input }) =>
+      input.deps.connection.register({
+        uuid: input.profile.id,
+        name: input.profile.name,
+        platform: input.profile.platform,
+        osVersion: input.profile.osVersion,
+      }),
+    ),
+    waitForPoll: fromCallback<HandheldEvent, { scheduler: PollScheduler; at: number }>(({ sendBack, input }) =>
+      input.scheduler.schedule(input.at, () => sendBack({ type: 'POLL' })),
+    ),
+    poll: fromPromise<PollResponse, HandheldContext>(({ input }) => input.deps.connection.poll(input.credentials, input.policyVersion)),
+    fetchInstructions: fromPromise<InstructionResponse, HandheldContext>(({ input }) =>
+      input.deps.connection.instructions(input.credentials, input.current!.offer.advertisementId),
+    ),
+    locateContent: fromPromise<PackageLocationResponse, HandheldContext>(({ input }) =>
+      input.deps.connection.locate(input.credentials, input.current!.offer.packageId, instructionOf(input).package.version),
+    ),
+    download: fromPromise<DownloadedContent, HandheldContext>(({ input }) =>
+      downloadPackage(input.deps.connection, {
+        url: input.current!.sourceUrl!,
+        expectedSize: instructionOf(input).package.size,
+        expectedSha256: instructionOf(input).package.sha256,
+      }),
+    ),
+    runProgram: fromPromise<ProgramResult, HandheldContext>(({ input, signal }) =>
+      runProgram({
+        commandLine: instructionOf(input).program!.commandLine,
+        files: input.current!.content!.files,
+        behaviour: input.profile.programBehaviour,
+        random: input.deps.random,
+        clock: input.deps.connection.clock,
+        signal,
+      }),
+    ),
+    evaluateConfiguration: fromPromise<ConfigurationEvaluation, HandheldContext>(async ({ input }) =>
+      evaluateConfiguration(instructionOf(input).configurationItems, input.profile.platform, input.profile.settings),
+    ),
+    deliverStatus: fromPromise<Delivery, HandheldContext>(({ input }) => deliverOutbox(input.deps.connection, input.credentials, input.outbox)),
+  },
+  delays: {
+    retryDelay: ({ context }) => retryDelay(context.settings.failureRetryIntervalMs, context.attempts, context.deps.random),
+    maxRunTime: ({ context }) => instructionOf(context).program!.maxRunTimeMinutes * 60_000,
+    restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
+  },
+  guards: {
+    canRetry: ({ context }) => context.attempts < context.settings.failureRetryCount,
+    unauthorized: (_, params: { error: unknown }) => params.error instanceof SiteRequestError && params.error.status === 401,
+    hasOfferToHandle: ({ context }) => context.queue.length > 0,
+    outboxEmpty: ({ context }) => outboxSize(context.outbox) === 0,
+    expired: ({ context }) => {
+      const expiresAt = instructionOf(context).advertisement.expiresAt;
+      return expiresAt !== null && now(context) >= expiresAt;
+    },
+    notYetAvailable: ({ context }) => now(context) < instructionOf(context).advertisement.availableAt,
+    isConfigurationPackage: ({ context }) => instructionOf(context).package.packageType === PACKAGE_TYPE.configuration,
+    /** Desktop programs (no WINDOWS_CE flag) and programs for other mobile platforms never run here. */
+    wrongPlatform: ({ context }) => {
+      const program = instructionOf(context).program;
+      return !program || (program.flags & PROGRAM_FLAG_WINDOWS_CE) === 0 || !program.platforms.includes(context.profile.platform);
+    },
+    optionalDeclined: ({ context }) => !instructionOf(context).advertisement.mandatory && !context.profile.runsOptionalPrograms,
+    connectivityNotMet: ({ context }) => {
+      const flags = instructionOf(context).advertisement.deviceFlags;
+      const { kind, bandwidthKBps } = context.profile.connectivity;
+      return ((flags & DEVICE_FLAGS.docked) !== 0 && kind !== 'docked') || ((flags & DEVICE_FLAGS.highBandwidth) !== 0 && bandwidthKBps <= HIGH_BANDWIDTH_KBPS);
+    },
+    largerThanFreeStorage: ({ context }) => instructionOf(context).package.size > context.profile.freeStorageBytes,
+    contentMismatch: (_, params: { error: unknown }) =>
+      params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
+    hasHttpSource: (_, params: { location: PackageLocationResponse }) => params.location.sources.some((s) => s.type === 'HTTP'),
+    restartRequested: (_, params: { result: ProgramResult }) => (RESTART_EXIT_CODES as readonly number[]).includes(params.result.exitCode),
+    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) => instructionOf(context).program!.successExitCodes.includes(params.result.exitCode),
+  },
+  actions: {
+    storeAuthToken: assign({ credentials: ({ context }, params: { authToken: string }) => ({ ...context.credentials, authToken: params.authToken }) }),
+    forgetAuthToken: assign({ credentials: ({ context }) => ({ ...context.credentials, authToken: null }) }),
+    countFailure: assign({ attempts: ({ context }) => context.attempts + 1 }),
+    resetAttempts: assign({ attempts: 0 }),
+    notePollStarted: assign({ lastPollAt: ({ context }) => now(context) }),
+    /** Takes the policy; an unchanged policy re-offers what was not finished (e.g. not yet available). */
+    acceptPolicy: assign(({ context }, { policy }: { policy: PollResponse }) => {
+      const offers = policy.unchanged ? context.offers : policy.offers;
+      const pending = policy.settings.enableSoftwareDistribution ? offers.filter((o) => context.done[o.advertisementId] !== o.revision) : [];
+      return { settings: policy.settings, policyVersion: policy.policyVersion, offers, queue: pending, attempts: 0 };
+    }),
+    scheduleNextPoll: assign({
+      nextPollAt: ({ context }) => {
+        // ±2% jitter per poll keeps a staggered fleet from drifting back into step.
+        const interval = context.settings.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next());
+        return Math.max(now(context), (context.lastPollAt ?? now(context)) + Math.round(interval));
+      },
+    }),
+    takeNextOffer: assign(({ context }) => ({
+      current: { offer: context.queue[0]!, instruction: null, sourceUrl: null, content: null },
+      queue: context.queue.slice(1),
+      attempts: 0,
+    })),
+    storeInstruction: assign({ current: ({ context }, params: { instruction: InstructionResponse }) => ({ ...context.current!, instruction: params.instruction }) }),
+    storeSource: assign({
+      current: ({ context }, params: { location: PackageLocationResponse }) => {
+        const sources = params.location.sources.filter((s) => s.type === 'HTTP');
+        const best = sources.reduce((a, b) => (b.metric < a.metric ? b : a));
+        return { ...context.current!, sourceUrl: best.location };
+      },
+    }),
+    storeContent: assign({ current: ({ context }, params: { content: DownloadedContent }) => ({ ...context.current!, content: params.content }) }),
+    markDone: assign({ done: ({ context }) => ({ ...context.done, [context.current!.offer.advertisementId]: context.current!.offer.revision }) }),
+    /** 10002, once per advertisement revision. */
+    recordReceived: assign(({ context }) => {
+      const { advertisementId, revision } = context.current!.offer;
+      if (context.received[advertisementId] === revision) return {};
+      return { ...recorded(context, 'advertisementReceived'), received: { ...context.received, [advertisementId]: revision } };
+    }),
+    record: assign(({ context }, params: { status: StatusKey; details?: Record<string, string> }) => recorded(context, params.status, params.details)),
+    recordProgramResult: assign(({ context }, params: { status: StatusKey[]; result: ProgramResult }) => {
+      const { exitCode, durationMs } = params.result;
+      let next: Partial<HandheldContext> = {};
+      for (const status of params.status) {
+        next = recorded({ ...context, ...next }, status, { ExitCode: String(exitCode), DurationSeconds: String(Math.round(durationMs / 1000)) });
+      }
+      return next;
+    }),
+    applyConfiguration: assign(({ context }, { evaluation }: { evaluation: ConfigurationEvaluation }) => {
+      const { advertisementId, packageId } = context.current!.offer;
+      const time = now(context);
+      let seq = context.seq;
+      const results = evaluation.results.map(({ itemId, state }) => ({
+        id: `${context.credentials.uuid}:${context.boot}:${++seq}`,
+        deviceId: context.credentials.uuid,
+        advertisementId,
+        packageId,
+        itemId,
+        state,
+        time,
+      }));
+      return {
+        seq,
+        profile: { ...context.profile, settings: evaluation.settings },
+        outbox: { ...context.outbox, compliance: [...context.outbox.compliance, ...results] },
+      };
+    }),
+    removeDelivered: assign({ outbox: ({ context }, params: { delivery: Delivery }) => withoutDelivered(context.outbox, new Set(params.delivery.delivered)) }),
+    log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
+      context.deps.logger.log(params.level, params.message, {
+        advertisementId: context.current?.offer.advertisementId,
+        ...(params.error !== undefined && { error: String(params.error) }),
+      });
+    },
+  },
+}).createMachine({
+  id: 'handheld',
+  context: ({ input }) => ({
+    profile: input.profile,
+    deps: input.deps,
+    credentials: { uuid: input.profile.id, authToken: null },
+    settings: DEFAULT_CLIENT_SETTINGS,
+    policyVersion: null,
+    offers: [],
+    queue: [],
+    current: null,
+    done: {},
+    received: {},
+    outbox: EMPTY_OUTBOX,
+    boot: input.deps.connection.clock.now().toString(36),
+    seq: 0,
+    attempts: 0,
+    nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
+    lastPollAt: null,
+  }),
+  initial: 'registering',
+  states: {
+    registering: {
+      invoke: {
+        src: 'register',
+        input: ({ context }) => context,
+        onDone: {
+          target: 'idle',
+          actions: [{ type: 'storeAuthToken', params: ({ event }) => ({ authToken: event.output }) }, 'resetAttempts', { type: 'log', params: { level: 'info', message: 'registered' } }],
+        },
+        onError: { target: 'registrationBackoff', actions: ['countFailure', { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'registration failed', error: event.error }) }] },
+      },
+    },
+    // A device the site does not know can do nothing else, so it retries without a limit.
+    registrationBackoff: { after: { retryDelay: 'registering' } },
+
+    idle: {
+      invoke: { src: 'waitForPoll', input: ({ context }) => ({ scheduler: context.deps.scheduler, at: context.nextPollAt }) },
+      on: { POLL: 'polling' },
+    },
+
+    polling: {
+      entry: 'notePollStarted',
+      invoke: {
+        src: 'poll',
+        input: ({ context }) => context,
+        onDone: { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
+        onError: [
+          // The site forgot this device (e.g. it was rebuilt): register again.
+          { guard: { type: 'unauthorized', params: ({ event }) => ({ error: event.error }) }, target: 'registering', actions: 'forgetAuthToken' },
+          {
+            guard: 'canRetry',
+            target: 'pollBackoff',
+            actions: ['countFailure', { type: 'log', params: ({ event }) => ({ level: 'info', message: 'poll failed, will retry', error: event.error }) }],
+          },
+          {
+            target: 'reporting',
+            actions: ['resetAttempts', { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'poll failed, giving up until the next poll', error: event.error }) }],
+          },
+        ],
+      },
+    },
+    pollBackoff: { after: { retryDelay: 'polling' } },
+
+    evaluating: {
+      always: [{ guard: 'hasOfferToHandle', target: 'offer', actions: 'takeNextOffer' }, { target: 'reporting' }],
+    },
+
+    offer: {
+      initial: 'fetchingInstructions',
+      onDone: 'evaluating',
+      states: {
+        fetchingInstructions: {
+          invoke: {
+            src: 'fetchInstructions',
+            input: ({ context }) => context,
+            onDone: { target: 'judging', actions: [{ type: 'storeInstruction', params: ({ event }) => ({ instruction: event.output }) }, 'recordReceived'] },
+            onError: {
+              target: 'deferred',
+              actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }) },
+            },
+          },
+        },
+        judging: {
+          always: [
+            { guard: 'expired', target: 'done', actions: [{ type: 'record', params: { status: 'advertisementExpired' } }, 'markDone'] },
+            { guard: 'notYetAvailable', target: 'deferred' },
+            { guard: 'isConfigurationPackage', target: 'applyingConfiguration' },
+            { guard: 'wrongPlatform', target: 'done', actions: [{ type: 'record', params: { status: 'rejectedPlatform' } }, 'markDone'] },
+            { guard: 'optionalDeclined', target: 'done', actions: 'markDone' },
+            { guard: 'connectivityNotMet', target: 'deferred' },
+            {
+              guard: 'largerThanFreeStorage',
+              target: 'done',
+              actions: [{ type: 'record', params: ({ context }) => ({ status: 'contentTooLarge', details: storageDetails(context) }) }, 'markDone'],
+            },
+            { target: 'locatingContent' },
+          ],
+        },
+        locatingContent: {
+          invoke: {
+            src: 'locateContent',
+            input: ({ context }) => context,
+            onDone: [
+              {
+                guard: { type: 'hasHttpSource', params: ({ event }) => ({ location: event.output }) },
+                target: 'downloading',
+                actions: [{ type: 'storeSource', params: ({ event }) => ({ location: event.output }) }, { type: 'record', params: { status: 'downloadStarted' } }],
+              },
+              {
+                target: 'done',
+                actions: [{ type: 'record', params: { status: 'downloadFailed', details: { Reason: 'no HTTP source for the package' } } }, 'markDone'],
+              },
+            ],
+            onError: {
+              target: 'deferred',
+              actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }) },
+            },
+          },
+        },
+        downloading: {
+          invoke: {
+            src: 'download',
+            input: ({ context }) => context,
+            onDone: {
+              target: 'running',
+              actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, 'resetAttempts', { type: 'record', params: { status: 'downloadSucceeded' } }],
+            },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'downloadBackoff',
+                actions: ['countFailure', { type: 'log', params: ({ event }) => ({ level: 'info', message: 'download failed, will retry', error: event.error }) }],
+              },
+              {
+                // The content never matched the source: the program is never run on it.
+                guard: { type: 'contentMismatch', params: ({ event }) => ({ error: event.error }) },
+                target: 'done',
+                actions: [
+                  { type: 'record', params: ({ event }) => ({ status: 'downloadFailed', details: { Reason: String(event.error) } }) },
+                  { type: 'record', params: ({ event }) => ({ status: 'contentMismatch', details: { Reason: String(event.error) } }) },
+                  'markDone',
+                ],
+              },
+              {
+                target: 'done',
+                actions: [{ type: 'record', params: ({ event }) => ({ status: 'downloadFailed', details: { Reason: String(event.error) } }) }, 'markDone'],
+              },
+            ],
+          },
+        },
+        downloadBackoff: { after: { retryDelay: 'downloading' } },
+        running: {
+          entry: { type: 'record', params: ({ context }) => ({ status: 'programStarted', details: { CommandLine: instructionOf(context).program!.commandLine } }) },
+          // The outbox goes out while the program runs, so the site sees "running" for long installs.
+          invoke: [
+            {
+              src: 'runProgram',
+              input: ({ context }) => context,
+              onDone: [
+                {
+                  guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
+                  target: 'restarting',
+                  actions: { type: 'recordProgramResult', params: ({ event }) => ({ status: ['restartPending'], result: event.output }) },
+                },
+                {
+                  guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
+                  target: 'done',
+                  actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programSucceeded', 'executionSucceeded'], result: event.output }) }, 'markDone'],
+                },
+                { target: 'done', actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programFailed'], result: event.output }) }, 'markDone'] },
+              ],
+            },
+            { src: 'deliverStatus', input: ({ context }) => context, onDone: { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
+          ],
+          after: {
+            maxRunTime: {
+              target: 'done',
+              actions: [
+                { type: 'record', params: ({ context }) => ({ status: 'maxRunTimeExceeded', details: { MaxRunTimeMinutes: String(instructionOf(context).program!.maxRunTimeMinutes) } }) },
+                'markDone',
+              ],
+            },
+          },
+        },
+        restarting: {
+          after: { restart: { target: 'done', actions: [{ type: 'record', params: { status: 'programSucceeded' } }, { type: 'record', params: { status: 'executionSucceeded' } }, 'markDone'] } },
+        },
+        applyingConfiguration: {
+          invoke: {
+            src: 'evaluateConfiguration',
+            input: ({ context }) => context,
+            onDone: { target: 'done', actions: [{ type: 'applyConfiguration', params: ({ event }) => ({ evaluation: event.output }) }, 'markDone'] },
+          },
+        },
+        /** Not handled this round (not yet available, connectivity, site trouble): offered again at the next poll. */
+        deferred: { type: 'final' },
+        done: { type: 'final' },
+      },
+    },
+
+    reporting: {
+      always: { guard: 'outboxEmpty', target: 'idle', actions: 'scheduleNextPoll' },
+      invoke: {
+        src: 'deliverStatus',
+        input: ({ context }) => context,
+        onDone: { target: 'idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
+      },
+    },
+  },
+});
+
+/** The context after recording one status message about the current advertisement. */
+function recorded(context: HandheldContext, status: StatusKey, details: Record<string, string> = {}): Pick<HandheldContext, 'seq' | 'outbox'> {
+  const seq = context.seq + 1;
+  const message: StatusMessage = {
+    id: `${context.credentials.uuid}:${context.boot}:${seq}`,
+    deviceId: context.credentials.uuid,
+    advertisementId: context.current!.offer.advertisementId,
+    packageId: context.current!.offer.packageId,
+    messageId: STATUS[status].id,
+    time: now(context),
+    details,
+  };
+  return { seq, outbox: { ...context.outbox, status: [...context.outbox.status, message] } };
+}
+
+function storageDetails(context: HandheldContext): Record<string, string> {
+  return { PackageSize: String(instructionOf(context).package.size), FreeStorage: String(context.profile.freeStorageBytes) };
+}
+

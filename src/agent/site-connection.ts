@@ -1,0 +1,118 @@
+import http from 'node:http';
+import axios, { type AxiosInstance } from 'axios';
+import {
+  complianceReport,
+  DEVICE_MANAGEMENT_PATH,
+  HEADERS,
+  instructionRequest,
+  instructionResponse,
+  packageLocationRequest,
+  packageLocationResponse,
+  pollRequest,
+  pollResponse,
+  registrationRequest,
+  registrationResponse,
+  reportResponse,
+  statusReport,
+  type ComplianceReport,
+  type DeviceAction,
+  type DeviceIdentity,
+  type InstructionResponse,
+  type PackageLocationResponse,
+  type PollResponse,
+  type ReportResponse,
+  type ReportType,
+  type StatusReport,
+  type StatusReportType,
+} from '../protocol/documents.js';
+import type { Clock } from '../time/clock.js';
+
+/** An exchange with the site that did not succeed at the HTTP level. `status` is null when no answer came. */
+export class SiteRequestError extends Error {
+  constructor(
+    readonly action: string,
+    readonly status: number | null,
+    readonly reason: string,
+  ) {
+    super(`${action}: ${status === null ? 'no answer' : `HTTP ${status}`}: ${reason}`);
+    this.name = 'SiteRequestError';
+  }
+}
+
+export interface Credentials {
+  uuid: string;
+  authToken: string | null;
+}
+
+export interface SiteConnectionOptions {
+  serverUrl: string;
+  clock: Clock;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+/**
+ * The device side of the wire protocol. One connection (one axios instance, one keep-alive socket pool) serves a
+ * whole fleet; each call names the device it speaks for, so a device costs no HTTP client of its own.
+ */
+export class SiteConnection {
+  readonly http: AxiosInstance;
+  readonly clock: Clock;
+
+  constructor(options: SiteConnectionOptions) {
+    this.clock = options.clock;
+    this.http = axios.create({
+      baseURL: options.serverUrl,
+      timeout: options.timeoutMs ?? 30_000,
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+      // Status codes are ours to judge, and bodies are XML or bytes, never JSON.
+      validateStatus: () => true,
+      transformResponse: (data: unknown) => data,
+    });
+  }
+
+  async register(identity: DeviceIdentity): Promise<string> {
+    const credentials = { uuid: identity.uuid, authToken: null };
+    return (await this.exchange(credentials, 'Register', registrationRequest.encode({ device: identity }), registrationResponse.decode)).authToken;
+  }
+
+  poll(credentials: Credentials, policyVersion: number | null): Promise<PollResponse> {
+    return this.exchange(credentials, 'Poll', pollRequest.encode({ policyVersion }), pollResponse.decode);
+  }
+
+  instructions(credentials: Credentials, advertisementId: string): Promise<InstructionResponse> {
+    return this.exchange(credentials, 'InstructionRequest', instructionRequest.encode({ advertisementId }), instructionResponse.decode);
+  }
+
+  locate(credentials: Credentials, packageId: string, version: number): Promise<PackageLocationResponse> {
+    return this.exchange(credentials, 'PackageLocationRequest', packageLocationRequest.encode({ packageId, version }), packageLocationResponse.decode);
+  }
+
+  reportStatus(credentials: Credentials, type: StatusReportType, report: StatusReport): Promise<ReportResponse> {
+    return this.exchange(credentials, 'Report', statusReport.encode(type, report), reportResponse.decode, type);
+  }
+
+  reportCompliance(credentials: Credentials, report: ComplianceReport): Promise<ReportResponse> {
+    return this.exchange(credentials, 'Report', complianceReport.encode(report), reportResponse.decode, 'ComplianceReport');
+  }
+
+  private async exchange<T>(credentials: Credentials, action: DeviceAction, body: string, decode: (xml: unknown) => T, reportType?: ReportType): Promise<T> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/xml; charset=utf-8',
+      [HEADERS.uuid]: credentials.uuid,
+      [HEADERS.timestamp]: new Date(this.clock.now()).toISOString(),
+      [HEADERS.action]: action,
+    };
+    if (credentials.authToken !== null) headers[HEADERS.auth] = credentials.authToken;
+    if (reportType) headers[HEADERS.reportType] = reportType;
+    const name = reportType ? `${action}/${reportType}` : action;
+    let response;
+    try {
+      response = await this.clock.track(this.http.post<string>(DEVICE_MANAGEMENT_PATH, body, { headers, responseType: 'text' }));
+    } catch (error) {
+      throw new SiteRequestError(name, null, (error as Error).message);
+    }
+    if (response.status !== 200) throw new SiteRequestError(name, response.status, String(response.data).slice(0, 300));
+    return decode(response.data);
+  }
+}

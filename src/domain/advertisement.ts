@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { packageIdSchema } from './package.js';
+
+/** `SMS_Advertisement.DeviceFlags` (same bits as `SMS_Program.DeviceFlags`). */
+export const DEVICE_FLAGS = {
+  always: 0x01000000,
+  highBandwidth: 0x02000000,
+  docked: 0x04000000,
+} as const;
+export type DeviceAssignment = keyof typeof DEVICE_FLAGS;
+
+/** High-bandwidth threshold documented for device assignment: above 60 KBps. */
+export const HIGH_BANDWIDTH_KBPS = 60;
+
+export const advertisementSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Z0-9]{3}[0-9A-F]{5}$/, 'must be a site code and 5 hex digits, e.g. MLC20001'),
+    name: z.string().min(1),
+    collectionId: z.string().min(1),
+    packageId: packageIdSchema,
+    /** Absent for a configuration package, required for a software package. */
+    programName: z.string().min(1).optional(),
+    availableAt: z.iso.datetime().default('2000-01-01T00:00:00Z'),
+    expiresAt: z.iso.datetime().optional(),
+    mandatory: z.boolean().default(true),
+    assignment: z.enum(['always', 'highBandwidth', 'docked']).default('always'),
+  })
+  .refine((a) => a.expiresAt === undefined || Date.parse(a.expiresAt) > Date.parse(a.availableAt), {
+    message: 'expiresAt must be after availableAt',
+    path: ['expiresAt'],
+  });
+
+export type Advertisement = z.infer<typeof advertisementSchema>;

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** Mobile platforms the Mobile Device Legacy Client ran on (ConfigMgr 2007 and 2012 legacy client). */
+export const MOBILE_PLATFORMS = [
+  'Pocket PC 2003',
+  'Windows Mobile 5.0',
+  'Windows Mobile 6.0',
+  'Windows Mobile 6.1',
+  'Windows Mobile 6.5',
+  'Windows CE 5.0',
+  'Windows CE 6.0',
+  'Windows CE 7.0',
+] as const;
+
+/** Desktop platforms exist in the vocabulary only so a desktop program can be (wrongly) advertised to handhelds. */
+export const DESKTOP_PLATFORMS = ['Windows XP', 'Windows Vista', 'Windows 7'] as const;
+
+export const mobilePlatformSchema = z.enum(MOBILE_PLATFORMS);
+export const platformSchema = z.enum([...MOBILE_PLATFORMS, ...DESKTOP_PLATFORMS]);
+
+export type MobilePlatform = z.infer<typeof mobilePlatformSchema>;
+export type Platform = z.infer<typeof platformSchema>;

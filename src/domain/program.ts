@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { packageIdSchema } from './package.js';
+import { platformSchema } from './platform.js';
+
+/** `SMS_Program.ProgramFlags` bit for a Windows CE (device) program: never offered to desktop clients. */
+export const PROGRAM_FLAG_WINDOWS_CE = 0x00000100;
+
+/** Exit codes ConfigMgr reads as "preliminary success, restart pending" (status 10022). */
+export const RESTART_EXIT_CODES = [3010, 3011, 1641, 1604] as const;
+
+export const programSchema = z.strictObject({
+  packageId: packageIdSchema,
+  name: z.string().min(1),
+  commandLine: z.string().min(1),
+  /** `device` programs carry the WINDOWS_CE flag; `desktop` programs must never run on a handheld. */
+  kind: z.enum(['device', 'desktop']).default('device'),
+  platforms: z.array(platformSchema).min(1),
+  maxRunTimeMinutes: z.number().int().min(1).max(720).default(120),
+  successExitCodes: z.array(z.number().int()).min(1).default([0]),
+});
+
+export type Program = z.infer<typeof programSchema>;
+
+export function programFlags(program: Pick<Program, 'kind'>): number {
+  return program.kind === 'device' ? PROGRAM_FLAG_WINDOWS_CE : 0;
+}
+
+/** Windows Mobile's CAB installer: it is on every device, and the file it installs is its last argument. */
+const CAB_INSTALLER = 'wceload.exe';
+
+/**
+ * The package file a command line needs: the executable it starts, or for `wceload.exe [switches] X.cab` the CAB.
+ * Paths are reduced to the file name, since the package may be copied anywhere on the device.
+ */
+export function packageFileOf(commandLine: string): string {
+  const tokens = [...commandLine.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => (m[1] ?? m[2])!);
+  const baseName = (token: string) => token.split(/[\\/]/).pop()!;
+  const executable = baseName(tokens[0]!);
+  if (executable.toLowerCase() !== CAB_INSTALLER) return executable;
+  const target = tokens.slice(1).filter((t) => !t.startsWith('/')).pop();
+  return target === undefined ? executable : baseName(target);
+}

@@ -1,0 +1,77 @@
+import type { ComplianceState } from './configuration-item.js';
+
+/**
+ * Software-distribution status message ids. `verified: false` marks ids that public sources cite but we could not
+ * confirm from Microsoft documentation (see README, "Status message ids").
+ */
+export type MessageState =
+  | 'accepted'
+  | 'rejected'
+  | 'expired'
+  | 'downloading'
+  | 'downloaded'
+  | 'running'
+  | 'rebootPending'
+  | 'succeeded'
+  | 'failed';
+
+interface MessageDefinition {
+  id: number;
+  name: string;
+  state: MessageState;
+  verified: boolean;
+}
+
+const define = <T extends Record<string, MessageDefinition>>(table: T) => table;
+
+export const STATUS = define({
+  advertisementReceived: { id: 10002, name: 'Advertisement received', state: 'accepted', verified: true },
+  programStarted: { id: 10005, name: 'Program started', state: 'running', verified: false },
+  programFailed: { id: 10006, name: 'Program failed (non-zero exit code)', state: 'failed', verified: true },
+  programSucceeded: { id: 10008, name: 'Program completed successfully (exit code)', state: 'succeeded', verified: true },
+  rejectedPlatform: { id: 10018, name: 'Program rejected: platform requirements not met', state: 'rejected', verified: false },
+  advertisementExpired: { id: 10019, name: 'Program rejected: advertisement expired', state: 'expired', verified: false },
+  restartPending: { id: 10022, name: 'Preliminary success, restart pending', state: 'rebootPending', verified: true },
+  contentTooLarge: { id: 10050, name: 'Download failed: package larger than the cache', state: 'failed', verified: true },
+  contentMismatch: { id: 10057, name: 'Program failed: content did not match the source', state: 'failed', verified: true },
+  maxRunTimeExceeded: { id: 10070, name: 'Program exceeded its maximum run time', state: 'failed', verified: false },
+  downloadStarted: { id: 11030, name: 'Starting package download', state: 'downloading', verified: true },
+  downloadSucceeded: { id: 11031, name: 'Download successful', state: 'downloaded', verified: true },
+  downloadFailed: { id: 11032, name: 'Download unsuccessful', state: 'failed', verified: true },
+  executionSucceeded: { id: 11035, name: 'Execution successful', state: 'succeeded', verified: true },
+});
+
+export type StatusKey = keyof typeof STATUS;
+
+const BY_ID = new Map<number, MessageDefinition>(Object.values(STATUS).map((m) => [m.id, m]));
+
+export function describeMessage(messageId: number): MessageDefinition | undefined {
+  return BY_ID.get(messageId);
+}
+
+/** Device client download status (Download Event Status document) uses 11030-11035. */
+export function isDownloadEvent(messageId: number): boolean {
+  return messageId >= 11030 && messageId <= 11035;
+}
+
+/** One status message as the device sends it; `id` is unique per device and message, the de-duplication key. */
+export interface StatusMessage {
+  id: string;
+  deviceId: string;
+  advertisementId: string;
+  packageId: string;
+  messageId: number;
+  time: number;
+  details: Record<string, string>;
+}
+
+/** One configuration item's evaluation result (ComplianceReport extension document). */
+export interface ComplianceResult {
+  id: string;
+  deviceId: string;
+  advertisementId: string;
+  packageId: string;
+  itemId: string;
+  state: ComplianceState;
+  time: number;
+}

@@ -1,0 +1,97 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { advertisementSchema } from '../domain/advertisement.js';
+import { collectionSchema } from '../domain/collection.js';
+import { configurationItemSchema } from '../domain/configuration-item.js';
+import { packageSchema } from '../domain/package.js';
+import { programSchema } from '../domain/program.js';
+import { faultSchema } from './faults.js';
+import type { SiteContext } from './site-context.js';
+import { SiteError } from './site-store.js';
+
+export const ADMIN_PATH = '/admin';
+
+/** A request body that failed its schema: the first issue, as field and reason. */
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new SiteError(400, issue.path.join('.') || '(body)', issue.message);
+}
+
+const filterSchema = z.strictObject({ advertisementId: z.string().optional(), deviceId: z.string().optional() });
+
+/**
+ * The admin API (ours, JSON): create and list the site's objects, read status as the console shows it, and
+ * inject faults. Every error is a 4xx with `{ error, field, reason }`.
+ */
+export function registerAdminApi(app: FastifyInstance, site: SiteContext): void {
+  const { store, status } = site;
+  const created = (reply: FastifyReply, body: unknown) => reply.code(201).send(body);
+
+  app.get(`${ADMIN_PATH}/site`, async () => ({
+    policyVersion: store.policyVersion,
+    settings: store.settings,
+    packages: [...store.packages.values()],
+    programs: [...store.programs.values()],
+    configurationItems: [...store.configurationItems.values()],
+    collections: [...store.collections.values()],
+    advertisements: [...store.advertisements.values()],
+    devices: store.devices.size,
+    statusMessages: status.messageCount,
+  }));
+
+  app.get(`${ADMIN_PATH}/packages`, async () => [...store.packages.values()]);
+  app.post(`${ADMIN_PATH}/packages`, async (request, reply) => {
+    const pkg = parseBody(packageSchema, request.body);
+    await store.addPackage(pkg);
+    return created(reply, pkg);
+  });
+  app.put<{ Params: { id: string } }>(`${ADMIN_PATH}/packages/:id`, async (request) => {
+    const pkg = parseBody(packageSchema, request.body);
+    if (pkg.id !== request.params.id) throw new SiteError(400, 'id', `body id ${pkg.id} does not match the URL's ${request.params.id}`);
+    return store.replacePackage(pkg);
+  });
+
+  app.get(`${ADMIN_PATH}/programs`, async () => [...store.programs.values()]);
+  app.post(`${ADMIN_PATH}/programs`, async (request, reply) => {
+    const program = parseBody(programSchema, request.body);
+    store.addProgram(program);
+    return created(reply, program);
+  });
+
+  app.get(`${ADMIN_PATH}/configuration-items`, async () => [...store.configurationItems.values()]);
+  app.post(`${ADMIN_PATH}/configuration-items`, async (request, reply) => {
+    const item = parseBody(configurationItemSchema, request.body);
+    store.addConfigurationItem(item);
+    return created(reply, item);
+  });
+
+  app.get(`${ADMIN_PATH}/collections`, async () => [...store.collections.values()]);
+  app.post(`${ADMIN_PATH}/collections`, async (request, reply) => {
+    const collection = parseBody(collectionSchema, request.body);
+    store.addCollection(collection);
+    return created(reply, collection);
+  });
+
+  app.get(`${ADMIN_PATH}/advertisements`, async () => [...store.advertisements.values()]);
+  app.post(`${ADMIN_PATH}/advertisements`, async (request, reply) => {
+    const ad = parseBody(advertisementSchema, request.body);
+    store.addAdvertisement(ad);
+    return created(reply, ad);
+  });
+  app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
+    status.summary(request.params.id, store.targetedDevices(request.params.id).length),
+  );
+
+  app.get(`${ADMIN_PATH}/devices`, async () => [...store.devices.values()].map(({ authToken: _token, ...device }) => device));
+  app.get(`${ADMIN_PATH}/status-messages`, async (request) => status.statusMessages(parseBody(filterSchema, request.query)));
+  app.get(`${ADMIN_PATH}/compliance`, async (request) => status.complianceResults(parseBody(filterSchema, request.query)));
+
+  app.get(`${ADMIN_PATH}/faults`, async () => site.faults.list());
+  app.post(`${ADMIN_PATH}/faults`, async (request, reply) => created(reply, site.faults.add(parseBody(faultSchema, request.body))));
+  app.delete(`${ADMIN_PATH}/faults`, async (_request, reply) => {
+    site.faults.clear();
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,14 @@
+import type { Logger } from '../logging.js';
+import type { FaultInjector } from './faults.js';
+import type { SiteStore } from './site-store.js';
+import type { StatusStore } from './status-store.js';
+
+/** What every part of the stub site server shares. */
+export interface SiteContext {
+  store: SiteStore;
+  status: StatusStore;
+  faults: FaultInjector;
+  /** The site's notion of now: real time, or the replay's simulated time. */
+  now: () => number;
+  logger: Logger;
+}

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { DEVICE_FLAGS, type Advertisement } from '../domain/advertisement.js';
+import { toClientSettings, type ClientSettings } from '../domain/client-settings.js';
+import { isMember, type Collection } from '../domain/collection.js';
+import type { ConfigurationItem } from '../domain/configuration-item.js';
+import { PACKAGE_TYPE, type Package, type PackageContent } from '../domain/package.js';
+import { programFlags, type Program } from '../domain/program.js';
+import type { SiteDefinition } from '../domain/site.js';
+import type { DeviceIdentity, InstructionResponse, Offer } from '../protocol/documents.js';
+import { buildPackageContent } from './content-library.js';
+
+/** A request the site cannot honour: the HTTP status, the field at fault, and why. */
+export class SiteError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'SiteError';
+  }
+}
+
+export interface RegisteredDevice {
+  identity: DeviceIdentity;
+  authToken: string;
+  registeredAt: number;
+  lastPollAt: number | null;
+}
+
+const programKey = (packageId: string, name: string) => `${packageId}/${name}`;
+
+/**
+ * Everything the stub site knows: its objects (as an administrator created them), the package content built from
+ * them, the registered devices, and the policy version that tells a polling device whether anything changed.
+ */
+export class SiteStore {
+  readonly packages = new Map<string, Package>();
+  readonly programs = new Map<string, Program>();
+  readonly configurationItems = new Map<string, ConfigurationItem>();
+  readonly collections = new Map<string, Collection>();
+  readonly advertisements = new Map<string, Advertisement>();
+  readonly devices = new Map<string, RegisteredDevice>();
+  private readonly content = new Map<string, PackageContent>();
+  /** Per advertisement: the policy version at which it, its package or its program last changed. */
+  private readonly revisions = new Map<string, number>();
+  private version = 1;
+
+  private constructor(
+    readonly settings: ClientSettings,
+    private readonly contentRoot: string,
+  ) {}
+
+  /** Builds a store from a site definition, creating each object as the admin API would (same checks). */
+  static async fromDefinition(site: SiteDefinition, contentRoot: string): Promise<SiteStore> {
+    const store = new SiteStore(toClientSettings(site.clientSettings), contentRoot);
+    /** Adds each object of a list, naming the list and index in any error, e.g. `advertisements.2.collectionId`. */
+    const addAll = async <T>(list: string, objects: T[], add: (object: T) => void | Promise<void>) => {
+      for (const [index, object] of objects.entries()) {
+        try {
+          await add(object);
+        } catch (error) {
+          const where = `${list}.${index}`;
+          if (error instanceof SiteError) throw new SiteError(error.status, `${where}.${error.field}`, error.reason);
+          throw new SiteError(400, where, (error as Error).message);
+        }
+      }
+    };
+    await addAll('configurationItems', site.configurationItems, (item) => store.addConfigurationItem(item));
+    await addAll('packages', site.packages, (pkg) => store.addPackage(pkg));
+    await addAll('programs', site.programs, (program) => store.addProgram(program));
+    await addAll('collections', site.collections, (collection) => store.addCollection(collection));
+    await addAll('advertisements', site.advertisements, (ad) => store.addAdvertisement(ad));
+    return store;
+  }
+
+  get policyVersion(): number {
+    return this.version;
+  }
+
+  // --- administration ------------------------------------------------------------------------------------------
+
+  async addPackage(pkg: Package): Promise<void> {
+    if (this.packages.has(pkg.id)) throw new SiteError(409, 'id', `package ${pkg.id} already exists`);
+    await this.storePackage(pkg);
+  }
+
+  /** Replaces a package's definition and content; its version goes up and every advertisement of it runs again. */
+  async replacePackage(pkg: Package): Promise<Package> {
+    const current = this.packages.get(pkg.id);
+    if (!current) throw new SiteError(404, 'id', `package ${pkg.id} does not exist`);
+    if (current.type !== pkg.type) throw new SiteError(400, 'type', `package ${pkg.id} is a ${current.type} package`);
+    const replaced = { ...pkg, version: Math.max(pkg.version, current.version + 1) };
+    await this.storePackage(replaced);
+    return replaced;
+  }
+
+  private async storePackage(pkg: Package): Promise<void> {
+    if (pkg.type === 'configuration') {
+      pkg.configurationItems.forEach((id, index) => {
+        if (!this.configurationItems.has(id)) throw new SiteError(400, `configurationItems.${index}`, `configuration item ${id} does not exist`);
+      });
+    } else {
+      this.content.set(pkg.id, await buildPackageContent(pkg, this.contentRoot));
+    }
+    this.packages.set(pkg.id, pkg);
+    this.changed(pkg.id);
+  }
+
+  addProgram(program: Program): void {
+    const pkg = this.packages.get(program.packageId);
+    if (!pkg) throw new SiteError(404, 'packageId', `package ${program.packageId} does not exist`);
+    if (pkg.type !== 'software') throw new SiteError(400, 'packageId', `package ${pkg.id} is a configuration package and has no programs`);
+    const key = programKey(program.packageId, program.name);
+    if (this.programs.has(key)) throw new SiteError(409, 'name', `program "${program.name}" already exists in package ${pkg.id}`);
+    this.programs.set(key, program);
+    this.changed(pkg.id);
+  }
+
+  addConfigurationItem(item: ConfigurationItem): void {
+    if (this.configurationItems.has(item.id)) throw new SiteError(409, 'id', `configuration item ${item.id} already exists`);
+    this.configurationItems.set(item.id, item);
+    this.changed();
+  }
+
+  addCollection(collection: Collection): void {
+    if (this.collections.has(collection.id)) throw new SiteError(409, 'id', `collection ${collection.id} already exists`);
+    this.collections.set(collection.id, collection);
+    this.changed();
+  }
+
+  addAdvertisement(ad: Advertisement): void {
+    if (this.advertisements.has(ad.id)) throw new SiteError(409, 'id', `advertisement ${ad.id} already exists`);
+    if (!this.collections.has(ad.collectionId)) throw new SiteError(404, 'collectionId', `collection ${ad.collectionId} does not exist`);
+    const pkg = this.packages.get(ad.packageId);
+    if (!pkg) throw new SiteError(404, 'packageId', `package ${ad.packageId} does not exist`);
+    if (pkg.type === 'software') {
+      if (ad.programName === undefined) throw new SiteError(400, 'programName', `package ${pkg.id} is a software package: name the program to run`);
+      if (!this.programs.has(programKey(pkg.id, ad.programName))) {
+        throw new SiteError(404, 'programName', `program "${ad.programName}" does not exist in package ${pkg.id}`);
+      }
+    } else if (ad.programName !== undefined) {
+      throw new SiteError(400, 'programName', `package ${pkg.id} is a configuration package and has no programs`);
+    }
+    this.advertisements.set(ad.id, ad);
+    this.changed();
+    this.revisions.set(ad.id, this.version);
+  }
+
+  /** Any change moves the policy version; a change to a package also moves its advertisements' revisions. */
+  private changed(packageId?: string): void {
+    this.version++;
+    if (packageId === undefined) return;
+    for (const ad of this.advertisements.values()) if (ad.packageId === packageId) this.revisions.set(ad.id, this.version);
+  }
+
+  // --- devices -------------------------------------------------------------------------------------------------
+
+  register(identity: DeviceIdentity, now: number): RegisteredDevice {
+    const existing = this.devices.get(identity.uuid);
+    const device = { identity, authToken: existing?.authToken ?? randomBytes(12).toString('hex'), registeredAt: now, lastPollAt: null };
+    this.devices.set(identity.uuid, device);
+    return device;
+  }
+
+  authenticate(uuid: string | undefined, authToken: string | undefined): RegisteredDevice {
+    const device = uuid === undefined ? undefined : this.devices.get(uuid);
+    if (!device) throw new SiteError(401, 'X-Device-UUID', `device ${uuid ?? '(none)'} is not registered`);
+    if (device.authToken !== authToken) throw new SiteError(401, 'X-Device-Auth', `wrong token for device ${uuid}`);
+    return device;
+  }
+
+  // --- policy --------------------------------------------------------------------------------------------------
+
+  /** Advertisements whose collection holds the device. Platform and timing are the client's to judge, as in ConfigMgr. */
+  offersFor(device: RegisteredDevice): Offer[] {
+    const offers: Offer[] = [];
+    for (const ad of this.advertisements.values()) {
+      if (!this.isTargeted(ad, device)) continue;
+      offers.push({
+        advertisementId: ad.id,
+        packageId: ad.packageId,
+        packageVersion: this.packages.get(ad.packageId)!.version,
+        revision: this.revisions.get(ad.id)!,
+      });
+    }
+    return offers;
+  }
+
+  instructionFor(device: RegisteredDevice, advertisementId: string): InstructionResponse {
+    const ad = this.advertisements.get(advertisementId);
+    if (!ad || !this.isTargeted(ad, device)) {
+      throw new SiteError(404, 'Advertisement.ID', `advertisement ${advertisementId} does not target device ${device.identity.uuid}`);
+    }
+    const pkg = this.packages.get(ad.packageId)!;
+    const content = this.content.get(pkg.id);
+    const program = ad.programName === undefined ? undefined : this.programs.get(programKey(pkg.id, ad.programName))!;
+    return {
+      advertisement: {
+        id: ad.id,
+        name: ad.name,
+        revision: this.revisions.get(ad.id)!,
+        mandatory: ad.mandatory,
+        availableAt: Date.parse(ad.availableAt),
+        expiresAt: ad.expiresAt === undefined ? null : Date.parse(ad.expiresAt),
+        deviceFlags: DEVICE_FLAGS[ad.assignment],
+      },
+      package: {
+        id: pkg.id,
+        name: pkg.name,
+        version: pkg.version,
+        packageType: PACKAGE_TYPE[pkg.type],
+        size: content?.archive.length ?? 0,
+        sha256: content?.sha256 ?? '',
+      },
+      program: program
+        ? {
+            name: program.name,
+            commandLine: program.commandLine,
+            flags: programFlags(program),
+            platforms: program.platforms,
+            maxRunTimeMinutes: program.maxRunTimeMinutes,
+            successExitCodes: program.successExitCodes,
+          }
+        : null,
+      configurationItems: pkg.type === 'configuration' ? pkg.configurationItems.map((id) => this.configurationItems.get(id)!) : [],
+    };
+  }
+
+  /** The content of a package at a version, if the distribution point has it. */
+  contentOf(packageId: string, version: number): PackageContent | undefined {
+    const content = this.content.get(packageId);
+    return content?.version === version ? content : undefined;
+  }
+
+  /** Registered devices an advertisement targets: the "targeted" count of the console. */
+  targetedDevices(advertisementId: string): string[] {
+    const ad = this.advertisements.get(advertisementId);
+    if (!ad) throw new SiteError(404, 'advertisementId', `advertisement ${advertisementId} does not exist`);
+    return [...this.devices.values()].filter((d) => this.isTargeted(ad, d)).map((d) => d.identity.uuid);
+  }
+
+  private isTargeted(ad: Advertisement, device: RegisteredDevice): boolean {
+    return isMember(this.collections.get(ad.collectionId)!, { id: device.identity.uuid, platform: device.identity.platform });
+  }
+}
