@@ -177,11 +177,16 @@ export const handheldMachine = setup({
       const pending = policy.settings.enableSoftwareDistribution ? offers.filter((o) => context.done[o.advertisementId] !== o.revision) : [];
       return { settings: policy.settings, policyVersion: policy.policyVersion, offers, queue: pending, attempts: 0 };
     }),
+    /**
+     * The next poll is the first whole interval after the cycle's start that is still ahead, so a cycle whose retries
+     * outlast the interval does not poll again at once, and a staggered fleet keeps its stagger. ±2% jitter per poll
+     * keeps devices from drifting back into step.
+     */
     scheduleNextPoll: assign({
       nextPollAt: ({ context }) => {
-        // ±2% jitter per poll keeps a staggered fleet from drifting back into step.
-        const interval = context.settings.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next());
-        return Math.max(now(context), (context.lastPollAt ?? now(context)) + Math.round(interval));
+        const interval = Math.round(context.settings.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next()));
+        const start = context.lastPollAt ?? now(context);
+        return start + Math.max(1, Math.ceil((now(context) - start) / interval)) * interval;
       },
     }),
     takeNextOffer: assign(({ context }) => ({
@@ -279,11 +284,11 @@ export const handheldMachine = setup({
 
     idle: {
       invoke: { src: 'waitForPoll', input: ({ context }) => ({ scheduler: context.deps.scheduler, at: context.nextPollAt }) },
-      on: { POLL: 'polling' },
+      // The poll interval runs from the start of a poll cycle, not from its last retry.
+      on: { POLL: { target: 'polling', actions: 'notePollStarted' } },
     },
 
     polling: {
-      entry: 'notePollStarted',
       invoke: {
         src: 'poll',
         input: ({ context }) => context,
@@ -427,6 +432,8 @@ export const handheldMachine = setup({
           },
         },
         restarting: {
+          // The client reports "restart pending" before it goes down.
+          invoke: { src: 'deliverStatus', input: ({ context }) => context, onDone: { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
           after: { restart: { target: 'done', actions: [{ type: 'record', params: { status: 'programSucceeded' } }, { type: 'record', params: { status: 'executionSucceeded' } }, 'markDone'] } },
         },
         applyingConfiguration: {
