@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { silentLogger } from '../src/logging.js';
+import { loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
+import { runDistributionRound } from '../simulator/distribution-round.js';
+import { fleetMixSchema } from '../simulator/fleet-mix.js';
+import type { FleetReport } from '../simulator/report.js';
+
+const run = promisify(execFile);
+const CLI = ['--import', 'tsx', 'simulator/cli.ts'];
+
+async function defaultRound(devices: number, seed: number): Promise<FleetReport> {
+  const { site, contentRoot } = await loadSiteFile('config/site.yaml');
+  const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
+  return runDistributionRound({ site, contentRoot, mix, devices, seed, staggerMs: 10 * 60_000, limitMs: 24 * 3_600_000, logger: silentLogger() });
+}
+
+describe('a distribution round with the default site and fleet (what npm start runs)', () => {
+  let report: FleetReport;
+  before(async () => {
+    report = await defaultRound(40, 1);
+  });
+
+  it('completes the round for every device', () => {
+    expect(report.roundComplete).to.equal(true);
+    expect(report.devicesCycled).to.equal(40);
+    expect(report.deviceStates).to.deep.equal({ idle: 40 });
+  });
+
+  it('accounts for every targeted device of every program advertisement', () => {
+    for (const ad of report.advertisements) {
+      expect(ad.received, ad.id).to.equal(ad.targeted);
+      if (ad.programName !== null) expect(ad.succeeded + ad.failed + ad.notApplicable + ad.inProgress, ad.id).to.equal(ad.targeted);
+    }
+  });
+
+  it('targets the Windows Mobile 6.x rollout at exactly the Windows Mobile 6.x devices', () => {
+    const wm6 = Object.entries(report.platforms)
+      .filter(([platform]) => platform.startsWith('Windows Mobile 6'))
+      .reduce((sum, [, count]) => sum + count, 0);
+    expect(report.advertisements.find((a) => a.id === 'MLC20001')!.targeted).to.equal(wm6);
+  });
+
+  it('runs the desktop program on no handheld: every device rejects it', () => {
+    const office = report.advertisements.find((a) => a.id === 'MLC20003')!;
+    expect(office.notApplicable).to.equal(40);
+    expect(office.messages.map((m) => m.messageId)).to.deep.equal([10002, 10018]);
+  });
+
+  it('reports compliance for every device and item of the baseline', () => {
+    const baseline = report.advertisements.find((a) => a.id === 'MLC20004')!;
+    for (const [item, counts] of Object.entries(baseline.compliance)) {
+      expect(Object.values(counts).reduce((a, b) => a + b, 0), item).to.equal(40);
+    }
+    expect(baseline.compliance['CI-PASSWORD']!.remediated).to.be.above(0);
+    expect(baseline.compliance['CI-BLUETOOTH']!.nonCompliant).to.be.above(0);
+  });
+
+  it('gives the same report for the same seed, and a different one for another seed', async () => {
+    const { wallSeconds: _a, ...first } = report;
+    const { wallSeconds: _b, ...again } = await defaultRound(40, 1);
+    expect(again).to.deep.equal(first);
+    const { wallSeconds: _c, ...other } = await defaultRound(40, 2);
+    expect(other.platforms).to.not.deep.equal(first.platforms);
+  });
+});
+
+describe('the mlc-sim command', () => {
+  it('runs a round, prints the report and writes report.json', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-out-'));
+    const { stdout } = await run(process.execPath, [...CLI, 'run', '--devices', '5', '--out', out]);
+    expect(stdout).to.match(/5 handhelds/).and.match(/Advertisement status/).and.match(/MLC20001 Field Inventory rollout/);
+    const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as FleetReport;
+    expect(written.devices).to.equal(5);
+    expect(written.advertisements).to.have.length(4);
+  });
+
+  it('refuses a bad flag with a non-zero exit and says which flag and why', async () => {
+    const failure = await run(process.execPath, [...CLI, 'run', '--devices', 'many']).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).to.include({ code: 1 });
+    expect((failure as { stderr: string }).stderr).to.match(/--devices must be a positive whole number, got "many"/);
+  });
+
+  it('refuses a bad site file naming the file, the field and the reason, with exit code 2', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-site-'));
+    const file = path.join(dir, 'site.yaml');
+    await writeFile(file, 'clientSettings:\n  pollInterval: every hour\n');
+    const failure = await run(process.execPath, [...CLI, 'run', '--site', file]).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).to.include({ code: 2 });
+    expect((failure as { stderr: string }).stderr).to.include(`${file}: clientSettings.pollInterval: must be a positive interval`);
+  });
+});
