@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { startHandheld } from '../src/agent/handheld.js';
+import { CronPollScheduler } from '../src/agent/poll-scheduler.js';
+import { SiteConnection } from '../src/agent/site-connection.js';
+import { silentLogger } from '../src/logging.js';
+import { seededRandom } from '../src/random.js';
+import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
+import { realClock } from '../src/time/clock.js';
+import { profile, testSite, writePackageSources } from './support/test-site.js';
+
+describe('real time: node-cron drives the poll schedule', () => {
+  let server: RunningSiteServer;
+  const scheduler = new CronPollScheduler();
+  afterEach(async () => {
+    scheduler.stop();
+    await server?.close();
+  });
+
+  it('polls again when the site-set interval has passed, woken by the cron tick', async function () {
+    this.timeout(15_000);
+    const site = testSite({ advertisements: [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] });
+    site.clientSettings.pollInterval = '0000-00-00 00:00:02';
+    server = await startSiteServer({ site, contentRoot: await writePackageSources() });
+    const polls: number[] = [];
+    const device = startHandheld({
+      profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0, max: 0 }, restartSeconds: 0 } }),
+      deps: { connection: new SiteConnection({ serverUrl: server.url, clock: realClock }), scheduler, random: seededRandom(1), logger: silentLogger() },
+    });
+    let previous: unknown;
+    device.subscribe((snapshot) => {
+      if (snapshot.value === 'polling' && previous !== 'polling') polls.push(Date.now());
+      previous = snapshot.value;
+    });
+    while (polls.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+    device.stop();
+    // The first poll follows registration at once; later ones come a 2-second interval (±2%, whole seconds) apart.
+    expect(polls[2]! - polls[1]!).to.be.within(1000, 3100);
+    expect(server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId)).to.include(10008);
+  });
+});
