@@ -40,28 +40,16 @@ export class StatusStore {
   private readonly messageCounts = new Map<string, Map<number, number>>();
 
   acceptStatus(messages: StatusMessage[]): AcceptResult {
-    let accepted = 0;
-    for (const message of messages) {
-      if (this.messages.has(message.id)) continue;
-      this.messages.set(message.id, message);
-      accepted++;
-      this.index(message);
-    }
-    return { accepted, duplicates: messages.length - accepted };
+    return acceptNew(this.messages, messages, (message) => this.index(message));
   }
 
   acceptCompliance(results: ComplianceResult[]): AcceptResult {
-    let accepted = 0;
-    for (const result of results) {
-      if (this.compliance.has(result.id)) continue;
-      this.compliance.set(result.id, result);
-      accepted++;
+    return acceptNew(this.compliance, results, (result) => {
       const perItem = getOrCreate(this.lastCompliance, result.advertisementId, () => new Map<string, ComplianceResult>());
       const key = `${result.itemId}\n${result.deviceId}`;
       const previous = perItem.get(key);
       if (!previous || previous.time <= result.time) perItem.set(key, result);
-    }
-    return { accepted, duplicates: results.length - accepted };
+    });
   }
 
   private index(message: StatusMessage): void {
@@ -77,16 +65,12 @@ export class StatusStore {
     if (!previous || previous.time <= message.time) perDevice.set(message.deviceId, { time: message.time, state });
   }
 
-  statusMessages(filter: { advertisementId?: string; deviceId?: string } = {}): StatusMessage[] {
-    return [...this.messages.values()].filter(
-      (m) => (filter.advertisementId === undefined || m.advertisementId === filter.advertisementId) && (filter.deviceId === undefined || m.deviceId === filter.deviceId),
-    );
+  statusMessages(filter: RecordFilter = {}): StatusMessage[] {
+    return matching(this.messages.values(), filter);
   }
 
-  complianceResults(filter: { advertisementId?: string; deviceId?: string } = {}): ComplianceResult[] {
-    return [...this.compliance.values()].filter(
-      (r) => (filter.advertisementId === undefined || r.advertisementId === filter.advertisementId) && (filter.deviceId === undefined || r.deviceId === filter.deviceId),
-    );
+  complianceResults(filter: RecordFilter = {}): ComplianceResult[] {
+    return matching(this.compliance.values(), filter);
   }
 
   get messageCount(): number {
@@ -110,6 +94,35 @@ export class StatusStore {
       compliance,
     };
   }
+}
+
+export interface RecordFilter {
+  advertisementId?: string;
+  deviceId?: string;
+}
+
+interface DeviceRecord {
+  id: string;
+  deviceId: string;
+  advertisementId: string;
+}
+
+/** Stores the records not seen before (by id) and indexes each; a retried batch is counted once. */
+function acceptNew<T extends DeviceRecord>(store: Map<string, T>, records: T[], index: (record: T) => void): AcceptResult {
+  let accepted = 0;
+  for (const record of records) {
+    if (store.has(record.id)) continue;
+    store.set(record.id, record);
+    accepted++;
+    index(record);
+  }
+  return { accepted, duplicates: records.length - accepted };
+}
+
+function matching<T extends DeviceRecord>(records: Iterable<T>, filter: RecordFilter): T[] {
+  return [...records].filter(
+    (r) => (filter.advertisementId === undefined || r.advertisementId === filter.advertisementId) && (filter.deviceId === undefined || r.deviceId === filter.deviceId),
+  );
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
