@@ -7,6 +7,7 @@ import { startSiteServer } from '../src/server/site-server.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
+import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, type FleetReport } from './report.js';
 
 export interface DistributionRoundOptions {
@@ -32,6 +33,7 @@ const SIMULATION_START = '2009-06-01T08:00:00Z';
 export async function runDistributionRound(options: DistributionRoundOptions): Promise<FleetReport> {
   const wallStart = performance.now();
   const clock = new SimulatedClock(SIMULATION_START);
+  const latency = new LatencyRecorder();
   const random = seededRandom(options.seed);
   const server = await startSiteServer({
     site: options.site,
@@ -42,7 +44,7 @@ export async function runDistributionRound(options: DistributionRoundOptions): P
   });
   const fleet = new Fleet({
     profiles: drawProfiles(options.mix, options.devices, random.fork()),
-    connection: new SiteConnection({ serverUrl: server.url, clock }),
+    connection: new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record }),
     scheduler: new ClockPollScheduler(clock),
     random: random.fork(),
     logger: options.logger,
@@ -56,6 +58,7 @@ export async function runDistributionRound(options: DistributionRoundOptions): P
       platforms[platform] = (platforms[platform] ?? 0) + 1;
     }
     return {
+      scenario: null,
       seed: options.seed,
       devices: fleet.size,
       platforms,
@@ -65,7 +68,8 @@ export async function runDistributionRound(options: DistributionRoundOptions): P
       roundComplete,
       devicesCycled: fleet.devicesCycled,
       deviceStates: fleet.stateCounts(),
-      advertisements: await collectAdvertisementReports(server.url),
+      advertisements: await collectAdvertisementReports(server.url, Date.parse(SIMULATION_START)),
+      latency: latency.summary(),
     };
   } finally {
     fleet.stop();

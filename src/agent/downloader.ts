@@ -34,7 +34,7 @@ export interface DownloadedContent {
 export async function downloadPackage(connection: SiteConnection, request: DownloadRequest): Promise<DownloadedContent> {
   let response;
   try {
-    response = await connection.clock.track(connection.http.get<ArrayBuffer>(request.url, { responseType: 'arraybuffer' }));
+    response = await connection.download(request.url);
   } catch (error) {
     throw new DownloadError('http', `no answer from ${request.url}: ${(error as Error).message}`);
   }

@@ -49,6 +49,8 @@ export interface SiteConnectionOptions {
   clock: Clock;
   /** Per-request timeout. */
   timeoutMs?: number;
+  /** Told of every exchange: endpoint (action, report type, or Content), wall-clock milliseconds, success. */
+  onExchange?: (endpoint: string, ms: number, ok: boolean) => void;
 }
 
 /**
@@ -56,11 +58,13 @@ export interface SiteConnectionOptions {
  * whole fleet; each call names the device it speaks for, so a device costs no HTTP client of its own.
  */
 export class SiteConnection {
-  readonly http: AxiosInstance;
+  private readonly http: AxiosInstance;
   readonly clock: Clock;
+  private readonly onExchange: SiteConnectionOptions['onExchange'];
 
   constructor(options: SiteConnectionOptions) {
     this.clock = options.clock;
+    this.onExchange = options.onExchange;
     this.http = axios.create({
       baseURL: options.serverUrl,
       timeout: options.timeoutMs ?? 30_000,
@@ -106,13 +110,26 @@ export class SiteConnection {
     if (credentials.authToken !== null) headers[HEADERS.auth] = credentials.authToken;
     if (reportType) headers[HEADERS.reportType] = reportType;
     const name = reportType ? `${action}/${reportType}` : action;
-    let response;
-    try {
-      response = await this.clock.track(this.http.post<string>(DEVICE_MANAGEMENT_PATH, body, { headers, responseType: 'text' }));
-    } catch (error) {
-      throw new SiteRequestError(name, null, (error as Error).message);
-    }
+    const response = await this.timed(name, this.http.post<string>(DEVICE_MANAGEMENT_PATH, body, { headers, responseType: 'text' }));
     if (response.status !== 200) throw new SiteRequestError(name, response.status, String(response.data).slice(0, 300));
     return decode(response.data);
+  }
+
+  /** Fetches package content from a distribution point URL, as bytes. */
+  download(url: string) {
+    return this.timed('Content', this.http.get<ArrayBuffer>(url, { responseType: 'arraybuffer' }));
+  }
+
+  /** Runs one HTTP exchange: tracked on the clock, timed, and turned into a SiteRequestError if no answer came. */
+  private async timed<T extends { status: number }>(endpoint: string, request: Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const response = await this.clock.track(request);
+      this.onExchange?.(endpoint, performance.now() - started, response.status < 400);
+      return response;
+    } catch (error) {
+      this.onExchange?.(endpoint, performance.now() - started, false);
+      throw new SiteRequestError(endpoint, null, (error as Error).message);
+    }
   }
 }

@@ -1,0 +1,45 @@
+import * as hdr from 'hdr-histogram-js';
+
+export interface LatencySummary {
+  count: number;
+  errors: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Request latency per endpoint (device action, or Content for package downloads), in wall-clock time even in a
+ * replay: what the server under test really took. HDR histograms keep memory flat however long the run.
+ */
+export class LatencyRecorder {
+  private readonly endpoints = new Map<string, { histogram: hdr.Histogram; errors: number }>();
+
+  record = (endpoint: string, ms: number, ok: boolean): void => {
+    let entry = this.endpoints.get(endpoint);
+    if (!entry) this.endpoints.set(endpoint, (entry = { histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 }), errors: 0 }));
+    // Microseconds, so sub-millisecond loopback exchanges keep their resolution.
+    entry.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+    if (!ok) entry.errors++;
+  };
+
+  summary(): Record<string, LatencySummary> {
+    const round = (us: number) => Math.round(us) / 1000;
+    return Object.fromEntries(
+      [...this.endpoints.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([endpoint, { histogram, errors }]) => [
+          endpoint,
+          {
+            count: histogram.totalCount,
+            errors,
+            p50Ms: round(histogram.getValueAtPercentile(50)),
+            p95Ms: round(histogram.getValueAtPercentile(95)),
+            p99Ms: round(histogram.getValueAtPercentile(99)),
+            maxMs: round(histogram.maxValue),
+          },
+        ]),
+    );
+  }
+}
