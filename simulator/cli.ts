@@ -3,12 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
-import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
+import { InputFileError, loadSiteFile } from '../src/server/site-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-store.js';
-import { runDistributionRound } from './distribution-round.js';
-import { fleetMixSchema } from './fleet-mix.js';
+import { progressBar } from './progress.js';
+import { replayScenario } from './replay.js';
 import { renderReport } from './report.js';
+import { loadScenario } from './scenario.js';
 
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
@@ -39,29 +40,32 @@ const program = new Command('mlc-sim')
 
 program
   .command('run')
-  .description('Run one distribution round in replay time against an embedded stub site, and print the report.')
-  .option('--site <file>', 'site definition (packages, programs, collections, advertisements)', path.join(CONFIG, 'site.yaml'))
-  .option('--fleet <file>', 'fleet mix the handhelds are drawn from', path.join(CONFIG, 'fleet.yaml'))
-  .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 25)
-  .option('--seed <n>', 'seed: the same seed gives the same devices, events and report', positiveInteger('--seed'), 1)
-  .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 10)
-  .option('--limit-hours <h>', 'report after this much simulated time even if devices are still busy', positiveNumber('--limit-hours'), 24)
+  .description('Replay a scenario in simulated time against an embedded stub site, and print the report.')
+  .argument('[scenario]', 'scenario file, YAML or JSON (see config/scenarios/)', path.join(CONFIG, 'scenarios', 'first-round.yaml'))
+  .option('--devices <n>', "number of handhelds (overrides the scenario's)", positiveInteger('--devices'))
+  .option('--seed <n>', "seed (overrides the scenario's): the same seed gives the same devices, events and report", positiveInteger('--seed'))
+  .option('--limit-hours <h>', 'for a scenario without a duration: report after this much simulated time even if devices are busy', positiveNumber('--limit-hours'), 24)
   .option('--out <dir>', 'also write report.json to this directory')
+  .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
-  .addHelpText('after', '\nExample:\n  mlc-sim run --devices 500 --seed 7 --out out/\n')
-  .action(async (options: { site: string; fleet: string; devices: number; seed: number; staggerMinutes: number; limitHours: number; out?: string; logLevel: LogLevel }) => {
-    const { site, contentRoot } = await loadSiteFile(options.site);
-    const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
-    const report = await runDistributionRound({
-      site,
-      contentRoot,
-      mix,
-      devices: options.devices,
-      seed: options.seed,
-      staggerMs: options.staggerMinutes * 60_000,
-      limitMs: options.limitHours * 3_600_000,
-      logger: createLogger(options.logLevel),
-    });
+  .addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  mlc-sim run                                             # the first distribution round of config/site.yaml\n' +
+      '  mlc-sim run config/scenarios/mandatory-app-rollout.yaml --devices 2000 --seed 7 --out out/\n',
+  )
+  .action(async (file: string, options: { devices?: number; seed?: number; limitHours: number; out?: string; progress: boolean; logLevel: LogLevel }) => {
+    const scenario = await loadScenario(file);
+    if (options.devices !== undefined) scenario.devices = options.devices;
+    if (options.seed !== undefined) scenario.seed = options.seed;
+    const limitMs = options.limitHours * 3_600_000;
+    const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
+    let report;
+    try {
+      report = await replayScenario(scenario, { limitMs, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
+    } finally {
+      bar?.stop();
+    }
     console.log(renderReport(report));
     if (options.out) {
       await mkdir(options.out, { recursive: true });

@@ -19,8 +19,9 @@ export interface FleetOptions {
 /** Many handhelds in one process: one actor each, sharing the connection, scheduler and root logger. */
 export class Fleet {
   readonly handhelds: Handheld[];
-  /** Devices that have been through at least one whole poll cycle: polled, handled offers, reported, idle again. */
+  /** Devices through a whole poll cycle begun since `roundSince`: polled, handled offers, reported, idle again. */
   private readonly cycled = new Set<string>();
+  private roundSince = -Infinity;
 
   constructor(options: FleetOptions) {
     const start = options.connection.clock.now();
@@ -36,7 +37,8 @@ export class Fleet {
         },
       });
       handheld.subscribe((snapshot) => {
-        if (snapshot.value === 'idle' && snapshot.context.lastPollAt !== null && outboxSize(snapshot.context.outbox) === 0) this.cycled.add(profile.id);
+        const { lastPollAt, outbox } = snapshot.context;
+        if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outboxSize(outbox) === 0) this.cycled.add(profile.id);
       });
       return handheld;
     });
@@ -46,7 +48,13 @@ export class Fleet {
     return this.handhelds.length;
   }
 
-  /** Every device has finished its first poll cycle: one distribution round is over. */
+  /** Starts counting a new round: only poll cycles begun from `since` (e.g. after a site change) count. */
+  startRound(since: number): void {
+    this.roundSince = since;
+    this.cycled.clear();
+  }
+
+  /** Every device has finished a poll cycle begun in this round. */
   get roundComplete(): boolean {
     return this.cycled.size === this.handhelds.length;
   }

@@ -5,18 +5,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { silentLogger } from '../src/logging.js';
-import { loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
-import { runDistributionRound } from '../simulator/distribution-round.js';
-import { fleetMixSchema } from '../simulator/fleet-mix.js';
+import { replayScenario } from '../simulator/replay.js';
 import type { FleetReport } from '../simulator/report.js';
+import { loadScenario } from '../simulator/scenario.js';
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', 'simulator/cli.ts'];
 
 async function defaultRound(devices: number, seed: number): Promise<FleetReport> {
-  const { site, contentRoot } = await loadSiteFile('config/site.yaml');
-  const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
-  return runDistributionRound({ site, contentRoot, mix, devices, seed, staggerMs: 10 * 60_000, limitMs: 24 * 3_600_000, logger: silentLogger() });
+  const scenario = await loadScenario('config/scenarios/first-round.yaml');
+  return replayScenario({ ...scenario, devices, seed }, { limitMs: 24 * 3_600_000, logger: silentLogger() });
 }
 
 describe('a distribution round with the default site and fleet (what npm start runs)', () => {
@@ -93,7 +91,8 @@ describe('the mlc-sim command', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-site-'));
     const file = path.join(dir, 'site.yaml');
     await writeFile(file, 'clientSettings:\n  pollInterval: every hour\n');
-    const failure = await run(process.execPath, [...CLI, 'run', '--site', file]).catch((error: { code: number; stderr: string }) => error);
+    await writeFile(path.join(dir, 'scenario.yaml'), `name: bad site\nsite: site.yaml\nfleet: ${path.resolve('config/fleet.yaml')}\n`);
+    const failure = await run(process.execPath, [...CLI, 'run', path.join(dir, 'scenario.yaml')]).catch((error: { code: number; stderr: string }) => error);
     expect(failure).to.include({ code: 2 });
     expect((failure as { stderr: string }).stderr).to.include(`${file}: clientSettings.pollInterval: must be a positive interval`);
   });

@@ -20,6 +20,10 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 const filterSchema = z.strictObject({ advertisementId: z.string().optional(), deviceId: z.string().optional() });
+const membersSchema = z.strictObject({ devices: z.array(z.string().min(1)).min(1) });
+const advertisementChangeSchema = z
+  .strictObject({ availableAt: z.iso.datetime().optional(), expiresAt: z.iso.datetime().optional(), mandatory: z.boolean().optional() })
+  .refine((change) => Object.keys(change).length > 0, { message: 'name at least one of availableAt, expiresAt, mandatory' });
 
 /**
  * The admin API (ours, JSON): create and list the site's objects, read status as the console shows it, and
@@ -67,7 +71,17 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     return created(reply, item);
   });
 
+  app.put<{ Params: { id: string } }>(`${ADMIN_PATH}/configuration-items/:id`, async (request) => {
+    const item = parseBody(configurationItemSchema, request.body);
+    if (item.id !== request.params.id) throw new SiteError(400, 'id', `body id ${item.id} does not match the URL's ${request.params.id}`);
+    store.replaceConfigurationItem(item);
+    return item;
+  });
+
   app.get(`${ADMIN_PATH}/collections`, async () => [...store.collections.values()]);
+  app.post<{ Params: { id: string } }>(`${ADMIN_PATH}/collections/:id/members`, async (request) =>
+    store.addCollectionMembers(request.params.id, parseBody(membersSchema, request.body).devices),
+  );
   app.post(`${ADMIN_PATH}/collections`, async (request, reply) => {
     const collection = parseBody(collectionSchema, request.body);
     store.addCollection(collection);
@@ -80,6 +94,9 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     store.addAdvertisement(ad);
     return created(reply, ad);
   });
+  app.patch<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id`, async (request) =>
+    store.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
+  );
   app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
     status.summary(request.params.id, store.targetedDevices(request.params.id).length),
   );

@@ -123,10 +123,44 @@ export class SiteStore {
     this.changed();
   }
 
+  /** Replaces a configuration item; every advertisement of a configuration package holding it evaluates again. */
+  replaceConfigurationItem(item: ConfigurationItem): void {
+    if (!this.configurationItems.has(item.id)) throw new SiteError(404, 'id', `configuration item ${item.id} does not exist`);
+    this.configurationItems.set(item.id, item);
+    this.changed();
+    for (const pkg of this.packages.values()) if (pkg.type === 'configuration' && pkg.configurationItems.includes(item.id)) this.changed(pkg.id);
+  }
+
   addCollection(collection: Collection): void {
     if (this.collections.has(collection.id)) throw new SiteError(409, 'id', `collection ${collection.id} already exists`);
     this.collections.set(collection.id, collection);
     this.changed();
+  }
+
+  /** Adds devices to a collection by id (a direct membership rule); they get its advertisements at their next poll. */
+  addCollectionMembers(collectionId: string, deviceIds: string[]): Collection {
+    const collection = this.collections.get(collectionId);
+    if (!collection) throw new SiteError(404, 'collectionId', `collection ${collectionId} does not exist`);
+    const updated = { ...collection, members: [...new Set([...collection.members, ...deviceIds])] };
+    this.collections.set(collectionId, updated);
+    this.changed();
+    return updated;
+  }
+
+  /**
+   * Changes an advertisement's schedule or assignment (e.g. expires it now). Its revision stays: devices that
+   * finished it are not asked to run it again; the others see the change when they next handle it.
+   */
+  updateAdvertisement(id: string, change: Pick<Partial<Advertisement>, 'availableAt' | 'expiresAt' | 'mandatory'>): Advertisement {
+    const ad = this.advertisements.get(id);
+    if (!ad) throw new SiteError(404, 'id', `advertisement ${id} does not exist`);
+    const updated = { ...ad, ...change };
+    if (updated.expiresAt !== undefined && Date.parse(updated.expiresAt) <= Date.parse(updated.availableAt)) {
+      throw new SiteError(400, 'expiresAt', 'must be after availableAt');
+    }
+    this.advertisements.set(id, updated);
+    this.changed();
+    return updated;
   }
 
   addAdvertisement(ad: Advertisement): void {

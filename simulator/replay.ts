@@ -1,0 +1,96 @@
+import { ClockPollScheduler } from '../src/agent/poll-scheduler.js';
+import { SiteConnection } from '../src/agent/site-connection.js';
+import type { Logger } from '../src/logging.js';
+import { seededRandom } from '../src/random.js';
+import { InputFileError } from '../src/server/site-file.js';
+import { startSiteServer } from '../src/server/site-server.js';
+import { SimulatedClock } from '../src/time/simulated-clock.js';
+import { drawProfiles } from './fleet-mix.js';
+import { Fleet } from './fleet.js';
+import { LatencyRecorder } from './latency.js';
+import { collectAdvertisementReports, type FleetReport } from './report.js';
+import type { Scenario } from './scenario.js';
+import { Timeline } from './timeline.js';
+
+export interface ReplayOptions {
+  /** Simulated time after which a scenario without a duration is reported even if devices are still busy. */
+  limitMs: number;
+  logger: Logger;
+  /** Called about once per simulated minute, for progress display. */
+  onProgress?: (fleet: Fleet, simulatedMs: number) => void;
+}
+
+/** Replays start here: a fixed instant, so a seed names the same moments every time. */
+export const REPLAY_START = '2009-06-01T08:00:00Z';
+
+/**
+ * Replays a scenario in simulated time: an embedded stub site, the fleet and the timeline on one clock. The clock
+ * only moves when no HTTP exchange is in flight, so the same seed gives the same events and the same report.
+ * The report is read back through the admin API, as an operator would read the console.
+ */
+export async function replayScenario(scenario: Scenario, options: ReplayOptions): Promise<FleetReport> {
+  const wallStart = performance.now();
+  const clock = new SimulatedClock(REPLAY_START);
+  const start = clock.now();
+  const random = seededRandom(scenario.seed);
+  const latency = new LatencyRecorder();
+  const server = await startSiteServer({
+    site: scenario.site,
+    contentRoot: scenario.contentRoot,
+    now: () => clock.now(),
+    random: random.fork(),
+    logger: options.logger.child({ component: 'site' }),
+  });
+  const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
+  const fleet = new Fleet({
+    profiles,
+    connection: new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record }),
+    scheduler: new ClockPollScheduler(clock),
+    random: random.fork(),
+    logger: options.logger,
+    staggerMs: scenario.staggerMs,
+  });
+  const timeline = new Timeline(scenario.timeline, {
+    clock,
+    serverUrl: server.url,
+    start,
+    deviceIds: profiles.map((p) => p.id),
+    logger: options.logger,
+    // A site change starts a new round: the run is over once every device has polled since the last one.
+    onApplied: (_action, at) => fleet.startRound(at),
+  });
+  const progress = options.onProgress;
+  if (progress) {
+    const tick = () => {
+      progress(fleet, clock.now() - start);
+      clock.setTimeout(tick, 60_000);
+    };
+    tick();
+  }
+  try {
+    const end = start + (scenario.durationMs ?? options.limitMs);
+    const finished = () => timeline.error !== null || (scenario.durationMs === null && timeline.done && fleet.roundComplete);
+    await clock.runUntilTrue(finished, end);
+    if (timeline.error) throw new InputFileError(scenario.file, `timeline.${timeline.error.index}`, `${timeline.error.action}: ${timeline.error.reason}`);
+    if (scenario.durationMs !== null) await clock.runUntil(end);
+    const platforms: Record<string, number> = {};
+    for (const profile of profiles) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
+    return {
+      scenario: { name: scenario.name, description: scenario.description },
+      seed: scenario.seed,
+      devices: fleet.size,
+      platforms,
+      simulatedStart: REPLAY_START,
+      simulatedEnd: new Date(clock.now()).toISOString(),
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      roundComplete: fleet.roundComplete,
+      devicesCycled: fleet.devicesCycled,
+      deviceStates: fleet.stateCounts(),
+      advertisements: await collectAdvertisementReports(server.url, start),
+      latency: latency.summary(),
+    };
+  } finally {
+    fleet.stop();
+    await server.close();
+  }
+}

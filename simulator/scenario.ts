@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { advertisementSchema } from '../src/domain/advertisement.js';
+import { configurationItemSchema } from '../src/domain/configuration-item.js';
+import { packageSchema } from '../src/domain/package.js';
+import { siteSchema, type SiteDefinition } from '../src/domain/site.js';
+import { loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
+import { fleetMixSchema, type FleetMix } from './fleet-mix.js';
+
+/** A moment in a scenario, as hours:minutes from its start ("00:30", "26:00"). */
+const offsetSchema = z
+  .string()
+  .regex(/^\d{1,3}:[0-5]\d$/, 'must be hours:minutes from the start, e.g. "01:30"')
+  .transform((text) => {
+    const [hours, minutes] = text.split(':').map(Number) as [number, number];
+    return (hours * 60 + minutes) * 60_000;
+  });
+
+const at = offsetSchema.describe('when the action happens, as hours:minutes from the start');
+
+/** What can happen during a scenario; each is applied through the site's admin API. */
+export const timelineActionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ at, action: z.literal('advertise'), advertisement: advertisementSchema }),
+  z.strictObject({ at, action: z.literal('expire'), advertisementId: z.string().min(1) }),
+  z
+    .strictObject({ at, action: z.literal('distributionPointDown'), until: offsetSchema, status: z.number().int().min(500).max(599).default(503) })
+    .refine((a) => a.until > a.at, { message: 'until must be after at', path: ['until'] }),
+  z.strictObject({ at, action: z.literal('replacePackage'), package: packageSchema }),
+  z.strictObject({ at, action: z.literal('changeConfigurationItem'), item: configurationItemSchema }),
+  z.strictObject({
+    at,
+    action: z.literal('addToCollection'),
+    collectionId: z.string().min(1),
+    /** Device ids, or the first N devices of the fleet. */
+    devices: z.union([z.array(z.string().min(1)).min(1), z.strictObject({ first: z.number().int().positive() })]),
+  }),
+]);
+
+export type TimelineAction = z.infer<typeof timelineActionSchema>;
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  seed: z.number().int().positive().default(1),
+  devices: z.number().int().positive().default(25),
+  /** A site file (relative to this file) or the site itself. */
+  site: z.union([z.string().min(1), siteSchema]),
+  /** A fleet mix file (relative to this file) or the mix itself. */
+  fleet: z.union([z.string().min(1), fleetMixSchema]),
+  staggerMinutes: z.number().positive().default(10),
+  /** How long to run; without it the run ends once the timeline is done and every device has polled since. */
+  duration: offsetSchema.optional(),
+  timeline: z.array(timelineActionSchema).default([]),
+});
+
+export interface Scenario {
+  file: string;
+  name: string;
+  description: string;
+  seed: number;
+  devices: number;
+  site: SiteDefinition;
+  contentRoot: string;
+  mix: FleetMix;
+  staggerMs: number;
+  durationMs: number | null;
+  timeline: TimelineAction[];
+}
+
+/** Loads a scenario and the site and fleet files it names; every problem names the file and the field. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  const raw = await loadValidatedFile(file, scenarioSchema);
+  const dir = path.dirname(file);
+  const { site, contentRoot } =
+    typeof raw.site === 'string' ? await loadSiteFile(path.resolve(dir, raw.site)) : { site: raw.site, contentRoot: path.resolve(dir, raw.site.contentRoot) };
+  const mix = typeof raw.fleet === 'string' ? await loadValidatedFile(path.resolve(dir, raw.fleet), fleetMixSchema) : raw.fleet;
+  return {
+    file,
+    name: raw.name,
+    description: raw.description,
+    seed: raw.seed,
+    devices: raw.devices,
+    site,
+    contentRoot,
+    mix,
+    staggerMs: raw.staggerMinutes * 60_000,
+    durationMs: raw.duration ?? null,
+    timeline: raw.timeline,
+  };
+}
+
+/** The scenario format as JSON Schema, for editors and for people writing scenarios. */
+export function scenarioJsonSchema(): unknown {
+  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' });
+}

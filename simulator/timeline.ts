@@ -1,0 +1,87 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { Logger } from '../src/logging.js';
+import type { Clock } from '../src/time/clock.js';
+import type { TimelineAction } from './scenario.js';
+
+/** A timeline action the site refused: which action (its index in the file), and the site's reason. */
+export class TimelineError extends Error {
+  constructor(
+    readonly index: number,
+    readonly action: string,
+    readonly reason: string,
+  ) {
+    super(`timeline.${index} (${action}): ${reason}`);
+    this.name = 'TimelineError';
+  }
+}
+
+export interface TimelineOptions {
+  clock: Clock;
+  serverUrl: string;
+  /** Scenario start: action offsets count from here. */
+  start: number;
+  /** The fleet's device ids, in order, for `addToCollection: { first: N }`. */
+  deviceIds: string[];
+  logger: Logger;
+  /** Told when an action has been applied. */
+  onApplied: (action: TimelineAction, at: number) => void;
+}
+
+/** Plays a scenario's timeline against the site's admin API, each action at its moment on the clock. */
+export class Timeline {
+  private readonly admin: AxiosInstance;
+  private pending: number;
+  private failure: TimelineError | null = null;
+
+  constructor(
+    private readonly actions: TimelineAction[],
+    private readonly options: TimelineOptions,
+  ) {
+    this.admin = axios.create({ baseURL: `${options.serverUrl}/admin`, validateStatus: () => true });
+    this.pending = actions.length;
+    actions.forEach((action, index) => options.clock.setTimeout(() => void options.clock.track(this.apply(action, index)), options.start + action.at - options.clock.now()));
+  }
+
+  get done(): boolean {
+    return this.pending === 0;
+  }
+
+  get error(): TimelineError | null {
+    return this.failure;
+  }
+
+  private async apply(action: TimelineAction, index: number): Promise<void> {
+    const { clock, start, deviceIds } = this.options;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    let response: AxiosResponse<{ field?: string; reason?: string }>;
+    switch (action.action) {
+      case 'advertise':
+        response = await this.admin.post('/advertisements', action.advertisement);
+        break;
+      case 'expire':
+        response = await this.admin.patch(`/advertisements/${action.advertisementId}`, { expiresAt: iso(clock.now()) });
+        break;
+      case 'distributionPointDown':
+        response = await this.admin.post('/faults', { endpoint: 'Content', kind: 'http-error', status: action.status, from: iso(clock.now()), until: iso(start + action.until) });
+        break;
+      case 'replacePackage':
+        response = await this.admin.put(`/packages/${action.package.id}`, action.package);
+        break;
+      case 'changeConfigurationItem':
+        response = await this.admin.put(`/configuration-items/${action.item.id}`, action.item);
+        break;
+      case 'addToCollection': {
+        const devices = Array.isArray(action.devices) ? action.devices : deviceIds.slice(0, action.devices.first);
+        response = await this.admin.post(`/collections/${action.collectionId}/members`, { devices });
+        break;
+      }
+    }
+    if (response.status >= 400) {
+      this.failure ??= new TimelineError(index, action.action, `the site refused it (HTTP ${response.status}): ${response.data.field ?? ''}: ${response.data.reason ?? JSON.stringify(response.data)}`);
+      return;
+    }
+    this.pending--;
+    this.options.logger.info('timeline action applied', { index, action: action.action });
+    this.options.onApplied(action, clock.now());
+  }
+}
