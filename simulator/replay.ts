@@ -86,7 +86,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       roundComplete: fleet.roundComplete,
       devicesCycled: fleet.devicesCycled,
       deviceStates: fleet.stateCounts(),
-      advertisements: await collectAdvertisementReports(server.url, start),
+      advertisements: await collectAdvertisementReports(server.url),
       latency: latency.summary(),
     };
   } finally {

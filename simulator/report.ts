@@ -80,9 +80,9 @@ function finishingTimes(messages: StatusMessage[], compliance: ComplianceResult[
 
 /**
  * Reads every advertisement's status through the admin API, as an operator's console would. Rollout times count
- * from `since` (the start of the run) or the advertisement's available time, whichever is later.
+ * from when the advertisement became available (created, or its available time, whichever is later).
  */
-export async function collectAdvertisementReports(serverUrl: string, since: number): Promise<AdvertisementReport[]> {
+export async function collectAdvertisementReports(serverUrl: string): Promise<AdvertisementReport[]> {
   const admin = axios.create({ baseURL: `${serverUrl}/admin` });
   const { data: advertisements } = await admin.get<Advertisement[]>('/advertisements');
   return Promise.all(
@@ -110,7 +110,7 @@ export async function collectAdvertisementReports(serverUrl: string, since: numb
           count,
         })),
         compliance: status.compliance,
-        rollout: rolloutOf(finishingTimes(messages, compliance), status.targeted, Math.max(Date.parse(ad.availableAt), since)),
+        rollout: rolloutOf(finishingTimes(messages, compliance), status.targeted, status.availableSince),
       };
     }),
   );

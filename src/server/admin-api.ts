@@ -98,7 +98,7 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     store.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
   );
   app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
-    status.summary(request.params.id, store.targetedDevices(request.params.id).length),
+    status.summary(request.params.id, store.targetedDevices(request.params.id).length, store.availableSince(request.params.id)),
   );
 
   app.get(`${ADMIN_PATH}/devices`, async () => [...store.devices.values()].map(({ authToken: _token, ...device }) => device));

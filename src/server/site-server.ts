@@ -32,11 +32,12 @@ export interface RunningSiteServer extends SiteContext {
 /** Starts the stub site (management point, distribution point, status intake, admin API) on real HTTP. */
 export async function startSiteServer(options: SiteServerOptions): Promise<RunningSiteServer> {
   const logger = options.logger ?? silentLogger();
+  const now = options.now ?? Date.now;
   const site: SiteContext = {
-    store: await SiteStore.fromDefinition(options.site, options.contentRoot),
+    store: await SiteStore.fromDefinition(options.site, options.contentRoot, now),
     status: new StatusStore(),
     faults: new FaultInjector(options.random ?? seededRandom(1)),
-    now: options.now ?? Date.now,
+    now,
     logger,
   };
   const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });

@@ -46,14 +46,18 @@ export class SiteStore {
   private readonly revisions = new Map<string, number>();
   private version = 1;
 
+  /** When each advertisement was created, on the site's clock: rollouts are timed from here. */
+  private readonly createdAt = new Map<string, number>();
+
   private constructor(
     readonly settings: ClientSettings,
     private readonly contentRoot: string,
+    private readonly now: () => number,
   ) {}
 
   /** Builds a store from a site definition, creating each object as the admin API would (same checks). */
-  static async fromDefinition(site: SiteDefinition, contentRoot: string): Promise<SiteStore> {
-    const store = new SiteStore(toClientSettings(site.clientSettings), contentRoot);
+  static async fromDefinition(site: SiteDefinition, contentRoot: string, now: () => number = Date.now): Promise<SiteStore> {
+    const store = new SiteStore(toClientSettings(site.clientSettings), contentRoot, now);
     /** Adds each object of a list, naming the list and index in any error, e.g. `advertisements.2.collectionId`. */
     const addAll = async <T>(list: string, objects: T[], add: (object: T) => void | Promise<void>) => {
       for (const [index, object] of objects.entries()) {
@@ -177,8 +181,16 @@ export class SiteStore {
       throw new SiteError(400, 'programName', `package ${pkg.id} is a configuration package and has no programs`);
     }
     this.advertisements.set(ad.id, ad);
+    this.createdAt.set(ad.id, this.now());
     this.changed();
     this.revisions.set(ad.id, this.version);
+  }
+
+  /** From when devices could act on an advertisement: its creation or its available time, whichever is later. */
+  availableSince(advertisementId: string): number {
+    const ad = this.advertisements.get(advertisementId);
+    if (!ad) throw new SiteError(404, 'advertisementId', `advertisement ${advertisementId} does not exist`);
+    return Math.max(this.createdAt.get(advertisementId)!, Date.parse(ad.availableAt));
   }
 
   /** Any change moves the policy version; a change to a package also moves its advertisements' revisions. */

@@ -9,6 +9,8 @@ export interface AcceptResult {
 /** What the ConfigMgr console shows for one advertisement. */
 export interface AdvertisementStatus {
   advertisementId: string;
+  /** Epoch ms from which devices could act on it: its creation or available time, whichever is later. */
+  availableSince: number;
   targeted: number;
   /** Devices that sent 10002. */
   received: number;
@@ -77,7 +79,7 @@ export class StatusStore {
     return this.messages.size;
   }
 
-  summary(advertisementId: string, targeted: number): AdvertisementStatus {
+  summary(advertisementId: string, targeted: number, availableSince: number): AdvertisementStatus {
     const byState = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0])) as Record<MessageState, number>;
     for (const { state } of this.lastState.get(advertisementId)?.values() ?? []) byState[state]++;
     const compliance: AdvertisementStatus['compliance'] = {};
@@ -87,6 +89,7 @@ export class StatusStore {
     }
     return {
       advertisementId,
+      availableSince,
       targeted,
       received: this.received.get(advertisementId)?.size ?? 0,
       byState,
