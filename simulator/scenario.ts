@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { advertisementSchema } from '../src/domain/advertisement.js';
 import { configurationItemSchema } from '../src/domain/configuration-item.js';
@@ -88,6 +89,9 @@ export async function loadScenario(file: string): Promise<Scenario> {
     timeline: raw.timeline,
   };
 }
+
+/** Where the published JSON Schema of the scenario format lives. */
+export const SCENARIO_SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config', 'scenarios', 'scenario.schema.json');
 
 /** The scenario format as JSON Schema, for editors and for people writing scenarios. */
 export function scenarioJsonSchema(): unknown {

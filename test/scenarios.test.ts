@@ -1,0 +1,146 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { silentLogger } from '../src/logging.js';
+import { InputFileError } from '../src/server/site-file.js';
+import { replayScenario } from '../simulator/replay.js';
+import type { AdvertisementReport, FleetReport } from '../simulator/report.js';
+import { loadScenario, SCENARIO_SCHEMA_FILE, scenarioJsonSchema } from '../simulator/scenario.js';
+
+const replay = async (file: string, overrides: { devices?: number; seed?: number } = {}) =>
+  replayScenario({ ...(await loadScenario(file)), ...overrides }, { limitMs: 24 * 3_600_000, logger: silentLogger() });
+
+const ad = (report: FleetReport, id: string): AdvertisementReport => report.advertisements.find((a) => a.id === id)!;
+const count = (a: AdvertisementReport, messageId: number) => a.messages.find((m) => m.messageId === messageId)?.count ?? 0;
+const wm6 = (report: FleetReport) =>
+  Object.entries(report.platforms)
+    .filter(([platform]) => platform.startsWith('Windows Mobile 6'))
+    .reduce((sum, [, n]) => sum + n, 0);
+/** Every targeted device ended somewhere the console counts. */
+const accountedFor = (a: AdvertisementReport) => a.succeeded + a.failed + a.notApplicable + a.inProgress;
+
+describe('the shipped scenarios, replayed', () => {
+  it('mandatory app rollout: the pilot collection first, then every Windows Mobile 6.x handheld', async () => {
+    const report = await replay('config/scenarios/mandatory-app-rollout.yaml');
+    const pilot = ad(report, 'MLC20001');
+    expect(pilot).to.include({ targeted: 30, received: 30 });
+    expect(accountedFor(pilot)).to.equal(30);
+    // Pilot members picked by id include handhelds of other platforms: they reject the program, nothing else.
+    expect(pilot.notApplicable).to.equal(count(pilot, 10018)).and.be.above(0);
+    const all = ad(report, 'MLC20002');
+    expect(all.targeted).to.equal(wm6(report));
+    expect(all.received).to.equal(all.targeted);
+    expect(accountedFor(all)).to.equal(all.targeted);
+    expect(all.succeeded / all.targeted).to.be.above(0.8);
+    // Timed from the advertisement's creation at 02:00, with polls every hour: half the devices within the hour.
+    expect(all.rollout.t50Seconds).to.be.a('number').and.below(3600);
+  });
+
+  it('configuration baseline: drift is remediated, and again after the policy tightens', async () => {
+    const report = await replay('config/scenarios/configuration-baseline-drift.yaml');
+    const baseline = ad(report, 'MLC20004');
+    for (const [item, states] of Object.entries(baseline.compliance)) {
+      expect(Object.values(states).reduce((a, b) => a + b, 0), item).to.equal(200);
+    }
+    // After 03:00 every device had the old 15-minute timeout, so each applicable one remediated to 5 minutes.
+    const password = baseline.compliance['CI-PASSWORD']!;
+    expect(password.compliant).to.equal(0);
+    expect(password.remediated).to.be.above(0);
+    expect(password.remediated + password.notApplicable).to.equal(200);
+    // Bluetooth may not be remediated: drifted devices stay non-compliant.
+    expect(baseline.compliance['CI-BLUETOOTH']!.nonCompliant).to.be.above(0);
+  });
+
+  it('rollout during a distribution-point outage: devices retry, some outlast it, the rest report 11032', async () => {
+    const report = await replay('config/scenarios/rollout-during-dp-outage.yaml');
+    const driver = ad(report, 'MLC20002');
+    expect(accountedFor(driver)).to.equal(200);
+    expect(count(driver, 11032)).to.be.above(0);
+    expect(driver.succeeded).to.be.above(0);
+    // An outage is HTTP trouble, not bad content: no 10057, and no program ran without its content.
+    expect(count(driver, 10057)).to.equal(0);
+    expect(count(driver, 10005)).to.equal(count(driver, 11031));
+    expect(report.latency.Content!.errors).to.be.above(0);
+  });
+
+  it('targeting mistakes: the desktop program runs nowhere, the desktop collection targets no handheld, the fix works', async () => {
+    const report = await replay('config/scenarios/desktop-mobile-targeting-mistake.yaml');
+    expect(ad(report, 'MLC20003')).to.include({ targeted: 150, notApplicable: 150, succeeded: 0 });
+    expect(ad(report, 'MLC20005')).to.include({ targeted: 0, received: 0 });
+    const fix = ad(report, 'MLC20006');
+    expect(fix.targeted).to.equal(wm6(report));
+    expect(fix.succeeded).to.be.above(0);
+  });
+
+  it('replays a scenario with a timeline identically for the same seed', async () => {
+    const simulated = ({ wallSeconds: _wall, latency, ...rest }: FleetReport) => ({
+      ...rest,
+      requests: Object.fromEntries(Object.entries(latency).map(([endpoint, l]) => [endpoint, l.count])),
+    });
+    const first = await replay('config/scenarios/rollout-during-dp-outage.yaml', { devices: 60 });
+    const second = await replay('config/scenarios/rollout-during-dp-outage.yaml', { devices: 60 });
+    expect(simulated(second)).to.deep.equal(simulated(first));
+  });
+});
+
+describe('invalid scenarios', () => {
+  let dir: string;
+  const fleet = path.resolve('config/fleet.yaml');
+  const site = path.resolve('config/site.yaml');
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-scenario-'));
+  });
+
+  async function refusal(text: string, replayToo = false): Promise<InputFileError> {
+    const file = path.join(dir, `scenario-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(file, text);
+    try {
+      const scenario = await loadScenario(file);
+      if (replayToo) await replayScenario({ ...scenario, devices: 2 }, { limitMs: 3_600_000, logger: silentLogger() });
+    } catch (error) {
+      expect(error).to.be.instanceOf(InputFileError);
+      return error as InputFileError;
+    }
+    throw new Error('the scenario was accepted');
+  }
+
+  it('names an unknown field', async () => {
+    const error = await refusal(`name: x\nsite: ${site}\nfleet: ${fleet}\ndevcies: 10\n`);
+    expect(error.field).to.equal('');
+    expect(error.reason).to.match(/devcies/);
+  });
+
+  it('names a bad time in the timeline', async () => {
+    const error = await refusal(`name: x\nsite: ${site}\nfleet: ${fleet}\ntimeline:\n  - { at: "1h", action: expire, advertisementId: MLC20001 }\n`);
+    expect(error.field).to.equal('timeline.0.at');
+    expect(error.reason).to.match(/hours:minutes/);
+  });
+
+  it('names an unknown timeline action', async () => {
+    const error = await refusal(`name: x\nsite: ${site}\nfleet: ${fleet}\ntimeline:\n  - { at: "00:10", action: reboot }\n`);
+    expect(error.field).to.equal('timeline.0.action');
+  });
+
+  it('names the nested file when a referenced fleet file is missing', async () => {
+    const error = await refusal(`name: x\nsite: ${site}\nfleet: no-such-fleet.yaml\n`);
+    expect(error.file).to.equal(path.join(dir, 'no-such-fleet.yaml'));
+    expect(error.reason).to.match(/ENOENT/);
+  });
+
+  it('names the timeline action the site refused, and why', async () => {
+    const error = await refusal(
+      `name: x\nsite: ${site}\nfleet: ${fleet}\ntimeline:\n  - at: "00:05"\n    action: advertise\n    advertisement: { id: MLC2000F, name: y, collectionId: MLC-ALLMOB, packageId: MLC0000F, programName: z }\n`,
+      true,
+    );
+    expect(error.field).to.equal('timeline.0');
+    expect(error.reason).to.match(/package MLC0000F does not exist/);
+  });
+});
+
+describe('the published scenario schema', () => {
+  it('matches the schema in the code (run npm run schema after changing it)', async () => {
+    const published = JSON.parse(await readFile(SCENARIO_SCHEMA_FILE, 'utf8')) as unknown;
+    expect(published).to.deep.equal(JSON.parse(JSON.stringify(scenarioJsonSchema())));
+  });
+});
