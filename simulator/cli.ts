@@ -3,12 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
-import { InputFileError, loadSiteFile } from '../src/server/site-file.js';
+import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-store.js';
+import { fleetMixSchema } from './fleet-mix.js';
+import { runLiveFleet } from './live-fleet.js';
 import { progressBar } from './progress.js';
 import { replayScenario } from './replay.js';
-import { renderReport } from './report.js';
+import { renderReport, type FleetReport } from './report.js';
 import { loadScenario } from './scenario.js';
 
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
@@ -27,6 +29,15 @@ function positiveNumber(name: string) {
     if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
     return number;
   };
+}
+
+/** Prints the report, and writes it to `out` when asked. */
+async function publish(report: FleetReport, out: string | undefined): Promise<void> {
+  console.log(renderReport(report));
+  if (!out) return;
+  await mkdir(out, { recursive: true });
+  await writeFile(path.join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nreport written to ${path.join(out, 'report.json')}`);
 }
 
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
@@ -66,13 +77,45 @@ program
     } finally {
       bar?.stop();
     }
-    console.log(renderReport(report));
-    if (options.out) {
-      await mkdir(options.out, { recursive: true });
-      await writeFile(path.join(options.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-      console.log(`\nreport written to ${path.join(options.out, 'report.json')}`);
-    }
+    await publish(report, options.out);
   });
+
+program
+  .command('fleet')
+  .description('Run a fleet in real time against any server that speaks the device protocol: a load test.')
+  .requiredOption('--server <url>', 'the site to poll, e.g. http://127.0.0.1:8080 (the device management point is <url>/DeviceManagement)')
+  .option('--fleet <file>', 'fleet mix the handhelds are drawn from', path.join(CONFIG, 'fleet.yaml'))
+  .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 100)
+  .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
+  .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
+  .option('--duration-minutes <m>', 'how long to run', positiveNumber('--duration-minutes'), 5)
+  .option('--out <dir>', 'also write report.json to this directory')
+  .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
+  .addOption(logLevelOption('warn'))
+  .addHelpText('after', '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n')
+  .action(
+    async (options: { server: string; fleet: string; devices: number; seed: number; staggerMinutes: number; durationMinutes: number; out?: string; progress: boolean; logLevel: LogLevel }) => {
+      const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
+      const durationMs = options.durationMinutes * 60_000;
+      const bar = options.progress ? progressBar(durationMs) : null;
+      let report;
+      try {
+        report = await runLiveFleet({
+          serverUrl: options.server,
+          mix,
+          devices: options.devices,
+          seed: options.seed,
+          staggerMs: options.staggerMinutes * 60_000,
+          durationMs,
+          logger: createLogger(options.logLevel),
+          ...(bar && { onProgress: bar.update }),
+        });
+      } finally {
+        bar?.stop();
+      }
+      await publish(report, options.out);
+    },
+  );
 
 program
   .command('serve')

@@ -78,10 +78,11 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     return {
       scenario: { name: scenario.name, description: scenario.description },
       seed: scenario.seed,
+      clock: 'replay',
       devices: fleet.size,
       platforms,
-      simulatedStart: REPLAY_START,
-      simulatedEnd: new Date(clock.now()).toISOString(),
+      start: REPLAY_START,
+      end: new Date(clock.now()).toISOString(),
       wallSeconds: (performance.now() - wallStart) / 1000,
       roundComplete: fleet.roundComplete,
       devicesCycled: fleet.devicesCycled,

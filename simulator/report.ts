@@ -40,10 +40,13 @@ export interface FleetReport {
   /** The scenario replayed, if any. */
   scenario: { name: string; description: string } | null;
   seed: number;
+  /** replay: simulated time against the embedded site; real: wall-clock time against a server. */
+  clock: 'replay' | 'real';
   devices: number;
   platforms: Record<string, number>;
-  simulatedStart: string;
-  simulatedEnd: string;
+  /** The run's span on its clock. */
+  start: string;
+  end: string;
   wallSeconds: number;
   /** Every device finished at least one poll cycle before the time limit. */
   roundComplete: boolean;
@@ -128,7 +131,7 @@ export function renderReport(report: FleetReport): string {
   if (report.scenario) lines.push(`scenario: ${report.scenario.name}: ${report.scenario.description}`);
   lines.push(`mlc-sim: ${report.devices} handhelds (${platforms}), seed ${report.seed}`);
   lines.push(
-    `simulated ${report.simulatedStart} → ${report.simulatedEnd}, ${report.wallSeconds.toFixed(1)} s wall; ` +
+    `${report.clock === 'replay' ? 'simulated' : 'real time'} ${report.start} → ${report.end}, ${report.wallSeconds.toFixed(1)} s wall; ` +
       (report.roundComplete ? 'every device completed a poll cycle' : `only ${report.devicesCycled} of ${report.devices} devices completed a poll cycle`),
   );
 

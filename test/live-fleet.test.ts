@@ -1,0 +1,51 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { silentLogger } from '../src/logging.js';
+import { loadValidatedFile } from '../src/server/site-file.js';
+import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
+import { fleetMixSchema, type FleetMix } from '../simulator/fleet-mix.js';
+import { runLiveFleet } from '../simulator/live-fleet.js';
+import { testSite, writePackageSources } from './support/test-site.js';
+
+describe('a live fleet against a server (fleet --server)', function () {
+  this.timeout(20_000);
+  let mix: FleetMix;
+  before(async () => {
+    mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
+    mix.programBehaviour = { ...mix.programBehaviour, durationSeconds: { min: 0, max: 1 } };
+  });
+
+  describe('an mlc-sim stub site', () => {
+    let server: RunningSiteServer;
+    afterEach(async () => server.close());
+
+    it('polls in real time at the interval the site sets, and reports advertisement status and latency', async () => {
+      const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
+      site.clientSettings.pollInterval = '0000-00-00 00:00:01';
+      site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+      server = await startSiteServer({ site, contentRoot: await writePackageSources() });
+      const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 4000, logger: silentLogger() });
+      expect(report.clock).to.equal('real');
+      expect(report.advertisements[0]).to.include({ id: 'TST20001', targeted: 20, received: 20 });
+      // One-second polls for about four seconds: every device polled several times, woken by node-cron.
+      expect(report.latency.Poll!.count).to.be.at.least(40);
+      expect(report.latency.Poll!.errors).to.equal(0);
+    });
+  });
+
+  describe('a server that is not an mlc-sim site', () => {
+    let foreign: http.Server;
+    afterEach(() => new Promise((resolve) => foreign.close(resolve)));
+
+    it('keeps the fleet running and reports the errors, with no advertisement status', async () => {
+      foreign = http.createServer((_request, response) => response.writeHead(404, { 'content-type': 'text/plain' }).end('no such thing'));
+      await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+      const { port } = foreign.address() as AddressInfo;
+      const report = await runLiveFleet({ serverUrl: `http://127.0.0.1:${port}`, mix, devices: 5, seed: 1, staggerMs: 100, durationMs: 1500, logger: silentLogger() });
+      expect(report.advertisements).to.deep.equal([]);
+      expect(report.latency.Register!.errors).to.equal(report.latency.Register!.count).and.be.above(0);
+      expect(report.deviceStates).to.deep.equal({ registrationBackoff: 5 });
+    });
+  });
+});
