@@ -219,37 +219,55 @@ const CLIENT = { Client: { [$]: { Name: CLIENT_NAME, Version: CLIENT_VERSION } }
 // ---------------------------------------------------------------------------------------------------------------
 // Documents, one encoder and one decoder each
 
+const deviceRegistrationSchema = z
+    .object({ Device: attrs({ UUID: text.min(1), Name: text, Platform: platformSchema, OSVersion: text }) })
+    .transform(({ Device: { $: d } }) => ({ device: { uuid: d.UUID, name: d.Name, platform: d.Platform, osVersion: d.OSVersion } }));
+
 export const registrationRequest = {
   encode: (doc: RegistrationRequest) =>
     toXml('DeviceRegistration', {}, {
       ...CLIENT,
       Device: { [$]: { UUID: doc.device.uuid, Name: doc.device.name, Platform: doc.device.platform, OSVersion: doc.device.osVersion } },
     }),
-  decode: (xml: unknown): RegistrationRequest =>
-    fromXml(
-      'DeviceRegistration',
-      xml,
-      z
-        .object({ Device: attrs({ UUID: text.min(1), Name: text, Platform: platformSchema, OSVersion: text }) })
-        .transform(({ Device: { $: d } }) => ({ device: { uuid: d.UUID, name: d.Name, platform: d.Platform, osVersion: d.OSVersion } })),
-    ),
+  decode: (xml: unknown): RegistrationRequest => fromXml('DeviceRegistration', xml, deviceRegistrationSchema),
 };
+
+const registrationResponseSchema = z.object({ Auth: attrs({ Token: text.min(1) }) }).transform((d) => ({ authToken: d.Auth.$.Token }));
 
 export const registrationResponse = {
   encode: (doc: RegistrationResponse) => toXml('RegistrationResponse', {}, { Auth: { [$]: { Token: doc.authToken } } }),
-  decode: (xml: unknown): RegistrationResponse =>
-    fromXml(
-      'RegistrationResponse',
-      xml,
-      z.object({ Auth: attrs({ Token: text.min(1) }) }).transform((d) => ({ authToken: d.Auth.$.Token })),
-    ),
+  decode: (xml: unknown): RegistrationResponse => fromXml('RegistrationResponse', xml, registrationResponseSchema),
 };
+
+const devicePollSchema = z.object({ PolicyVersion: int.optional() }).transform((d) => ({ policyVersion: d.PolicyVersion ?? null }));
 
 export const pollRequest = {
   encode: (doc: PollRequest) => toXml('DevicePoll', {}, { ...CLIENT, ...(doc.policyVersion === null ? {} : { PolicyVersion: doc.policyVersion }) }),
-  decode: (xml: unknown): PollRequest =>
-    fromXml('DevicePoll', xml, z.object({ PolicyVersion: int.optional() }).transform((d) => ({ policyVersion: d.PolicyVersion ?? null }))),
+  decode: (xml: unknown): PollRequest => fromXml('DevicePoll', xml, devicePollSchema),
 };
+
+const pollResponseSchema = z
+    .object({
+      [$]: z.object({ PolicyVersion: int, Unchanged: bool }),
+      ClientSettings: z.object({ PollInterval: interval, FailureRetryCount: int, FailureRetryInterval: interval, EnableSoftwareDistribution: bool }),
+      Packages: list('Package', attrs({ ID: text.min(1), Version: int, AdvertisementID: text.min(1), Revision: int })),
+    })
+    .transform((d) => ({
+      policyVersion: d.$.PolicyVersion,
+      unchanged: d.$.Unchanged,
+      settings: {
+        pollIntervalMs: d.ClientSettings.PollInterval,
+        failureRetryCount: d.ClientSettings.FailureRetryCount,
+        failureRetryIntervalMs: d.ClientSettings.FailureRetryInterval,
+        enableSoftwareDistribution: d.ClientSettings.EnableSoftwareDistribution,
+      },
+      offers: d.Packages.map(({ $: p }) => ({
+        packageId: p.ID,
+        packageVersion: p.Version,
+        advertisementId: p.AdvertisementID,
+        revision: p.Revision,
+      })),
+    }));
 
 export const pollResponse = {
   encode: (doc: PollResponse) =>
@@ -271,43 +289,14 @@ export const pollResponse = {
         },
       },
     ),
-  decode: (xml: unknown): PollResponse =>
-    fromXml(
-      'PollResponse',
-      xml,
-      z
-        .object({
-          [$]: z.object({ PolicyVersion: int, Unchanged: bool }),
-          ClientSettings: z.object({ PollInterval: interval, FailureRetryCount: int, FailureRetryInterval: interval, EnableSoftwareDistribution: bool }),
-          Packages: list('Package', attrs({ ID: text.min(1), Version: int, AdvertisementID: text.min(1), Revision: int })),
-        })
-        .transform((d) => ({
-          policyVersion: d.$.PolicyVersion,
-          unchanged: d.$.Unchanged,
-          settings: {
-            pollIntervalMs: d.ClientSettings.PollInterval,
-            failureRetryCount: d.ClientSettings.FailureRetryCount,
-            failureRetryIntervalMs: d.ClientSettings.FailureRetryInterval,
-            enableSoftwareDistribution: d.ClientSettings.EnableSoftwareDistribution,
-          },
-          offers: d.Packages.map(({ $: p }) => ({
-            packageId: p.ID,
-            packageVersion: p.Version,
-            advertisementId: p.AdvertisementID,
-            revision: p.Revision,
-          })),
-        })),
-    ),
+  decode: (xml: unknown): PollResponse => fromXml('PollResponse', xml, pollResponseSchema),
 };
+
+const instructionRequestSchema = z.object({ Advertisement: attrs({ ID: text.min(1) }) }).transform((d) => ({ advertisementId: d.Advertisement.$.ID }));
 
 export const instructionRequest = {
   encode: (doc: InstructionRequest) => toXml('InstructionRequest', {}, { Advertisement: { [$]: { ID: doc.advertisementId } } }),
-  decode: (xml: unknown): InstructionRequest =>
-    fromXml(
-      'InstructionRequest',
-      xml,
-      z.object({ Advertisement: attrs({ ID: text.min(1) }) }).transform((d) => ({ advertisementId: d.Advertisement.$.ID })),
-    ),
+  decode: (xml: unknown): InstructionRequest => fromXml('InstructionRequest', xml, instructionRequestSchema),
 };
 
 /** A configuration item travels as its attributes plus one `Setting` element per setting, attributes as in the domain. */
@@ -329,6 +318,58 @@ const configurationItemElement = z
     for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
     return z.NEVER;
   });
+
+const instructionResponseSchema = z
+    .object({
+      Advertisement: attrs({
+        ID: text.min(1),
+        Name: text,
+        Revision: int,
+        Mandatory: bool,
+        AvailableTime: instant,
+        ExpirationTime: instant.optional(),
+        DeviceFlags: hexOrInt,
+      }),
+      Package: attrs({
+        ID: text.min(1),
+        Name: text,
+        Version: int,
+        PackageType: int,
+        Size: int,
+        Hash: text.regex(/^([0-9a-f]{64})?$/, 'must be a SHA-256 hex digest'),
+      }),
+      Program: z
+        .object({
+          [$]: z.object({ Name: text, CommandLine: text.min(1), ProgramFlags: hexOrInt, MaxRunTime: int }),
+          Platform: z.array(platformSchema).min(1),
+          SuccessExitCodes: z.object({ ExitCode: z.array(int).min(1) }),
+        })
+        .optional(),
+      ConfigurationItems: list('ConfigurationItem', configurationItemElement).optional(),
+    })
+    .transform(({ Advertisement: { $: a }, Package: { $: p }, Program: program, ConfigurationItems: items }) => ({
+      advertisement: {
+        id: a.ID,
+        name: a.Name,
+        revision: a.Revision,
+        mandatory: a.Mandatory,
+        availableAt: a.AvailableTime,
+        expiresAt: a.ExpirationTime ?? null,
+        deviceFlags: a.DeviceFlags,
+      },
+      package: { id: p.ID, name: p.Name, version: p.Version, packageType: p.PackageType, size: p.Size, sha256: p.Hash },
+      program: program
+        ? {
+            name: program.$.Name,
+            commandLine: program.$.CommandLine,
+            flags: program.$.ProgramFlags,
+            platforms: program.Platform,
+            maxRunTimeMinutes: program.$.MaxRunTime,
+            successExitCodes: program.SuccessExitCodes.ExitCode,
+          }
+        : null,
+      configurationItems: (items ?? []) as ConfigurationItem[],
+    }));
 
 export const instructionResponse = {
   encode: (doc: InstructionResponse) =>
@@ -377,90 +418,29 @@ export const instructionResponse = {
         },
       }),
     }),
-  decode: (xml: unknown): InstructionResponse =>
-    fromXml(
-      'InstructionResponse',
-      xml,
-      z
-        .object({
-          Advertisement: attrs({
-            ID: text.min(1),
-            Name: text,
-            Revision: int,
-            Mandatory: bool,
-            AvailableTime: instant,
-            ExpirationTime: instant.optional(),
-            DeviceFlags: hexOrInt,
-          }),
-          Package: attrs({
-            ID: text.min(1),
-            Name: text,
-            Version: int,
-            PackageType: int,
-            Size: int,
-            Hash: text.regex(/^([0-9a-f]{64})?$/, 'must be a SHA-256 hex digest'),
-          }),
-          Program: z
-            .object({
-              [$]: z.object({ Name: text, CommandLine: text.min(1), ProgramFlags: hexOrInt, MaxRunTime: int }),
-              Platform: z.array(platformSchema).min(1),
-              SuccessExitCodes: z.object({ ExitCode: z.array(int).min(1) }),
-            })
-            .optional(),
-          ConfigurationItems: list('ConfigurationItem', configurationItemElement).optional(),
-        })
-        .transform(({ Advertisement: { $: a }, Package: { $: p }, Program: program, ConfigurationItems: items }) => ({
-          advertisement: {
-            id: a.ID,
-            name: a.Name,
-            revision: a.Revision,
-            mandatory: a.Mandatory,
-            availableAt: a.AvailableTime,
-            expiresAt: a.ExpirationTime ?? null,
-            deviceFlags: a.DeviceFlags,
-          },
-          package: { id: p.ID, name: p.Name, version: p.Version, packageType: p.PackageType, size: p.Size, sha256: p.Hash },
-          program: program
-            ? {
-                name: program.$.Name,
-                commandLine: program.$.CommandLine,
-                flags: program.$.ProgramFlags,
-                platforms: program.Platform,
-                maxRunTimeMinutes: program.$.MaxRunTime,
-                successExitCodes: program.SuccessExitCodes.ExitCode,
-              }
-            : null,
-          configurationItems: (items ?? []) as ConfigurationItem[],
-        })),
-    ),
+  decode: (xml: unknown): InstructionResponse => fromXml('InstructionResponse', xml, instructionResponseSchema),
 };
+
+const packageLocationRequestSchema = z
+    .object({ Package: z.array(attrs({ ID: text.min(1), Version: int })).length(1) })
+    .transform((d) => ({ packageId: d.Package[0]!.$.ID, version: d.Package[0]!.$.Version }));
 
 export const packageLocationRequest = {
   encode: (doc: PackageLocationRequest) =>
     toXml('PackageLocationRequest', {}, { Package: [{ [$]: { ID: doc.packageId, Version: doc.version } }] }),
-  decode: (xml: unknown): PackageLocationRequest =>
-    fromXml(
-      'PackageLocationRequest',
-      xml,
-      z
-        .object({ Package: z.array(attrs({ ID: text.min(1), Version: int })).length(1) })
-        .transform((d) => ({ packageId: d.Package[0]!.$.ID, version: d.Package[0]!.$.Version })),
-    ),
+  decode: (xml: unknown): PackageLocationRequest => fromXml('PackageLocationRequest', xml, packageLocationRequestSchema),
 };
+
+const packageLocationResponseSchema = z
+    .object({ Sources: list('Source', attrs({ Type: z.enum(['HTTP', 'SMB']), Metric: int, Location: text.min(1) })) })
+    .transform((d) => ({ sources: d.Sources.map(({ $: s }) => ({ type: s.Type, metric: s.Metric, location: s.Location })) }));
 
 export const packageLocationResponse = {
   encode: (doc: PackageLocationResponse) =>
     toXml('PackageLocationResponse', {}, {
       Sources: { Source: doc.sources.map((s) => ({ [$]: { Type: s.type, Metric: s.metric, Location: s.location } })) },
     }),
-  decode: (xml: unknown): PackageLocationResponse =>
-    fromXml(
-      'PackageLocationResponse',
-      xml,
-      z
-        .object({ Sources: list('Source', attrs({ Type: z.enum(['HTTP', 'SMB']), Metric: int, Location: text.min(1) })) })
-        .transform((d) => ({ sources: d.Sources.map(({ $: s }) => ({ type: s.Type, metric: s.Metric, location: s.Location })) })),
-    ),
+  decode: (xml: unknown): PackageLocationResponse => fromXml('PackageLocationResponse', xml, packageLocationResponseSchema),
 };
 
 const statusMessageElement = z
@@ -480,6 +460,8 @@ const statusMessageElement = z
 /** The two status documents: the documented Download Event Status (11030-11035) and our 100xx extension. */
 export type StatusReportType = Exclude<ReportType, 'ComplianceReport'>;
 
+const statusReportSchema = z.object({ StatusMessage: z.array(statusMessageElement).min(1) }).transform((d) => d.StatusMessage);
+
 /**
  * Status messages: `DownloadEventStatus` is the documented document for 11030-11035; `SoftwareDistributionStatus`
  * is our extension in the same shape for the 100xx advertisement messages. The device id comes from X-Device-UUID.
@@ -492,15 +474,20 @@ export const statusReport = {
         Detail: Object.entries(m.details).map(([name, value]) => ({ [$]: { Name: name, Value: value } })),
       })),
     }),
-  decode: (type: StatusReportType, deviceId: string, xml: unknown): StatusReport =>
-    fromXml(
-      type,
-      xml,
-      z
-        .object({ StatusMessage: z.array(statusMessageElement).min(1) })
-        .transform((d) => ({ messages: d.StatusMessage.map((m) => ({ ...m, deviceId })) })),
-    ),
+  decode: (type: StatusReportType, deviceId: string, xml: unknown): StatusReport => ({
+    messages: fromXml(type, xml, statusReportSchema).map((m) => ({ ...m, deviceId })),
+  }),
 };
+
+const complianceReportSchema = z
+  .object({
+    Result: z
+      .array(attrs({ ID: text.min(1), AdvertisementID: text.min(1), PackageID: text.min(1), ItemID: text.min(1), State: z.enum(COMPLIANCE_STATES), Time: instant }))
+      .min(1),
+  })
+  .transform((d) =>
+    d.Result.map(({ $: r }) => ({ id: r.ID, advertisementId: r.AdvertisementID, packageId: r.PackageID, itemId: r.ItemID, state: r.State, time: r.Time })),
+  );
 
 export const complianceReport = {
   encode: (doc: ComplianceReport) =>
@@ -509,49 +496,18 @@ export const complianceReport = {
         [$]: { ID: r.id, AdvertisementID: r.advertisementId, PackageID: r.packageId, ItemID: r.itemId, State: r.state, Time: iso(r.time) },
       })),
     }),
-  decode: (deviceId: string, xml: unknown): ComplianceReport =>
-    fromXml(
-      'ComplianceReport',
-      xml,
-      z
-        .object({
-          Result: z
-            .array(
-              attrs({
-                ID: text.min(1),
-                AdvertisementID: text.min(1),
-                PackageID: text.min(1),
-                ItemID: text.min(1),
-                State: z.enum(COMPLIANCE_STATES),
-                Time: instant,
-              }),
-            )
-            .min(1),
-        })
-        .transform((d) => ({
-          results: d.Result.map(({ $: r }) => ({
-            id: r.ID,
-            deviceId,
-            advertisementId: r.AdvertisementID,
-            packageId: r.PackageID,
-            itemId: r.ItemID,
-            state: r.State,
-            time: r.Time,
-          })),
-        })),
-    ),
+  decode: (deviceId: string, xml: unknown): ComplianceReport => ({
+    results: fromXml('ComplianceReport', xml, complianceReportSchema).map((r) => ({ ...r, deviceId })),
+  }),
 };
+
+const reportResponseSchema = z
+    .object({ [$]: z.object({ Accepted: int, Duplicates: int }) })
+    .transform((d) => ({ accepted: d.$.Accepted, duplicates: d.$.Duplicates }));
 
 export const reportResponse = {
   encode: (doc: ReportResponse) => toXml('ReportResponse', { Accepted: doc.accepted, Duplicates: doc.duplicates }),
-  decode: (xml: unknown): ReportResponse =>
-    fromXml(
-      'ReportResponse',
-      xml,
-      z
-        .object({ [$]: z.object({ Accepted: int, Duplicates: int }) })
-        .transform((d) => ({ accepted: d.$.Accepted, duplicates: d.$.Duplicates })),
-    ),
+  decode: (xml: unknown): ReportResponse => fromXml('ReportResponse', xml, reportResponseSchema),
 };
 
 /** The server's answer to a request it cannot serve (extension: the documentation names no error document). */

@@ -10,17 +10,23 @@ interface Timer {
 /**
  * Virtual time for tests and replays. Time only moves in `advance`/`runUntil`, and only once every tracked HTTP
  * exchange has settled, so a day of fleet activity replays in seconds and the same seed gives the same events.
- * Timers due at the same instant fire in the order they were set.
+ *
+ * Time has a resolution (a second by default, like ConfigMgr's schedules): every timer due in the same tick fires
+ * together, in the order it was set, and their HTTP exchanges run concurrently before time moves on. That is what
+ * lets thousands of handhelds replay at the speed of the server rather than one exchange at a time, while each
+ * device still sees one exact `now()`.
  */
 export class SimulatedClock implements Clock {
   private current: number;
+  private readonly resolutionMs: number;
   private seq = 0;
   private inFlight = 0;
   private readonly timers = new Heap<Timer>((a, b) => a.at - b.at || a.seq - b.seq);
   private readonly cancelled = new Set<number>();
 
-  constructor(start: number | string = '2009-06-01T08:00:00Z') {
+  constructor(start: number | string = '2009-06-01T08:00:00Z', resolutionMs = 1000) {
     this.current = typeof start === 'number' ? start : Date.parse(start);
+    this.resolutionMs = resolutionMs;
   }
 
   now(): number {
@@ -29,7 +35,8 @@ export class SimulatedClock implements Clock {
 
   setTimeout(callback: () => void, ms: number): number {
     const seq = ++this.seq;
-    this.timers.push({ at: this.current + Math.max(0, ms), seq, callback });
+    const due = this.current + Math.max(0, ms);
+    this.timers.push({ at: Math.ceil(due / this.resolutionMs) * this.resolutionMs, seq, callback });
     return seq;
   }
 
@@ -59,18 +66,20 @@ export class SimulatedClock implements Clock {
   }
 
   /**
-   * Runs until `done()` holds, checking after each timer; gives up at `limit` (absolute ms) and returns whether
+   * Runs until `done()` holds, checking after each tick; gives up at `limit` (absolute ms) and returns whether
    * `done()` held.
    */
   async runUntilTrue(done: () => boolean, limit: number): Promise<boolean> {
     for (;;) {
       await this.settle();
       if (done()) return true;
-      const next = this.nextTimer();
-      if (!next || next.at > limit) return done();
-      this.timers.pop();
-      this.current = Math.max(this.current, next.at);
-      next.callback();
+      const tick = this.nextTimer()?.at;
+      if (tick === undefined || tick > limit) return done();
+      this.current = Math.max(this.current, tick);
+      for (let timer = this.nextTimer(); timer && timer.at === tick; timer = this.nextTimer()) {
+        this.timers.pop();
+        timer.callback();
+      }
     }
   }
 
