@@ -107,7 +107,7 @@ describe('invalid scenarios', () => {
 
   it('names an unknown field', async () => {
     const error = await refusal(`name: x\nsite: ${site}\nfleet: ${fleet}\ndevcies: 10\n`);
-    expect(error.field).to.equal('');
+    expect(error.field).to.equal('devcies');
     expect(error.reason).to.match(/devcies/);
   });
 

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { COMPLIANCE_STATES, configurationItemSchema, type ConfigurationItem } from '../domain/configuration-item.js';
 import { formatInterval, parseInterval, type ClientSettings } from '../domain/client-settings.js';
 import { platformSchema, type Platform } from '../domain/platform.js';
+import { issuePath } from '../domain/validation.js';
 import type { ComplianceResult, StatusMessage } from '../domain/status-message.js';
 
 export const NAMESPACE = 'http://www.microsoft.com/DeviceManagement.xsd';
@@ -189,7 +190,7 @@ function fromXml<T>(root: string, xml: unknown, schema: z.ZodType<T>): T {
   const result = schema.safeParse(content);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new ProtocolError(root, issue.path.map((p) => (p === $ ? '@' : String(p))).join('.').replace('@.', '@'), issue.message);
+    throw new ProtocolError(root, issuePath(issue).map((p) => (p === $ ? '@' : String(p))).join('.').replace('@.', '@'), issue.message);
   }
   return result.data;
 }

@@ -5,6 +5,7 @@ import { collectionSchema } from '../domain/collection.js';
 import { configurationItemSchema } from '../domain/configuration-item.js';
 import { packageSchema } from '../domain/package.js';
 import { programSchema } from '../domain/program.js';
+import { firstIssue } from '../domain/validation.js';
 import { faultSchema } from './faults.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-store.js';
@@ -15,8 +16,8 @@ export const ADMIN_PATH = '/admin';
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new SiteError(400, issue.path.join('.') || '(body)', issue.message);
+  const { field, reason } = firstIssue(result.error);
+  throw new SiteError(400, field || '(body)', reason);
 }
 
 const filterSchema = z.strictObject({ advertisementId: z.string().optional(), deviceId: z.string().optional() });

@@ -21,7 +21,11 @@ export const faultSchema = z
     from: z.iso.datetime().optional(),
     until: z.iso.datetime().optional(),
   })
-  .refine((f) => f.kind === 'http-error' || f.endpoint === 'Content', { message: 'content faults apply only to the Content endpoint', path: ['kind'] });
+  .refine((f) => f.kind === 'http-error' || f.endpoint === 'Content', { message: 'content faults apply only to the Content endpoint', path: ['kind'] })
+  .refine((f) => f.from === undefined || f.until === undefined || Date.parse(f.until) > Date.parse(f.from), {
+    message: 'until must be after from',
+    path: ['until'],
+  });
 
 export type Fault = z.infer<typeof faultSchema>;
 export type ActiveFault = Fault & { id: number };

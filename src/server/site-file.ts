@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { siteSchema, type SiteDefinition } from '../domain/site.js';
+import { firstIssue } from '../domain/validation.js';
 
 /** A file that could not be used: which file, where in it, and why. */
 export class InputFileError extends Error {
@@ -32,8 +33,8 @@ export async function loadValidatedFile<T>(file: string, schema: z.ZodType<T>): 
   }
   const result = schema.safeParse(raw ?? {});
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new InputFileError(file, issue.path.join('.'), issue.message);
+    const { field, reason } = firstIssue(result.error);
+    throw new InputFileError(file, field, reason);
   }
   return result.data;
 }

@@ -105,7 +105,11 @@ export class SiteStore {
         if (!this.configurationItems.has(id)) throw new SiteError(400, `configurationItems.${index}`, `configuration item ${id} does not exist`);
       });
     } else {
-      this.content.set(pkg.id, await buildPackageContent(pkg, this.contentRoot));
+      try {
+        this.content.set(pkg.id, await buildPackageContent(pkg, this.contentRoot));
+      } catch (error) {
+        throw new SiteError(400, 'source', (error as Error).message);
+      }
     }
     this.packages.set(pkg.id, pkg);
     this.changed(pkg.id);
