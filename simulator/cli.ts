@@ -40,6 +40,12 @@ async function publish(report: FleetReport, out: string | undefined): Promise<vo
   console.log(`\nreport written to ${path.join(out, 'report.json')}`);
 }
 
+function parseOffset(name: string, value: string): number {
+  const match = /^(\d{1,3}):([0-5]\d)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`${name} must be hours:minutes, e.g. 06:00, got "${value}"`);
+  return (Number(match[1]) * 60 + Number(match[2])) * 60_000;
+}
+
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
 const program = new Command('mlc-sim')
@@ -55,7 +61,9 @@ program
   .argument('[scenario]', 'scenario file, YAML or JSON (see config/scenarios/)', path.join(CONFIG, 'scenarios', 'first-round.yaml'))
   .option('--devices <n>', "number of handhelds (overrides the scenario's)", positiveInteger('--devices'))
   .option('--seed <n>', "seed (overrides the scenario's): the same seed gives the same devices, events and report", positiveInteger('--seed'))
+  .option('--duration <hh:mm>', "simulated run length (overrides the scenario's)", (v) => parseOffset('--duration', v))
   .option('--limit-hours <h>', 'for a scenario without a duration: report after this much simulated time even if devices are busy', positiveNumber('--limit-hours'), 24)
+  .option('--speed <x>', 'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)', positiveNumber('--speed'))
   .option('--out <dir>', 'also write report.json to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -65,20 +73,31 @@ program
       '  mlc-sim run                                             # the first distribution round of config/site.yaml\n' +
       '  mlc-sim run config/scenarios/mandatory-app-rollout.yaml --devices 2000 --seed 7 --out out/\n',
   )
-  .action(async (file: string, options: { devices?: number; seed?: number; limitHours: number; out?: string; progress: boolean; logLevel: LogLevel }) => {
+  .action(
+    async (
+      file: string,
+      options: { devices?: number; seed?: number; duration?: number; limitHours: number; speed?: number; out?: string; progress: boolean; logLevel: LogLevel },
+    ) => {
     const scenario = await loadScenario(file);
     if (options.devices !== undefined) scenario.devices = options.devices;
     if (options.seed !== undefined) scenario.seed = options.seed;
+    if (options.duration !== undefined) scenario.durationMs = options.duration;
     const limitMs = options.limitHours * 3_600_000;
     const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
     let report;
     try {
-      report = await replayScenario(scenario, { limitMs, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
+      report = await replayScenario(scenario, {
+        limitMs,
+        logger: createLogger(options.logLevel),
+        ...(options.speed !== undefined && { speed: options.speed }),
+        ...(bar && { onProgress: bar.update }),
+      });
     } finally {
       bar?.stop();
     }
     await publish(report, options.out);
-  });
+    },
+  );
 
 program
   .command('fleet')

@@ -4,6 +4,7 @@ import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { InputFileError } from '../src/server/site-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
+import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
 import { drawProfiles } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
@@ -15,6 +16,8 @@ import { Timeline } from './timeline.js';
 export interface ReplayOptions {
   /** Simulated time after which a scenario without a duration is reported even if devices are still busy. */
   limitMs: number;
+  /** Run at this many times real time instead of as fast as the site answers (not exactly repeatable). */
+  speed?: number;
   logger: Logger;
   /** Called about once per simulated minute, for progress display. */
   onProgress?: (fleet: Fleet, simulatedMs: number) => void;
@@ -30,8 +33,8 @@ export const REPLAY_START = '2009-06-01T08:00:00Z';
  */
 export async function replayScenario(scenario: Scenario, options: ReplayOptions): Promise<FleetReport> {
   const wallStart = performance.now();
-  const clock = new SimulatedClock(REPLAY_START);
-  const start = clock.now();
+  const clock = options.speed === undefined ? new SimulatedClock(REPLAY_START) : new ScaledClock(Date.parse(REPLAY_START), options.speed);
+  const start = Date.parse(REPLAY_START);
   const random = seededRandom(scenario.seed);
   const latency = new LatencyRecorder();
   const server = await startSiteServer({
@@ -60,29 +63,30 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     onApplied: (_action, at) => fleet.startRound(at),
   });
   const progress = options.onProgress;
+  let progressTimer: unknown;
   if (progress) {
     const tick = () => {
       progress(fleet, clock.now() - start);
-      clock.setTimeout(tick, 60_000);
+      progressTimer = clock.setTimeout(tick, 60_000);
     };
     tick();
   }
+  const end = start + (scenario.durationMs ?? options.limitMs);
   try {
-    const end = start + (scenario.durationMs ?? options.limitMs);
     const finished = () => timeline.error !== null || (scenario.durationMs === null && timeline.done && fleet.roundComplete);
     await clock.runUntilTrue(finished, end);
     if (timeline.error) throw new InputFileError(scenario.file, `timeline.${timeline.error.index}`, `${timeline.error.action}: ${timeline.error.reason}`);
-    if (scenario.durationMs !== null) await clock.runUntil(end);
+    if (scenario.durationMs !== null) await clock.runUntilTrue(() => false, end);
     const platforms: Record<string, number> = {};
     for (const profile of profiles) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
     return {
       scenario: { name: scenario.name, description: scenario.description },
       seed: scenario.seed,
-      clock: 'replay',
+      clock: options.speed === undefined ? 'replay' : 'scaled',
       devices: fleet.size,
       platforms,
       start: REPLAY_START,
-      end: new Date(clock.now()).toISOString(),
+      end: new Date(scenario.durationMs === null ? clock.now() : end).toISOString(),
       wallSeconds: (performance.now() - wallStart) / 1000,
       roundComplete: fleet.roundComplete,
       devicesCycled: fleet.devicesCycled,
@@ -91,6 +95,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       latency: latency.summary(),
     };
   } finally {
+    clock.clearTimeout(progressTimer);
+    timeline.stop();
     fleet.stop();
     await server.close();
   }

@@ -40,8 +40,8 @@ export interface FleetReport {
   /** The scenario replayed, if any. */
   scenario: { name: string; description: string } | null;
   seed: number;
-  /** replay: simulated time against the embedded site; real: wall-clock time against a server. */
-  clock: 'replay' | 'real';
+  /** replay: simulated time, as fast as the site answers; scaled: simulated time at a fixed speed; real: wall clock. */
+  clock: 'replay' | 'scaled' | 'real';
   devices: number;
   platforms: Record<string, number>;
   /** The run's span on its clock. */
@@ -131,7 +131,7 @@ export function renderReport(report: FleetReport): string {
   if (report.scenario) lines.push(`scenario: ${report.scenario.name}: ${report.scenario.description}`);
   lines.push(`mlc-sim: ${report.devices} handhelds (${platforms}), seed ${report.seed}`);
   lines.push(
-    `${report.clock === 'replay' ? 'simulated' : 'real time'} ${report.start} → ${report.end}, ${report.wallSeconds.toFixed(1)} s wall; ` +
+    `${report.clock === 'real' ? 'real time' : 'simulated'} ${report.start} → ${report.end}, ${report.wallSeconds.toFixed(1)} s wall; ` +
       (report.roundComplete ? 'every device completed a poll cycle' : `only ${report.devicesCycled} of ${report.devices} devices completed a poll cycle`),
   );
 

@@ -30,6 +30,7 @@ export interface TimelineOptions {
 /** Plays a scenario's timeline against the site's admin API, each action at its moment on the clock. */
 export class Timeline {
   private readonly admin: AxiosInstance;
+  private readonly timers: unknown[];
   private pending: number;
   private failure: TimelineError | null = null;
 
@@ -39,7 +40,14 @@ export class Timeline {
   ) {
     this.admin = axios.create({ baseURL: `${options.serverUrl}/admin`, validateStatus: () => true });
     this.pending = actions.length;
-    actions.forEach((action, index) => options.clock.setTimeout(() => void options.clock.track(this.apply(action, index)), options.start + action.at - options.clock.now()));
+    this.timers = actions.map((action, index) =>
+      options.clock.setTimeout(() => void options.clock.track(this.apply(action, index)), options.start + action.at - options.clock.now()),
+    );
+  }
+
+  /** Cancels the actions not yet due (a run that ends before its timeline). */
+  stop(): void {
+    for (const timer of this.timers) this.options.clock.clearTimeout(timer);
   }
 
   get done(): boolean {

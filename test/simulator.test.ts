@@ -81,6 +81,13 @@ describe('the mlc-sim command', () => {
     expect(written.advertisements).to.have.length(4);
   });
 
+  it('runs a scenario for the --duration asked, overriding the scenario', async () => {
+    const { stdout } = await run(process.execPath, [...CLI, 'run', 'config/scenarios/mandatory-app-rollout.yaml', '--devices', '20', '--duration', '00:45']);
+    expect(stdout).to.include('simulated 2009-06-01T08:00:00Z → 2009-06-01T08:45:00.000Z');
+    // The pilot is advertised at 00:30, the rollout to all at 02:00: only the first exists 45 minutes in.
+    expect(stdout).to.include('MLC20001 Field Inventory pilot').and.not.include('MLC20002');
+  });
+
   it('refuses a bad flag with a non-zero exit and says which flag and why', async () => {
     const failure = await run(process.execPath, [...CLI, 'run', '--devices', 'many']).catch((error: { code: number; stderr: string }) => error);
     expect(failure).to.include({ code: 1 });
