@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Parser } from 'tar';
-import type { SiteConnection } from './site-connection.js';
+import { retryAfterMs, type SiteConnection } from './site-connection.js';
 
 export type DownloadFailure = 'http' | 'size' | 'hash' | 'archive';
 
@@ -9,6 +9,10 @@ export class DownloadError extends Error {
   constructor(
     readonly failure: DownloadFailure,
     readonly reason: string,
+    /** The bytes received before an HTTP failure cut the download short: the next attempt resumes after them. */
+    readonly partial: Buffer | null = null,
+    /** How long the distribution point asked the device to wait (429/503 with Retry-After). */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(`download ${failure} failure: ${reason}`);
     this.name = 'DownloadError';
@@ -19,6 +23,8 @@ export interface DownloadRequest {
   url: string;
   expectedSize: number;
   expectedSha256: string;
+  /** Bytes an earlier attempt received: asked for again only from the end of them, with an HTTP Range. */
+  partial: Buffer | null;
 }
 
 /** What the device keeps of a verified package: the archive's file list (the content itself is not needed). */
@@ -28,18 +34,39 @@ export interface DownloadedContent {
 }
 
 /**
- * Downloads a package archive over HTTP and proves it is the one the policy names: exact size, SHA-256, and a tar
- * archive that reads cleanly. Anything else is a DownloadError, and the program never runs.
+ * Downloads a package archive over HTTP, resuming after an earlier attempt's bytes, and proves it is the one the
+ * policy names: exact size, SHA-256, and a tar archive that reads cleanly. Anything else is a DownloadError, and
+ * the program never runs. The whole transfer is tracked on the clock, so simulated time waits for it.
  */
-export async function downloadPackage(connection: SiteConnection, request: DownloadRequest): Promise<DownloadedContent> {
+export function downloadPackage(connection: SiteConnection, request: DownloadRequest): Promise<DownloadedContent> {
+  return connection.clock.track(transfer(connection, request));
+}
+
+async function transfer(connection: SiteConnection, request: DownloadRequest): Promise<DownloadedContent> {
+  const have = request.partial?.length ?? 0;
   let response;
   try {
-    response = await connection.download(request.url);
+    response = await connection.download(request.url, have);
   } catch (error) {
-    throw new DownloadError('http', `no answer from ${request.url}: ${(error as Error).message}`);
+    throw new DownloadError('http', `no answer from ${request.url}: ${(error as Error).message}`, request.partial);
   }
-  if (response.status !== 200) throw new DownloadError('http', `HTTP ${response.status} from ${request.url}`);
-  const archive = Buffer.from(response.data);
+  const { status, headers, data } = response;
+  if (status !== 200 && status !== 206) {
+    data.destroy();
+    // 416: what we hold is not a prefix of this content any more; start again from the first byte.
+    const keep = status === 416 ? null : request.partial;
+    throw new DownloadError('http', `HTTP ${status} from ${request.url}`, keep, retryAfterMs(headers['retry-after'], connection.clock.now()));
+  }
+  // A 206 must continue exactly where we stopped; a 200 is the whole archive again.
+  const resumed = status === 206 && String(headers['content-range']).startsWith(`bytes ${have}-`);
+  const chunks: Buffer[] = resumed && request.partial ? [request.partial] : [];
+  try {
+    for await (const chunk of data) chunks.push(chunk as Buffer);
+  } catch (error) {
+    const received = Buffer.concat(chunks);
+    throw new DownloadError('http', `connection lost after ${received.length} bytes: ${(error as Error).message}`, received);
+  }
+  const archive = Buffer.concat(chunks);
   if (archive.length !== request.expectedSize) {
     throw new DownloadError('size', `got ${archive.length} bytes, the policy says ${request.expectedSize}`);
   }

@@ -45,6 +45,8 @@ interface CurrentOffer {
   offer: Offer;
   instruction: InstructionResponse | null;
   sourceUrl: string | null;
+  /** Bytes of an interrupted download, resumed from at the next attempt. */
+  partial: Buffer | null;
   content: DownloadedContent | null;
 }
 
@@ -69,6 +71,8 @@ export interface HandheldContext {
   seq: number;
   /** Consecutive failures of the step being retried. */
   attempts: number;
+  /** How long the site asked to wait after the last failure (Retry-After), if it did. */
+  retryAfterMs: number | null;
   nextPollAt: number;
   lastPollAt: number | null;
 }
@@ -78,10 +82,18 @@ export type HandheldEvent = { type: 'POLL' };
 const now = (context: HandheldContext) => context.deps.connection.clock.now();
 const instructionOf = (context: HandheldContext) => context.current!.instruction!;
 
-/** Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in step. */
-export function retryDelay(baseMs: number, attempt: number, random: Random): number {
+/**
+ * Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in
+ * step, and never sooner than the site's Retry-After.
+ */
+export function retryDelay(baseMs: number, attempt: number, random: Random, retryAfterMs: number | null): number {
   const capped = Math.min(baseMs * 2 ** Math.max(0, attempt - 1), baseMs * 8);
-  return Math.round(capped * (0.5 + 0.5 * random.next()));
+  return Math.max(Math.round(capped * (0.5 + 0.5 * random.next())), retryAfterMs ?? 0);
+}
+
+/** The Retry-After an error carries, if the site sent one. */
+function retryAfterOf(error: unknown): number | null {
+  return error instanceof SiteRequestError || error instanceof DownloadError ? error.retryAfterMs : null;
 }
 
 export const handheldMachine = setup({
@@ -114,6 +126,7 @@ export const handheldMachine = setup({
         url: input.current!.sourceUrl!,
         expectedSize: instructionOf(input).package.size,
         expectedSha256: instructionOf(input).package.sha256,
+        partial: input.current!.partial,
       }),
     ),
     runProgram: fromPromise<ProgramResult, HandheldContext>(({ input, signal }) =>
@@ -132,7 +145,7 @@ export const handheldMachine = setup({
     deliverStatus: fromPromise<Delivery, HandheldContext>(({ input }) => deliverOutbox(input.deps.connection, input.credentials, input.outbox)),
   },
   delays: {
-    retryDelay: ({ context }) => retryDelay(context.settings.failureRetryIntervalMs, context.attempts, context.deps.random),
+    retryDelay: ({ context }) => retryDelay(context.settings.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
     maxRunTime: ({ context }) => instructionOf(context).program!.maxRunTimeMinutes * 60_000,
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
   },
@@ -168,14 +181,18 @@ export const handheldMachine = setup({
   actions: {
     storeAuthToken: assign({ credentials: ({ context }, params: { authToken: string }) => ({ ...context.credentials, authToken: params.authToken }) }),
     forgetAuthToken: assign({ credentials: ({ context }) => ({ ...context.credentials, authToken: null }) }),
-    countFailure: assign({ attempts: ({ context }) => context.attempts + 1 }),
-    resetAttempts: assign({ attempts: 0 }),
+    countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
+    resetAttempts: assign({ attempts: 0, retryAfterMs: null }),
+    /** Keeps what an interrupted download received; a content mismatch starts over. */
+    keepPartial: assign({
+      current: ({ context }, params: { error: unknown }) => ({ ...context.current!, partial: params.error instanceof DownloadError ? params.error.partial : null }),
+    }),
     notePollStarted: assign({ lastPollAt: ({ context }) => now(context) }),
     /** Takes the policy; an unchanged policy re-offers what was not finished (e.g. not yet available). */
     acceptPolicy: assign(({ context }, { policy }: { policy: PollResponse }) => {
       const offers = policy.unchanged ? context.offers : policy.offers;
       const pending = policy.settings.enableSoftwareDistribution ? offers.filter((o) => context.done[o.advertisementId] !== o.revision) : [];
-      return { settings: policy.settings, policyVersion: policy.policyVersion, offers, queue: pending, attempts: 0 };
+      return { settings: policy.settings, policyVersion: policy.policyVersion, offers, queue: pending, attempts: 0, retryAfterMs: null };
     }),
     /**
      * The next poll is the first whole interval after the cycle's start that is still ahead, so a cycle whose retries
@@ -190,9 +207,10 @@ export const handheldMachine = setup({
       },
     }),
     takeNextOffer: assign(({ context }) => ({
-      current: { offer: context.queue[0]!, instruction: null, sourceUrl: null, content: null },
+      current: { offer: context.queue[0]!, instruction: null, sourceUrl: null, partial: null, content: null },
       queue: context.queue.slice(1),
       attempts: 0,
+      retryAfterMs: null,
     })),
     storeInstruction: assign({ current: ({ context }, params: { instruction: InstructionResponse }) => ({ ...context.current!, instruction: params.instruction }) }),
     storeSource: assign({
@@ -263,6 +281,7 @@ export const handheldMachine = setup({
     boot: input.deps.connection.clock.now().toString(36),
     seq: 0,
     attempts: 0,
+    retryAfterMs: null,
     nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
     lastPollAt: null,
   }),
@@ -276,7 +295,13 @@ export const handheldMachine = setup({
           target: 'idle',
           actions: [{ type: 'storeAuthToken', params: ({ event }) => ({ authToken: event.output }) }, 'resetAttempts', { type: 'log', params: { level: 'info', message: 'registered' } }],
         },
-        onError: { target: 'registrationBackoff', actions: ['countFailure', { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'registration failed', error: event.error }) }] },
+        onError: {
+          target: 'registrationBackoff',
+          actions: [
+            { type: 'countFailure', params: ({ event }) => ({ error: event.error }) },
+            { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'registration failed', error: event.error }) },
+          ],
+        },
       },
     },
     // A device the site does not know can do nothing else, so it retries without a limit.
@@ -299,7 +324,10 @@ export const handheldMachine = setup({
           {
             guard: 'canRetry',
             target: 'pollBackoff',
-            actions: ['countFailure', { type: 'log', params: ({ event }) => ({ level: 'info', message: 'poll failed, will retry', error: event.error }) }],
+            actions: [
+              { type: 'countFailure', params: ({ event }) => ({ error: event.error }) },
+              { type: 'log', params: ({ event }) => ({ level: 'info', message: 'poll failed, will retry', error: event.error }) },
+            ],
           },
           {
             target: 'reporting',
@@ -378,7 +406,11 @@ export const handheldMachine = setup({
               {
                 guard: 'canRetry',
                 target: 'downloadBackoff',
-                actions: ['countFailure', { type: 'log', params: ({ event }) => ({ level: 'info', message: 'download failed, will retry', error: event.error }) }],
+                actions: [
+                  { type: 'countFailure', params: ({ event }) => ({ error: event.error }) },
+                  { type: 'keepPartial', params: ({ event }) => ({ error: event.error }) },
+                  { type: 'log', params: ({ event }) => ({ level: 'info', message: 'download failed, will retry', error: event.error }) },
+                ],
               },
               {
                 // The content never matched the source: the program is never run on it.

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
 import {
   complianceReport,
@@ -27,12 +28,22 @@ import {
 } from '../protocol/documents.js';
 import type { Clock } from '../time/clock.js';
 
+/** The wait a Retry-After header asks for (seconds, or an HTTP date), in milliseconds; null without one. */
+export function retryAfterMs(header: unknown, now: number): number | null {
+  if (typeof header !== 'string' || header.trim() === '') return null;
+  if (/^\d+$/.test(header.trim())) return Number(header) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
 /** An exchange with the site that did not succeed at the HTTP level. `status` is null when no answer came. */
 export class SiteRequestError extends Error {
   constructor(
     readonly action: string,
     readonly status: number | null,
     readonly reason: string,
+    /** How long the site asked the device to wait (429/503 with Retry-After). */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(`${action}: ${status === null ? 'no answer' : `HTTP ${status}`}: ${reason}`);
     this.name = 'SiteRequestError';
@@ -111,13 +122,16 @@ export class SiteConnection {
     if (reportType) headers[HEADERS.reportType] = reportType;
     const name = reportType ? `${action}/${reportType}` : action;
     const response = await this.timed(name, this.http.post<string>(DEVICE_MANAGEMENT_PATH, body, { headers, responseType: 'text' }));
-    if (response.status !== 200) throw new SiteRequestError(name, response.status, String(response.data).slice(0, 300));
+    if (response.status !== 200) {
+      throw new SiteRequestError(name, response.status, String(response.data).slice(0, 300), retryAfterMs(response.headers['retry-after'], this.clock.now()));
+    }
     return decode(response.data);
   }
 
-  /** Fetches package content from a distribution point URL, as bytes. */
-  download(url: string) {
-    return this.timed('Content', this.http.get<ArrayBuffer>(url, { responseType: 'arraybuffer' }));
+  /** Starts fetching package content from a distribution point URL, from byte `from` on (an HTTP Range). */
+  download(url: string, from: number) {
+    const headers = from > 0 ? { range: `bytes=${from}-` } : {};
+    return this.timed('Content', this.http.get<Readable>(url, { responseType: 'stream', headers }));
   }
 
   /** Runs one HTTP exchange: tracked on the clock, timed, and turned into a SiteRequestError if no answer came. */

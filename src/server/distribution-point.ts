@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DISTRIBUTION_POINT_PATH } from '../protocol/documents.js';
+import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
 
 /** Parses a single `bytes=` range against a body of `size` bytes; null when absent, 'unsatisfiable' when out of range. */
@@ -31,28 +32,18 @@ export function registerDistributionPoint(app: FastifyInstance, site: SiteContex
     const content = version === undefined ? undefined : site.store.contentOf(packageId, Number(version));
     if (!content) return notFound(reply, `no content for ${packageId}/${file}`);
 
-    let body = content.archive;
     const fault = site.faults.hit('Content', site.now());
-    if (fault?.kind === 'http-error') return reply.code(fault.status).type('text/plain').send(`fault ${fault.id} injected on Content`);
-    if (fault?.kind === 'corrupt-content') body = corrupt(body);
-    if (fault?.kind === 'truncate-content') body = body.subarray(0, Math.floor(body.length / 2));
+    const refuse = (status: number) => reply.code(status).type('text/plain').send(`fault ${fault!.id} injected on Content`);
+    if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
 
-    reply.header('accept-ranges', 'bytes').header('etag', `"${content.sha256}"`).type('application/x-tar');
-    const range = parseRange(request.headers.range, body.length);
-    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${body.length}`).send();
-    if (range === null) return reply.code(200).send(body);
-    return reply
-      .code(206)
-      .header('content-range', `bytes ${range.start}-${range.end}/${body.length}`)
-      .send(body.subarray(range.start, range.end + 1));
+    const archive = content.archive;
+    reply.header('accept-ranges', 'bytes').header('etag', `"${content.sha256}"`);
+    const range = parseRange(request.headers.range, archive.length);
+    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${archive.length}`).send();
+    if (range === null) return deliver(reply.code(200), fault, 'application/x-tar', archive);
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${archive.length}`);
+    return deliver(reply, fault, 'application/x-tar', archive.subarray(range.start, range.end + 1));
   });
-}
-
-/** Flips every 512th byte: same length, a different hash, and tar headers that no longer check out. */
-function corrupt(archive: Buffer): Buffer {
-  const copy = Buffer.from(archive);
-  for (let i = 0; i < copy.length; i += 512) copy[i] = copy[i]! ^ 0xff;
-  return copy;
 }
 
 function notFound(reply: FastifyReply, message: string): FastifyReply {

@@ -20,6 +20,7 @@ import {
   statusReport,
   type DeviceAction,
 } from '../protocol/documents.js';
+import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-store.js';
 
@@ -35,8 +36,9 @@ export function registerManagementPoint(app: FastifyInstance, site: SiteContext)
         throw new SiteError(400, 'X-Device-Action', `"${action}" is not one of ${DEVICE_ACTIONS.join(', ')}`);
       }
       const fault = site.faults.hit(action as DeviceAction, site.now());
-      if (fault) return sendError(reply, fault.status, 'InjectedFault', `fault ${fault.id} injected on ${action}`);
-      return sendXml(reply, 200, handle(action as DeviceAction, request, site));
+      const refuse = (status: number) => sendError(reply, status, 'InjectedFault', `fault ${fault!.id} injected on ${action}`);
+      if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
+      return await deliver(reply.code(200), fault, XML, Buffer.from(handle(action as DeviceAction, request, site)));
     } catch (error) {
       if (error instanceof ProtocolError) return sendError(reply, 400, 'BadDocument', error.message);
       if (error instanceof SiteError) return sendError(reply, error.status, 'Rejected', error.message);
@@ -96,10 +98,8 @@ function header(request: FastifyRequest, name: string): string {
   return value;
 }
 
-function sendXml(reply: FastifyReply, status: number, xml: string): FastifyReply {
-  return reply.code(status).type('application/xml; charset=utf-8').send(xml);
-}
+const XML = 'application/xml; charset=utf-8';
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return sendXml(reply, status, errorDocument.encode({ code, message }));
+  return reply.code(status).type(XML).send(errorDocument.encode({ code, message }));
 }
