@@ -63,6 +63,18 @@ export class Fleet {
     return this.cycled.size;
   }
 
+  /** Status records (messages and compliance results) the devices generated, and how many await delivery. */
+  statusCounts(): { generated: number; pending: number } {
+    let generated = 0;
+    let pending = 0;
+    for (const handheld of this.handhelds) {
+      const { seq, outbox } = handheld.getSnapshot().context;
+      generated += seq;
+      pending += outboxSize(outbox);
+    }
+    return { generated, pending };
+  }
+
   /** Devices by top-level statechart state (`offer` for any stage of handling an advertisement). */
   stateCounts(): Record<string, number> {
     const counts: Record<string, number> = {};

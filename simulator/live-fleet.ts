@@ -6,7 +6,7 @@ import { realClock } from '../src/time/clock.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
-import { collectAdvertisementReports, type AdvertisementReport, type FleetReport } from './report.js';
+import { collectAdvertisementReports, storedStatusCount, type AdvertisementReport, type FleetReport } from './report.js';
 
 export interface LiveFleetOptions {
   serverUrl: string;
@@ -45,8 +45,10 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   fleet.stop();
   scheduler.stop();
   let advertisements: AdvertisementReport[] = [];
+  let stored: number | null = null;
   try {
     advertisements = await collectAdvertisementReports(options.serverUrl);
+    stored = await storedStatusCount(options.serverUrl);
   } catch (error) {
     options.logger.warn('no advertisement status: the server has no mlc-sim admin API', { error: String(error) });
   }
@@ -65,6 +67,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     devicesCycled: fleet.devicesCycled,
     deviceStates: fleet.stateCounts(),
     advertisements,
+    status: { ...fleet.statusCounts(), stored },
     latency: latency.summary(),
   };
 }

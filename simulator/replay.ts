@@ -9,7 +9,7 @@ import { SimulatedClock } from '../src/time/simulated-clock.js';
 import { drawProfiles } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
-import { collectAdvertisementReports, type FleetReport } from './report.js';
+import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 import type { Scenario } from './scenario.js';
 import { Timeline } from './timeline.js';
 
@@ -92,6 +92,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       devicesCycled: fleet.devicesCycled,
       deviceStates: fleet.stateCounts(),
       advertisements: await collectAdvertisementReports(server.url),
+      status: { ...fleet.statusCounts(), stored: await storedStatusCount(server.url) },
       latency: latency.summary(),
     };
   } finally {

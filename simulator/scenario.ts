@@ -5,6 +5,7 @@ import { advertisementSchema } from '../src/domain/advertisement.js';
 import { configurationItemSchema } from '../src/domain/configuration-item.js';
 import { packageSchema } from '../src/domain/package.js';
 import { siteSchema, type SiteDefinition } from '../src/domain/site.js';
+import { faultFieldsSchema } from '../src/server/faults.js';
 import { loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
 import { fleetMixSchema, type FleetMix } from './fleet-mix.js';
 
@@ -26,6 +27,15 @@ export const timelineActionSchema = z.discriminatedUnion('action', [
   z
     .strictObject({ at, action: z.literal('distributionPointDown'), until: offsetSchema, status: z.number().int().min(500).max(599).default(503) })
     .refine((a) => a.until > a.at, { message: 'until must be after at', path: ['until'] }),
+  z
+    .strictObject({
+      at,
+      action: z.literal('fault'),
+      /** Any fault the admin API takes, without its window: it starts at `at` and ends at `until` (or never). */
+      fault: faultFieldsSchema.omit({ from: true, until: true }),
+      until: offsetSchema.optional(),
+    })
+    .refine((a) => a.until === undefined || a.until > a.at, { message: 'until must be after at', path: ['until'] }),
   z.strictObject({ at, action: z.literal('replacePackage'), package: packageSchema }),
   z.strictObject({ at, action: z.literal('changeConfigurationItem'), item: configurationItemSchema }),
   z.strictObject({

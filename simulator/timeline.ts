@@ -72,6 +72,9 @@ export class Timeline {
       case 'distributionPointDown':
         response = await this.admin.post('/faults', { endpoint: 'Content', kind: 'http-error', status: action.status, from: iso(clock.now()), until: iso(start + action.until) });
         break;
+      case 'fault':
+        response = await this.admin.post('/faults', { ...action.fault, from: iso(clock.now()), ...(action.until !== undefined && { until: iso(start + action.until) }) });
+        break;
       case 'replacePackage':
         response = await this.admin.put(`/packages/${action.package.id}`, action.package);
         break;

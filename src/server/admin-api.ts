@@ -44,6 +44,7 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     advertisements: [...store.advertisements.values()],
     devices: store.devices.size,
     statusMessages: status.messageCount,
+    complianceResults: status.complianceCount,
   }));
 
   app.get(`${ADMIN_PATH}/packages`, async () => [...store.packages.values()]);

@@ -9,8 +9,8 @@ export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
 /** Faults that only make sense for package content. */
 const CONTENT_ONLY = ['corrupt-content', 'truncate-content', 'trickle'];
 
-export const faultSchema = z
-  .strictObject({
+/** A fault's fields; `faultSchema` adds the checks across them. */
+export const faultFieldsSchema = z.strictObject({
     endpoint: z.enum(FAULT_ENDPOINTS),
     /**
      * http-error: answer `status`. retry-after: answer `status` (429 or 503) with a Retry-After header.
@@ -32,7 +32,9 @@ export const faultSchema = z
     /** Window on the server's clock; open-ended when absent. */
     from: z.iso.datetime().optional(),
     until: z.iso.datetime().optional(),
-  })
+  });
+
+export const faultSchema = faultFieldsSchema
   .refine((f) => !CONTENT_ONLY.includes(f.kind) || f.endpoint === 'Content', { message: `${CONTENT_ONLY.join(', ')} apply only to the Content endpoint`, path: ['kind'] })
   .refine((f) => f.kind !== 'malformed' || f.endpoint !== 'Content', { message: 'malformed applies to device actions; use corrupt-content for Content', path: ['kind'] })
   .refine((f) => f.kind !== 'retry-after' || f.status === 429 || f.status === 503, { message: 'Retry-After goes with 429 or 503', path: ['status'] })

@@ -79,6 +79,10 @@ export class StatusStore {
     return this.messages.size;
   }
 
+  get complianceCount(): number {
+    return this.compliance.size;
+  }
+
   summary(advertisementId: string, targeted: number, availableSince: number): AdvertisementStatus {
     const byState = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0])) as Record<MessageState, number>;
     for (const { state } of this.lastState.get(advertisementId)?.values() ?? []) byState[state]++;
