@@ -179,7 +179,13 @@ function fromXml<T>(root: string, xml: unknown, schema: z.ZodType<T>): T {
   if (typeof xml !== 'string' || xml.trim() === '') throw new ProtocolError(root, '', 'body is empty or not text');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new ProtocolError(root, `line ${valid.err.line}`, `not well-formed XML: ${valid.err.msg}`);
-  const parsed = parser.parse(xml) as XmlNode;
+  let parsed: XmlNode;
+  try {
+    parsed = parser.parse(xml) as XmlNode;
+  } catch (error) {
+    // The validator lets a few malformed documents through (e.g. an unclosed processing instruction).
+    throw new ProtocolError(root, '', `not well-formed XML: ${(error as Error).message}`);
+  }
   const rootNames = Object.keys(parsed).filter((key) => key !== '?xml');
   if (!rootNames.includes(root)) {
     const error = (parsed.Error as { $?: { Code?: string; Message?: string } } | undefined)?.$;

@@ -20,7 +20,10 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 
 /** Builds a package's content as a real, reproducible tar archive of its source directory. */
 export async function buildPackageContent(pkg: SoftwarePackage, contentRoot: string): Promise<PackageContent> {
-  const sourceDir = path.resolve(contentRoot, pkg.source);
+  const root = path.resolve(contentRoot);
+  const sourceDir = path.resolve(root, pkg.source);
+  // Content comes from under the content root only: a source of "../../etc" must not be served to devices.
+  if (sourceDir !== root && !sourceDir.startsWith(`${root}${path.sep}`)) throw new Error(`package ${pkg.id}: source "${pkg.source}" is outside the content root`);
   let files: string[];
   try {
     files = await listFiles(sourceDir);
