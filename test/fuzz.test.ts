@@ -76,7 +76,7 @@ describe('fuzz: random bodies at every endpoint get a 4xx, never a 5xx, and the 
       }
     }
     for (let round = 0; round < ROUNDS; round++) {
-      const response = await http().get('/admin/status-messages', { params: { [random.next() < 0.5 ? 'advertisementId' : 'bogus']: String(randomJson(random)).toWellFormed() } });
+      const response = await http().get('/admin/status-messages', { params: { [random.next() < 0.5 ? 'advertisementId' : 'bogus']: String(randomJson(random)).replace(/[\ud800-\udfff]/g, '?') } });
       expect(response.status).to.be.below(500);
     }
   });
