@@ -142,11 +142,13 @@ program
   .option('--site <file>', 'site definition', path.join(CONFIG, 'site.yaml'))
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'port to listen on (0 picks a free one)', (v) => (v === '0' ? 0 : positiveInteger('--port')(v)), 8080)
+  .option('--db <file>', 'SQLite database for status messages: kept across restarts (":memory:" keeps nothing)', 'mlc-sim-status.db')
   .addOption(logLevelOption('info'))
-  .action(async (options: { site: string; host: string; port: number; logLevel: LogLevel }) => {
+  .action(async (options: { site: string; host: string; port: number; db: string; logLevel: LogLevel }) => {
     const { site, contentRoot } = await loadSiteFile(options.site);
-    const server = await startSiteServer({ site, contentRoot, host: options.host, port: options.port, logger: createLogger(options.logLevel) });
+    const server = await startSiteServer({ site, contentRoot, host: options.host, port: options.port, statusDatabase: options.db, logger: createLogger(options.logLevel) });
     console.log(`stub site listening on ${server.url}: device management point ${server.url}/DeviceManagement, admin API ${server.url}/admin`);
+    console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
     const stop = () => void server.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -21,6 +21,8 @@ export interface SiteServerOptions {
   now?: () => number;
   /** Decides which requests a fault with a rate below 1 hits. */
   random?: Random;
+  /** SQLite database for status messages; ":memory:" (the default) keeps them only as long as the process. */
+  statusDatabase?: string;
   logger?: Logger;
 }
 
@@ -35,7 +37,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
   const now = options.now ?? Date.now;
   const site: SiteContext = {
     store: await SiteStore.fromDefinition(options.site, options.contentRoot, now),
-    status: new StatusStore(),
+    status: new StatusStore(options.statusDatabase),
     faults: new FaultInjector(options.random ?? seededRandom(1)),
     now,
     logger,
@@ -54,5 +56,12 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
 
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   logger.info('site server listening', { url: address });
-  return { ...site, url: address, close: () => app.close() };
+  return {
+    ...site,
+    url: address,
+    close: async () => {
+      await app.close();
+      site.status.close();
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import type { ComplianceState } from '../domain/configuration-item.js';
 import { describeMessage, type ComplianceResult, type MessageState, type StatusMessage } from '../domain/status-message.js';
 
@@ -30,28 +31,64 @@ interface LastState {
 }
 
 /**
- * Status message intake. Messages are de-duplicated by their id, so a device that retries a batch it could not
- * confirm is counted once. Per advertisement and device it keeps the last state, as SMS_ClientAdvertisementStatus.
+ * Status message intake. Every accepted record is committed to SQLite (WAL) before the device hears "accepted", so
+ * a site that is killed and restarted on the same database loses nothing it acknowledged. Records are
+ * de-duplicated by id, so a device that retries a batch it could not confirm is counted once. In memory it keeps,
+ * per advertisement and device, the last state (as SMS_ClientAdvertisementStatus) for the console's counts,
+ * rebuilt from the database on start.
  */
 export class StatusStore {
-  private readonly messages = new Map<string, StatusMessage>();
-  private readonly compliance = new Map<string, ComplianceResult>();
+  private readonly db: Database.Database;
+  private readonly insertMessage: Database.Statement;
+  private readonly insertCompliance: Database.Statement;
   private readonly lastState = new Map<string, Map<string, LastState>>();
   private readonly lastCompliance = new Map<string, Map<string, ComplianceResult>>();
   private readonly received = new Map<string, Set<string>>();
   private readonly messageCounts = new Map<string, Map<number, number>>();
 
+  /** `file` is a SQLite database path, or ":memory:" for a store that lasts as long as the process. */
+  constructor(file = ':memory:') {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // WAL with NORMAL survives a killed process; only a power loss could cost the last transactions.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS status_messages (
+        id TEXT PRIMARY KEY, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL, package_id TEXT NOT NULL,
+        message_id INTEGER NOT NULL, time INTEGER NOT NULL, details TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS compliance_results (
+        id TEXT PRIMARY KEY, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL, package_id TEXT NOT NULL,
+        item_id TEXT NOT NULL, state TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;`);
+    this.insertMessage = this.db.prepare(
+      'INSERT OR IGNORE INTO status_messages VALUES (@id, @deviceId, @advertisementId, @packageId, @messageId, @time, @details)',
+    );
+    this.insertCompliance = this.db.prepare(
+      'INSERT OR IGNORE INTO compliance_results VALUES (@id, @deviceId, @advertisementId, @packageId, @itemId, @state, @time)',
+    );
+    for (const message of this.statusMessages()) this.index(message);
+    for (const result of this.complianceResults()) this.indexCompliance(result);
+  }
+
   acceptStatus(messages: StatusMessage[]): AcceptResult {
-    return acceptNew(this.messages, messages, (message) => this.index(message));
+    return this.acceptNew(messages, (m) => this.insertMessage.run({ ...m, details: JSON.stringify(m.details) }).changes === 1, (m) => this.index(m));
   }
 
   acceptCompliance(results: ComplianceResult[]): AcceptResult {
-    return acceptNew(this.compliance, results, (result) => {
-      const perItem = getOrCreate(this.lastCompliance, result.advertisementId, () => new Map<string, ComplianceResult>());
-      const key = `${result.itemId}\n${result.deviceId}`;
-      const previous = perItem.get(key);
-      if (!previous || previous.time <= result.time) perItem.set(key, result);
-    });
+    return this.acceptNew(results, (r) => this.insertCompliance.run(r).changes === 1, (r) => this.indexCompliance(r));
+  }
+
+  /** Stores, in one transaction, the records not seen before (by id), then indexes them. */
+  private acceptNew<T>(records: T[], insert: (record: T) => boolean, index: (record: T) => void): AcceptResult {
+    const fresh = this.db.transaction(() => records.filter(insert))();
+    for (const record of fresh) index(record);
+    return { accepted: fresh.length, duplicates: records.length - fresh.length };
+  }
+
+  private indexCompliance(result: ComplianceResult): void {
+    const perItem = getOrCreate(this.lastCompliance, result.advertisementId, () => new Map<string, ComplianceResult>());
+    const key = `${result.itemId}\n${result.deviceId}`;
+    const previous = perItem.get(key);
+    if (!previous || previous.time <= result.time) perItem.set(key, result);
   }
 
   private index(message: StatusMessage): void {
@@ -68,19 +105,37 @@ export class StatusStore {
   }
 
   statusMessages(filter: RecordFilter = {}): StatusMessage[] {
-    return matching(this.messages.values(), filter);
+    const rows = this.db
+      .prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, id`)
+      .all(filter) as { id: string; device_id: string; advertisement_id: string; package_id: string; message_id: number; time: number; details: string }[];
+    return rows.map((r) => ({
+      id: r.id,
+      deviceId: r.device_id,
+      advertisementId: r.advertisement_id,
+      packageId: r.package_id,
+      messageId: r.message_id,
+      time: r.time,
+      details: JSON.parse(r.details) as Record<string, string>,
+    }));
   }
 
   complianceResults(filter: RecordFilter = {}): ComplianceResult[] {
-    return matching(this.compliance.values(), filter);
+    const rows = this.db
+      .prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, id`)
+      .all(filter) as { id: string; device_id: string; advertisement_id: string; package_id: string; item_id: string; state: ComplianceState; time: number }[];
+    return rows.map((r) => ({ id: r.id, deviceId: r.device_id, advertisementId: r.advertisement_id, packageId: r.package_id, itemId: r.item_id, state: r.state, time: r.time }));
   }
 
   get messageCount(): number {
-    return this.messages.size;
+    return (this.db.prepare('SELECT count(*) AS n FROM status_messages').get() as { n: number }).n;
   }
 
   get complianceCount(): number {
-    return this.compliance.size;
+    return (this.db.prepare('SELECT count(*) AS n FROM compliance_results').get() as { n: number }).n;
+  }
+
+  close(): void {
+    this.db.close();
   }
 
   summary(advertisementId: string, targeted: number, availableSince: number): AdvertisementStatus {
@@ -108,28 +163,13 @@ export interface RecordFilter {
   deviceId?: string;
 }
 
-interface DeviceRecord {
-  id: string;
-  deviceId: string;
-  advertisementId: string;
-}
-
-/** Stores the records not seen before (by id) and indexes each; a retried batch is counted once. */
-function acceptNew<T extends DeviceRecord>(store: Map<string, T>, records: T[], index: (record: T) => void): AcceptResult {
-  let accepted = 0;
-  for (const record of records) {
-    if (store.has(record.id)) continue;
-    store.set(record.id, record);
-    accepted++;
-    index(record);
-  }
-  return { accepted, duplicates: records.length - accepted };
-}
-
-function matching<T extends DeviceRecord>(records: Iterable<T>, filter: RecordFilter): T[] {
-  return [...records].filter(
-    (r) => (filter.advertisementId === undefined || r.advertisementId === filter.advertisementId) && (filter.deviceId === undefined || r.deviceId === filter.deviceId),
-  );
+/** The SQL condition for a filter; its values bind by name. */
+function where(filter: RecordFilter): string {
+  const conditions = [
+    ...(filter.advertisementId === undefined ? [] : ['advertisement_id = @advertisementId']),
+    ...(filter.deviceId === undefined ? [] : ['device_id = @deviceId']),
+  ];
+  return conditions.length === 0 ? '1' : conditions.join(' AND ');
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
