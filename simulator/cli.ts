@@ -64,6 +64,7 @@ program
   .option('--duration <hh:mm>', "simulated run length (overrides the scenario's)", (v) => parseOffset('--duration', v))
   .option('--limit-hours <h>', 'for a scenario without a duration: report after this much simulated time even if devices are busy', positiveNumber('--limit-hours'), 24)
   .option('--speed <x>', 'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)', positiveNumber('--speed'))
+  .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .option('--out <dir>', 'also write report.json to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -76,7 +77,17 @@ program
   .action(
     async (
       file: string,
-      options: { devices?: number; seed?: number; duration?: number; limitHours: number; speed?: number; out?: string; progress: boolean; logLevel: LogLevel },
+      options: {
+        devices?: number;
+        seed?: number;
+        duration?: number;
+        limitHours: number;
+        speed?: number;
+        stateDir?: string;
+        out?: string;
+        progress: boolean;
+        logLevel: LogLevel;
+      },
     ) => {
     const scenario = await loadScenario(file);
     if (options.devices !== undefined) scenario.devices = options.devices;
@@ -90,6 +101,7 @@ program
         limitMs,
         logger: createLogger(options.logLevel),
         ...(options.speed !== undefined && { speed: options.speed }),
+        ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
         ...(bar && { onProgress: bar.update }),
       });
     } finally {
@@ -108,12 +120,24 @@ program
   .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
   .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
   .option('--duration-minutes <m>', 'how long to run', positiveNumber('--duration-minutes'), 5)
+  .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .option('--out <dir>', 'also write report.json to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText('after', '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n')
   .action(
-    async (options: { server: string; fleet: string; devices: number; seed: number; staggerMinutes: number; durationMinutes: number; out?: string; progress: boolean; logLevel: LogLevel }) => {
+    async (options: {
+      server: string;
+      fleet: string;
+      devices: number;
+      seed: number;
+      staggerMinutes: number;
+      durationMinutes: number;
+      stateDir?: string;
+      out?: string;
+      progress: boolean;
+      logLevel: LogLevel;
+    }) => {
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const bar = options.progress ? progressBar(durationMs) : null;
@@ -126,6 +150,7 @@ program
           seed: options.seed,
           staggerMs: options.staggerMinutes * 60_000,
           durationMs,
+          ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
           logger: createLogger(options.logLevel),
           ...(bar && { onProgress: bar.update }),
         });

@@ -1,10 +1,12 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../src/agent/handheld.js';
+import { memoryOf } from '../src/agent/machine.js';
 import type { PollScheduler } from '../src/agent/poll-scheduler.js';
 import type { SiteConnection } from '../src/agent/site-connection.js';
 import { outboxSize } from '../src/agent/status-outbox.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
+import type { DeviceStateStore } from './device-state-store.js';
 
 export interface FleetOptions {
   profiles: DeviceProfile[];
@@ -14,6 +16,8 @@ export interface FleetOptions {
   logger: Logger;
   /** First polls are spread uniformly over this window from now, so the fleet does not stampede the site. */
   staggerMs: number;
+  /** Where devices remember their outboxes across simulator restarts (`--state-dir`). */
+  stateStore?: DeviceStateStore;
 }
 
 /** Many handhelds in one process: one actor each, sharing the connection, scheduler and root logger. */
@@ -26,8 +30,11 @@ export class Fleet {
   constructor(options: FleetOptions) {
     const start = options.connection.clock.now();
     this.handhelds = options.profiles.map((profile) => {
+      const store = options.stateStore;
+      const memory = store?.load(profile.id);
       const handheld = startHandheld({
         profile,
+        ...(memory && { memory }),
         firstPollAt: start + Math.round(options.random.next() * options.staggerMs),
         deps: {
           connection: options.connection,
@@ -36,8 +43,14 @@ export class Fleet {
           logger: options.logger.child({ device: profile.id }),
         },
       });
+      let remembered = memory?.outbox;
       handheld.subscribe((snapshot) => {
         const { lastPollAt, outbox } = snapshot.context;
+        // The outbox changes whenever a record is made or delivered: that is when the device's memory must be saved.
+        if (store && outbox !== remembered) {
+          store.save(profile.id, memoryOf(snapshot.context));
+          remembered = outbox;
+        }
         if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outboxSize(outbox) === 0) this.cycled.add(profile.id);
       });
       return handheld;

@@ -3,6 +3,7 @@ import { SiteConnection } from '../src/agent/site-connection.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { realClock } from '../src/time/clock.js';
+import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
@@ -15,6 +16,8 @@ export interface LiveFleetOptions {
   seed: number;
   staggerMs: number;
   durationMs: number;
+  /** Devices remember their outboxes here across restarts. */
+  stateDir?: string;
   logger: Logger;
   /** Called every second of the run, for progress display. */
   onProgress?: (fleet: Fleet, elapsedMs: number) => void;
@@ -31,7 +34,9 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const latency = new LatencyRecorder();
   const scheduler = new CronPollScheduler();
   const profiles = drawProfiles(options.mix, options.devices, random.fork());
+  const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
   const fleet = new Fleet({
+    ...(stateStore && { stateStore }),
     profiles,
     connection: new SiteConnection({ serverUrl: options.serverUrl, clock: realClock, onExchange: latency.record }),
     scheduler,
@@ -44,6 +49,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   if (progress) clearInterval(progress);
   fleet.stop();
   scheduler.stop();
+  stateStore?.close();
   let advertisements: AdvertisementReport[] = [];
   let stored: number | null = null;
   try {

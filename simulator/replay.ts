@@ -6,6 +6,7 @@ import { InputFileError } from '../src/server/site-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
+import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
@@ -18,6 +19,8 @@ export interface ReplayOptions {
   limitMs: number;
   /** Run at this many times real time instead of as fast as the site answers (not exactly repeatable). */
   speed?: number;
+  /** Devices remember their outboxes here across restarts. */
+  stateDir?: string;
   logger: Logger;
   /** Called about once per simulated minute, for progress display. */
   onProgress?: (fleet: Fleet, simulatedMs: number) => void;
@@ -45,7 +48,9 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     logger: options.logger.child({ component: 'site' }),
   });
   const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
+  const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
   const fleet = new Fleet({
+    ...(stateStore && { stateStore }),
     profiles,
     connection: new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record }),
     scheduler: new ClockPollScheduler(clock),
@@ -99,6 +104,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     clock.clearTimeout(progressTimer);
     timeline.stop();
     fleet.stop();
+    stateStore?.close();
     await server.close();
   }
 }

@@ -1,7 +1,11 @@
+import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { silentLogger } from '../src/logging.js';
+import { faultSchema } from '../src/server/faults.js';
 import { loadValidatedFile } from '../src/server/site-file.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import { fleetMixSchema, type FleetMix } from '../simulator/fleet-mix.js';
@@ -31,6 +35,43 @@ describe('a live fleet against a server (fleet --server)', function () {
       // One-second polls for about four seconds: every device polled several times, woken by node-cron.
       expect(report.latency.Poll!.count).to.be.at.least(40);
       expect(report.latency.Poll!.errors).to.equal(0);
+    });
+  });
+
+  describe('a simulator restart with --state-dir', () => {
+    let server: RunningSiteServer;
+    afterEach(async () => server.close());
+
+    it('delivers the outboxes of the last run exactly once, and does not rerun what the devices already ran', async () => {
+      const site = testSite({ advertisements: [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] });
+      site.clientSettings.pollInterval = '0000-00-00 00:00:01';
+      site.clientSettings.failureRetryInterval = '0000-00-00 00:00:01';
+      server = await startSiteServer({ site, contentRoot: await writePackageSources() });
+      const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-state-'));
+      const run = () => runLiveFleet({ serverUrl: server.url, mix, devices: 10, seed: 3, staggerMs: 100, durationMs: 3000, stateDir, logger: silentLogger() });
+
+      // Status intake refuses everything: the records pile up in the outboxes, and the simulator stops.
+      server.faults.add(faultSchema.parse({ endpoint: 'Report', kind: 'http-error', status: 503 }));
+      const first = await run();
+      expect(first.status.pending).to.equal(first.status.generated).and.be.above(0);
+      expect(first.status.stored).to.equal(0);
+
+      server.faults.clear();
+      const secondStart = Date.now();
+      const second = await run();
+      expect(second.status.pending).to.equal(0);
+      // Every record the first run made, and could not deliver, reached the site from the second.
+      expect(server.status.statusMessages().filter((m) => m.time < secondStart)).to.have.length(first.status.generated);
+      // generated counts on from the first run: the devices remembered their sequence and their outboxes.
+      expect(second.status.generated).to.be.at.least(first.status.generated);
+      expect(second.status.stored).to.equal(second.status.generated);
+      // A device interrupted mid-install installs again; one that had finished never starts the program again.
+      const messages = server.status.statusMessages({ advertisementId: 'TST20001' });
+      const finished = new Map<string, number>();
+      for (const m of messages) if ([10006, 10008].includes(m.messageId) && !finished.has(m.deviceId)) finished.set(m.deviceId, m.time);
+      expect(finished.size).to.be.above(0);
+      const rerun = messages.filter((m) => m.messageId === 10005 && finished.has(m.deviceId) && m.time > finished.get(m.deviceId)!);
+      expect(rerun).to.deep.equal([]);
     });
   });
 

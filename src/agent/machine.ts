@@ -33,11 +33,22 @@ export interface HandheldDependencies {
   logger: Logger;
 }
 
+/** What a device keeps across a restart of the simulator (see simulator/device-state-store.ts). */
+export type DeviceMemory = Pick<HandheldContext, 'outbox' | 'boot' | 'seq' | 'done' | 'received'>;
+
 export interface HandheldInput {
   profile: DeviceProfile;
   deps: HandheldDependencies;
   /** When the first poll is due after registering; staggers a fleet. Defaults to at once. */
   firstPollAt?: number;
+  /** What the device remembered when the simulator last stopped. */
+  memory?: DeviceMemory;
+}
+
+/** The part of a device's context it must remember across a restart. */
+export function memoryOf(context: HandheldContext): DeviceMemory {
+  const { outbox, boot, seq, done, received } = context;
+  return { outbox, boot, seq, done, received };
 }
 
 /** The advertisement being handled, and what has been learnt about it so far. */
@@ -280,6 +291,7 @@ export const handheldMachine = setup({
     outbox: EMPTY_OUTBOX,
     boot: input.deps.connection.clock.now().toString(36),
     seq: 0,
+    ...input.memory,
     attempts: 0,
     retryAfterMs: null,
     nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),

@@ -1,0 +1,38 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { DeviceMemory } from '../src/agent/machine.js';
+
+/**
+ * What each handheld must not forget across a simulator restart (`--state-dir`): its undelivered status outbox,
+ * its message sequence (so ids stay unique), and which advertisements it already handled. Written on every change,
+ * in SQLite, so a killed simulator loses nothing a device recorded.
+ */
+export class DeviceStateStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+  private readonly select: Database.Statement;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.db = new Database(path.join(dir, 'devices.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec('CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, memory TEXT NOT NULL) WITHOUT ROWID');
+    this.upsert = this.db.prepare('INSERT INTO devices VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET memory = excluded.memory');
+    this.select = this.db.prepare('SELECT memory FROM devices WHERE id = ?');
+  }
+
+  load(id: string): DeviceMemory | undefined {
+    const row = this.select.get(id) as { memory: string } | undefined;
+    return row && (JSON.parse(row.memory) as DeviceMemory);
+  }
+
+  save(id: string, memory: DeviceMemory): void {
+    this.upsert.run(id, JSON.stringify(memory));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
