@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { ClockPollScheduler } from '../src/agent/poll-scheduler.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import type { Logger } from '../src/logging.js';
@@ -40,9 +43,12 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   const start = Date.parse(REPLAY_START);
   const random = seededRandom(scenario.seed);
   const latency = new LatencyRecorder();
+  // A scenario that takes the site down keeps its status in a database file, to come back with it.
+  const statusDir = scenario.timeline.some((a) => a.action === 'siteDown') ? await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-site-')) : null;
   const server = await startSiteServer({
     site: scenario.site,
     contentRoot: scenario.contentRoot,
+    ...(statusDir && { statusDatabase: path.join(statusDir, 'status.db') }),
     now: () => clock.now(),
     random: random.fork(),
     logger: options.logger.child({ component: 'site' }),
@@ -64,6 +70,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     start,
     deviceIds: profiles.map((p) => p.id),
     logger: options.logger,
+    site: server,
     // A site change starts a new round: the run is over once every device has polled since the last one.
     onApplied: (_action, at) => fleet.startRound(at),
   });
@@ -82,6 +89,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     await clock.runUntilTrue(finished, end);
     if (timeline.error) throw new InputFileError(scenario.file, `timeline.${timeline.error.index}`, `${timeline.error.action}: ${timeline.error.reason}`);
     if (scenario.durationMs !== null) await clock.runUntilTrue(() => false, end);
+    // A run that ends while the site is down still reports what the site stored.
+    await server.restart();
     const platforms: Record<string, number> = {};
     for (const profile of profiles) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
     return {
@@ -106,5 +115,6 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     fleet.stop();
     stateStore?.close();
     await server.close();
+    if (statusDir) await rm(statusDir, { recursive: true, force: true });
   }
 }

@@ -36,6 +36,14 @@ export const timelineActionSchema = z.discriminatedUnion('action', [
       until: offsetSchema.optional(),
     })
     .refine((a) => a.until === undefined || a.until > a.at, { message: 'until must be after at', path: ['until'] }),
+  z
+    .strictObject({
+      at,
+      action: z.literal('siteDown'),
+      /** The site comes back then: same objects and registrations, status reopened from its database. */
+      until: offsetSchema,
+    })
+    .refine((a) => a.until > a.at, { message: 'until must be after at', path: ['until'] }),
   z.strictObject({ at, action: z.literal('replacePackage'), package: packageSchema }),
   z.strictObject({ at, action: z.literal('changeConfigurationItem'), item: configurationItemSchema }),
   z.strictObject({

@@ -25,6 +25,8 @@ export interface TimelineOptions {
   logger: Logger;
   /** Told when an action has been applied. */
   onApplied: (action: TimelineAction, at: number) => void;
+  /** The embedded site, for `siteDown`. */
+  site: { stop(): Promise<void>; restart(): Promise<void> };
 }
 
 /** Plays a scenario's timeline against the site's admin API, each action at its moment on the clock. */
@@ -61,6 +63,13 @@ export class Timeline {
   private async apply(action: TimelineAction, index: number): Promise<void> {
     const { clock, start, deviceIds } = this.options;
     const iso = (ms: number) => new Date(ms).toISOString();
+    if (action.action === 'siteDown') {
+      await this.options.site.stop();
+      this.options.logger.info('site down', { index });
+      // Back up at `until`; the action counts as applied once the site answers again.
+      clock.setTimeout(() => void clock.track(this.siteBackUp(action, index)), start + action.until - clock.now());
+      return;
+    }
     let response: AxiosResponse<{ field?: string; reason?: string }>;
     switch (action.action) {
       case 'advertise':
@@ -87,12 +96,21 @@ export class Timeline {
         break;
       }
     }
-    if (response.status >= 400) {
+    this.applied(action, index, response);
+  }
+
+  private async siteBackUp(action: TimelineAction, index: number): Promise<void> {
+    await this.options.site.restart();
+    this.applied(action, index, null);
+  }
+
+  private applied(action: TimelineAction, index: number, response: AxiosResponse<{ field?: string; reason?: string }> | null): void {
+    if (response && response.status >= 400) {
       this.failure ??= new TimelineError(index, action.action, `the site refused it (HTTP ${response.status}): ${response.data.field ?? ''}: ${response.data.reason ?? JSON.stringify(response.data)}`);
       return;
     }
     this.pending--;
     this.options.logger.info('timeline action applied', { index, action: action.action });
-    this.options.onApplied(action, clock.now());
+    this.options.onApplied(action, this.options.clock.now());
   }
 }

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import type { StatusMessage } from '../src/domain/status-message.js';
+import { silentLogger } from '../src/logging.js';
 import { realClock } from '../src/time/clock.js';
+import { replayScenario } from '../simulator/replay.js';
+import { loadScenario } from '../simulator/scenario.js';
 import { testSite, writePackageSources } from './support/test-site.js';
 
 async function freePort(): Promise<number> {
@@ -28,6 +31,37 @@ async function serve(siteFile: string, db: string, port: number): Promise<ChildP
   });
   return child;
 }
+
+describe('durability: a scenario that takes the site down mid-rollout (siteDown)', function () {
+  this.timeout(60_000);
+
+  it('brings it back with every status record it had, and the fleet delivers the rest exactly once', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-sitedown-'));
+    const file = path.join(dir, 'scenario.yaml');
+    await writeFile(
+      file,
+      [
+        'name: Site down',
+        'devices: 60',
+        `site: ${path.resolve('config/site.yaml')}`,
+        `fleet: ${path.resolve('config/fleet.yaml')}`,
+        'staggerMinutes: 60',
+        'duration: "05:00"',
+        'timeline:',
+        '  - { at: "00:30", action: siteDown, until: "01:15" }',
+      ].join('\n'),
+    );
+    const report = await replayScenario(await loadScenario(file), { limitMs: 0, logger: silentLogger() });
+    // Devices met a closed port while it was down...
+    expect(report.latency.Poll!.errors).to.be.above(0);
+    // ...and nothing recorded before, during or after the outage was lost or counted twice.
+    expect(report.status.pending).to.equal(0);
+    expect(report.status.stored).to.equal(report.status.generated);
+    for (const ad of report.advertisements.filter((a) => a.programName !== null)) {
+      expect(ad.received, ad.id).to.equal(ad.targeted);
+    }
+  });
+});
 
 describe('durability: a site killed mid-run and restarted on the same database', function () {
   this.timeout(60_000);

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { SiteDefinition } from '../domain/site.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { seededRandom, type Random } from '../random.js';
@@ -28,40 +28,74 @@ export interface SiteServerOptions {
 
 export interface RunningSiteServer extends SiteContext {
   url: string;
+  /** Goes down as a site would: stops listening and closes its status database. */
+  stop(): Promise<void>;
+  /** Comes back on the same address, with its objects and registrations, and its status database reopened. */
+  restart(): Promise<void>;
+  /** Stops for good. */
   close(): Promise<void>;
 }
 
 /** Starts the stub site (management point, distribution point, status intake, admin API) on real HTTP. */
 export async function startSiteServer(options: SiteServerOptions): Promise<RunningSiteServer> {
-  const logger = options.logger ?? silentLogger();
   const now = options.now ?? Date.now;
-  const site: SiteContext = {
-    store: await SiteStore.fromDefinition(options.site, options.contentRoot, now),
-    status: new StatusStore(options.statusDatabase),
-    faults: new FaultInjector(options.random ?? seededRandom(1)),
-    now,
-    logger,
-  };
-  const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
-  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
-    if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
-    const status = error.statusCode ?? 500;
-    if (status >= 500) logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });
-    return reply.code(status).send({ error: error.message, field: '(request)', reason: error.code ?? 'internal error' });
-  });
-  registerManagementPoint(app, site);
-  registerDistributionPoint(app, site);
-  registerAdminApi(app, site);
+  const server = new SiteServer(options, await SiteStore.fromDefinition(options.site, options.contentRoot, now), now);
+  await server.listen(options.port ?? 0);
+  return server;
+}
 
-  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
-  logger.info('site server listening', { url: address });
-  return {
-    ...site,
-    url: address,
-    close: async () => {
-      await app.close();
-      site.status.close();
-    },
-  };
+/** The routes read the site's parts through this object at request time, so a restart swaps the status store under them. */
+class SiteServer implements RunningSiteServer {
+  readonly faults: FaultInjector;
+  readonly logger: Logger;
+  status: StatusStore;
+  url = '';
+  private app: FastifyInstance | null = null;
+
+  constructor(
+    private readonly options: SiteServerOptions,
+    readonly store: SiteStore,
+    readonly now: () => number,
+  ) {
+    this.logger = options.logger ?? silentLogger();
+    this.faults = new FaultInjector(options.random ?? seededRandom(1));
+    this.status = new StatusStore(options.statusDatabase);
+  }
+
+  async listen(port: number): Promise<void> {
+    const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
+    app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
+      if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
+      const status = error.statusCode ?? 500;
+      if (status >= 500) this.logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });
+      return reply.code(status).send({ error: error.message, field: '(request)', reason: error.code ?? 'internal error' });
+    });
+    registerManagementPoint(app, this);
+    registerDistributionPoint(app, this);
+    registerAdminApi(app, this);
+    this.url = await app.listen({ host: this.options.host ?? '127.0.0.1', port });
+    this.app = app;
+    this.logger.info('site server listening', { url: this.url });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.app) return;
+    const app = this.app;
+    this.app = null;
+    // Connections still open (keep-alive) are cut, as when a real site goes down.
+    app.server.closeAllConnections();
+    await app.close();
+    this.status.close();
+  }
+
+  async restart(): Promise<void> {
+    if (this.app) return;
+    this.status = new StatusStore(this.options.statusDatabase);
+    await this.listen(Number(new URL(this.url).port));
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
 }
