@@ -7,6 +7,7 @@ import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/server/s
 import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-store.js';
 import { fleetMixSchema } from './fleet-mix.js';
+import { renderHtmlReport } from './html-report.js';
 import { runLiveFleet } from './live-fleet.js';
 import { progressBar } from './progress.js';
 import { replayScenario } from './replay.js';
@@ -31,13 +32,14 @@ function positiveNumber(name: string) {
   };
 }
 
-/** Prints the report, and writes it to `out` when asked. */
+/** Prints the report, and writes it to `out` (JSON and a self-contained HTML page) when asked. */
 async function publish(report: FleetReport, out: string | undefined): Promise<void> {
   console.log(renderReport(report));
   if (!out) return;
   await mkdir(out, { recursive: true });
   await writeFile(path.join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nreport written to ${path.join(out, 'report.json')}`);
+  await writeFile(path.join(out, 'report.html'), renderHtmlReport(report));
+  console.log(`\nreport written to ${path.join(out, 'report.json')} and ${path.join(out, 'report.html')}`);
 }
 
 function parseOffset(name: string, value: string): number {
@@ -65,7 +67,7 @@ program
   .option('--limit-hours <h>', 'for a scenario without a duration: report after this much simulated time even if devices are busy', positiveNumber('--limit-hours'), 24)
   .option('--speed <x>', 'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)', positiveNumber('--speed'))
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
-  .option('--out <dir>', 'also write report.json to this directory')
+  .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -121,7 +123,7 @@ program
   .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
   .option('--duration-minutes <m>', 'how long to run', positiveNumber('--duration-minutes'), 5)
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
-  .option('--out <dir>', 'also write report.json to this directory')
+  .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText('after', '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n')

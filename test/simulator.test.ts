@@ -72,13 +72,14 @@ describe('a distribution round with the default site and fleet (what npm start r
 });
 
 describe('the mlc-sim command', () => {
-  it('runs a round, prints the report and writes report.json', async () => {
+  it('runs a round, prints the report and writes report.json and report.html', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-out-'));
     const { stdout } = await run(process.execPath, [...CLI, 'run', '--devices', '5', '--out', out]);
     expect(stdout).to.match(/5 handhelds/).and.match(/Advertisement status/).and.match(/MLC20001 Field Inventory rollout/);
     const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as FleetReport;
     expect(written.devices).to.equal(5);
     expect(written.advertisements).to.have.length(4);
+    expect(await readFile(path.join(out, 'report.html'), 'utf8')).to.include('First distribution round');
   });
 
   it('runs a scenario for the --duration asked, overriding the scenario', async () => {
