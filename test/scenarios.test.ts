@@ -73,6 +73,35 @@ describe('the shipped scenarios, replayed', () => {
     expect(fix.succeeded).to.be.above(0);
   });
 
+  it('applies expire and replacePackage from a timeline: late devices report 10019, a new version runs again', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-timeline-'));
+    const file = path.join(dir, 'scenario.yaml');
+    await writeFile(
+      file,
+      [
+        'name: Expire and replace',
+        'devices: 40',
+        `site: ${path.resolve('config/site.yaml')}`,
+        `fleet: ${path.resolve('config/fleet.yaml')}`,
+        'staggerMinutes: 30',
+        'duration: "04:00"',
+        'timeline:',
+        '  - { at: "00:10", action: expire, advertisementId: MLC20002 }',
+        '  - { at: "01:30", action: replacePackage, package: { id: MLC00001, name: Field Inventory 2.2, source: field-inventory } }',
+      ].join('\n'),
+    );
+    const report = await replay(file);
+    const driver = ad(report, 'MLC20002');
+    // Devices that polled in the first ten minutes handled the driver; the rest found it expired.
+    expect(count(driver, 10019)).to.be.above(0);
+    // Each device took exactly one way: started it, rejected it (platform), found it expired, or had no room.
+    expect([10005, 10018, 10019, 10050].reduce((sum, id) => sum + count(driver, id), 0)).to.equal(driver.targeted);
+    const app = ad(report, 'MLC20001');
+    // Version 2 is a new revision: every targeted device received the advertisement twice, and ran it again.
+    expect(count(app, 10002)).to.equal(2 * app.targeted);
+    expect(count(app, 10005)).to.be.above(app.targeted);
+  });
+
   it('replays a scenario with a timeline identically for the same seed', async () => {
     const simulated = ({ wallSeconds: _wall, latency, ...rest }: FleetReport) => ({
       ...rest,
