@@ -7,7 +7,6 @@ export const DEVICE_FLAGS = {
   highBandwidth: 0x02000000,
   docked: 0x04000000,
 } as const;
-export type DeviceAssignment = keyof typeof DEVICE_FLAGS;
 
 /** High-bandwidth threshold documented for device assignment: above 60 KBps. */
 export const HIGH_BANDWIDTH_KBPS = 60;

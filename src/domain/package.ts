@@ -29,7 +29,6 @@ export const configurationPackageSchema = z.strictObject({
 export const packageSchema = z.discriminatedUnion('type', [softwarePackageSchema, configurationPackageSchema]);
 
 export type SoftwarePackage = z.infer<typeof softwarePackageSchema>;
-export type ConfigurationPackage = z.infer<typeof configurationPackageSchema>;
 export type Package = z.infer<typeof packageSchema>;
 
 /** What the distribution point knows of a software package once its archive is built. */
