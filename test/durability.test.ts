@@ -10,6 +10,7 @@ import { silentLogger } from '../src/logging.js';
 import { realClock } from '../src/time/clock.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
+import { writeScenario } from './support/scenario-file.js';
 import { testSite, writePackageSources } from './support/test-site.js';
 
 async function freePort(): Promise<number> {
@@ -36,21 +37,7 @@ describe('durability: a scenario that takes the site down mid-rollout (siteDown)
   this.timeout(60_000);
 
   it('brings it back with every status record it had, and the fleet delivers the rest exactly once', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-sitedown-'));
-    const file = path.join(dir, 'scenario.yaml');
-    await writeFile(
-      file,
-      [
-        'name: Site down',
-        'devices: 60',
-        `site: ${path.resolve('config/site.yaml')}`,
-        `fleet: ${path.resolve('config/fleet.yaml')}`,
-        'staggerMinutes: 60',
-        'duration: "05:00"',
-        'timeline:',
-        '  - { at: "00:30", action: siteDown, until: "01:15" }',
-      ].join('\n'),
-    );
+    const file = await writeScenario('Site down', ['devices: 60', 'staggerMinutes: 60', 'duration: "05:00"'], ['  - { at: "00:30", action: siteDown, until: "01:15" }']);
     const report = await replayScenario(await loadScenario(file), { limitMs: 0, logger: silentLogger() });
     // Devices met a closed port while it was down...
     expect(report.latency.Poll!.errors).to.be.above(0);

@@ -7,6 +7,7 @@ import { InputFileError } from '../src/server/site-file.js';
 import { replayScenario } from '../simulator/replay.js';
 import type { AdvertisementReport, FleetReport } from '../simulator/report.js';
 import { loadScenario, SCENARIO_SCHEMA_FILE, scenarioJsonSchema } from '../simulator/scenario.js';
+import { writeScenario } from './support/scenario-file.js';
 
 const replay = async (file: string, overrides: { devices?: number; seed?: number } = {}) =>
   replayScenario({ ...(await loadScenario(file)), ...overrides }, { limitMs: 24 * 3_600_000, logger: silentLogger() });
@@ -74,21 +75,13 @@ describe('the shipped scenarios, replayed', () => {
   });
 
   it('applies expire and replacePackage from a timeline: late devices report 10019, a new version runs again', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-timeline-'));
-    const file = path.join(dir, 'scenario.yaml');
-    await writeFile(
-      file,
+    const file = await writeScenario(
+      'Expire and replace',
+      ['devices: 40', 'staggerMinutes: 30', 'duration: "04:00"'],
       [
-        'name: Expire and replace',
-        'devices: 40',
-        `site: ${path.resolve('config/site.yaml')}`,
-        `fleet: ${path.resolve('config/fleet.yaml')}`,
-        'staggerMinutes: 30',
-        'duration: "04:00"',
-        'timeline:',
         '  - { at: "00:10", action: expire, advertisementId: MLC20002 }',
         '  - { at: "01:30", action: replacePackage, package: { id: MLC00001, name: Field Inventory 2.2, source: field-inventory } }',
-      ].join('\n'),
+      ],
     );
     const report = await replay(file);
     const driver = ad(report, 'MLC20002');

@@ -1,36 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import { silentLogger } from '../src/logging.js';
 import { DEVICE_ACTIONS } from '../src/protocol/documents.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
+import { writeScenario } from './support/scenario-file.js';
 
 describe('soak: a fleet through four hours of 20% server errors and cut connections, in replay time', function () {
   this.timeout(120_000);
 
   it('ends with every status record each device generated stored by the site exactly once', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-soak-'));
     const faults = [...DEVICE_ACTIONS, 'Content'].flatMap((endpoint) => [
       `  - { at: "00:00", until: "04:00", action: fault, fault: { endpoint: ${endpoint}, kind: http-error, status: 503, rate: 0.2 } }`,
       `  - { at: "00:00", until: "04:00", action: fault, fault: { endpoint: ${endpoint}, kind: reset, rate: 0.2 } }`,
     ]);
-    const file = path.join(dir, 'soak.yaml');
-    await writeFile(
-      file,
-      [
-        'name: Soak',
-        'devices: 150',
-        'seed: 5',
-        `site: ${path.resolve('config/site.yaml')}`,
-        `fleet: ${path.resolve('config/fleet.yaml')}`,
-        'staggerMinutes: 60',
-        'duration: "08:00"',
-        'timeline:',
-        ...faults,
-      ].join('\n'),
-    );
+    const file = await writeScenario('Soak', ['devices: 150', 'seed: 5', 'staggerMinutes: 60', 'duration: "08:00"'], faults);
     const report = await replayScenario(await loadScenario(file), { limitMs: 0, logger: silentLogger() });
 
     // The faults really struck every endpoint (registration happens at start, before the timeline's first action)...
