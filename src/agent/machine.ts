@@ -269,6 +269,8 @@ export const handheldMachine = setup({
     }),
     removeDelivered: assign({ outbox: ({ context }, params: { delivery: Delivery }) => withoutDelivered(context.outbox, new Set(params.delivery.delivered)) }),
     log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
+      // Quiet by default at fleet scale: a filtered level costs a check, not a metadata object per device event.
+      if (!context.deps.logger.isLevelEnabled(params.level)) return;
       context.deps.logger.log(params.level, params.message, {
         advertisementId: context.current?.offer.advertisementId,
         ...(params.error !== undefined && { error: String(params.error) }),
