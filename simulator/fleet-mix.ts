@@ -26,27 +26,31 @@ export type FleetMix = z.infer<typeof fleetMixSchema>;
 
 /** Draws `count` device profiles; ids are stable (`MLC-00001`…) so a seed names the same devices every time. */
 export function drawProfiles(mix: FleetMix, count: number, random: Random): DeviceProfile[] {
-  const pick = <T extends { weight: number }>(choices: T[]) => random.weighted(choices.map((c) => ({ value: c, weight: c.weight })));
+  // Choices are built once; devices drawing the same connectivity share one frozen object (a fleet is large).
+  const choices = <T extends { weight: number }, V>(from: T[], value: (choice: T) => V) => from.map((c) => ({ value: value(c), weight: c.weight }));
+  const platforms = choices(mix.platforms, (p) => p);
+  const storage = choices(mix.storage, (s) => s);
+  const connectivity = choices(mix.connectivity, ({ kind, bandwidthKBps }) => Object.freeze({ kind, bandwidthKBps }));
+  const settings = mix.settings.map((setting) => ({ address: setting.address, values: choices(setting.values, (v) => v.value) }));
   return Array.from({ length: count }, (_, index) => {
-    const id = `MLC-${String(index + 1).padStart(5, '0')}`;
-    const platform = pick(mix.platforms);
-    const storage = pick(mix.storage);
-    const connectivity = pick(mix.connectivity);
-    const settings: Record<string, string> = {};
-    for (const setting of mix.settings) {
-      const value = random.weighted(setting.values.map((v) => ({ value: v.value, weight: v.weight })));
-      if (value !== null) settings[setting.address] = value;
+    const platform = random.weighted(platforms);
+    const { minMB, maxMB } = random.weighted(storage);
+    const deviceConnectivity = random.weighted(connectivity);
+    const deviceSettings: Record<string, string> = {};
+    for (const setting of settings) {
+      const value = random.weighted(setting.values);
+      if (value !== null) deviceSettings[setting.address] = value;
     }
     return {
-      id,
+      id: `MLC-${String(index + 1).padStart(5, '0')}`,
       name: `handheld-${index + 1}`,
       platform: platform.platform,
       osVersion: platform.osVersion,
-      freeStorageBytes: Math.round((storage.minMB + random.next() * (storage.maxMB - storage.minMB)) * 1024 * 1024),
-      connectivity: { kind: connectivity.kind, bandwidthKBps: connectivity.bandwidthKBps },
+      freeStorageBytes: Math.round((minMB + random.next() * (maxMB - minMB)) * 1024 * 1024),
+      connectivity: deviceConnectivity,
       programBehaviour: mix.programBehaviour,
       runsOptionalPrograms: random.next() < mix.runsOptionalPrograms,
-      settings,
+      settings: deviceSettings,
     };
   });
 }

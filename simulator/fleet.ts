@@ -1,7 +1,6 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../src/agent/handheld.js';
 import { memoryOf } from '../src/agent/machine.js';
-import type { PollScheduler } from '../src/agent/poll-scheduler.js';
 import type { SiteConnection } from '../src/agent/site-connection.js';
 import { outboxSize } from '../src/agent/status-outbox.js';
 import type { Logger } from '../src/logging.js';
@@ -11,7 +10,6 @@ import type { DeviceStateStore } from './device-state-store.js';
 export interface FleetOptions {
   profiles: DeviceProfile[];
   connection: SiteConnection;
-  scheduler: PollScheduler;
   random: Random;
   logger: Logger;
   /** First polls are spread uniformly over this window from now, so the fleet does not stampede the site. */
@@ -20,7 +18,7 @@ export interface FleetOptions {
   stateStore?: DeviceStateStore;
 }
 
-/** Many handhelds in one process: one actor each, sharing the connection, scheduler and root logger. */
+/** Many handhelds in one process: one actor each, sharing the connection (and its clock) and the root logger. */
 export class Fleet {
   readonly handhelds: Handheld[];
   /** Devices through a whole poll cycle begun since `roundSince`: polled, handled offers, reported, idle again. */
@@ -38,7 +36,6 @@ export class Fleet {
         firstPollAt: start + Math.round(options.random.next() * options.staggerMs),
         deps: {
           connection: options.connection,
-          scheduler: options.scheduler,
           random: options.random.fork(),
           logger: options.logger.child({ device: profile.id }),
         },

@@ -1,8 +1,7 @@
-import { CronPollScheduler } from '../src/agent/poll-scheduler.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
-import { realClock } from '../src/time/clock.js';
+import { CronClock } from '../src/time/cron-clock.js';
 import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet } from './fleet.js';
@@ -25,21 +24,20 @@ export interface LiveFleetOptions {
 
 /**
  * A fleet in real time against any server that speaks the device protocol (a load test): node-cron wakes devices
- * for their polls at the interval the server sets. Advertisement status comes from the server's admin API when it
+ * for their polls at the interval the server sets, and for every other device timer. Advertisement status comes from the server's admin API when it
  * is an mlc-sim stub site; another server's report has latency and device states only.
  */
 export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetReport> {
   const start = Date.now();
   const random = seededRandom(options.seed);
   const latency = new LatencyRecorder();
-  const scheduler = new CronPollScheduler();
+  const clock = new CronClock();
   const profiles = drawProfiles(options.mix, options.devices, random.fork());
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
     profiles,
-    connection: new SiteConnection({ serverUrl: options.serverUrl, clock: realClock, onExchange: latency.record }),
-    scheduler,
+    connection: new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record }),
     random: random.fork(),
     logger: options.logger,
     staggerMs: options.staggerMs,
@@ -48,7 +46,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   await new Promise((resolve) => setTimeout(resolve, options.durationMs));
   if (progress) clearInterval(progress);
   fleet.stop();
-  scheduler.stop();
+  clock.stop();
   stateStore?.close();
   let advertisements: AdvertisementReport[] = [];
   let stored: number | null = null;

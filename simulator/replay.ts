@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ClockPollScheduler } from '../src/agent/poll-scheduler.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
@@ -59,7 +58,6 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     ...(stateStore && { stateStore }),
     profiles,
     connection: new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record }),
-    scheduler: new ClockPollScheduler(clock),
     random: random.fork(),
     logger: options.logger,
     staggerMs: scenario.staggerMs,

@@ -15,10 +15,14 @@ describe('one handheld, end to end', () => {
       await site.advertise(APP);
     });
 
-    it('registers with the management point before anything else', async () => {
-      const device = site.startDevice();
-      await site.clock.settle();
-      expect(site.server.store.devices.get('WM-0001')?.identity.platform).to.equal('Windows Mobile 6.5');
+    it('registers with the management point at its first poll, before anything else', async () => {
+      const device = site.startDevice({}, 1, site.clock.now() + 10 * MINUTE);
+      await site.clock.advance(9 * MINUTE);
+      expect(site.server.store.devices.has('WM-0001'), 'an idle device costs the site nothing').to.equal(false);
+      await site.clock.advance(MINUTE);
+      const registered = site.server.store.devices.get('WM-0001');
+      expect(registered?.identity.platform).to.equal('Windows Mobile 6.5');
+      expect(registered?.lastPollAt).to.equal(registered?.registeredAt);
       expect(device.getSnapshot().context.credentials.authToken).to.be.a('string').with.length.above(0);
     });
 

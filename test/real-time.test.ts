@@ -1,18 +1,17 @@
 import { expect } from 'chai';
 import { startHandheld } from '../src/agent/handheld.js';
-import { CronPollScheduler } from '../src/agent/poll-scheduler.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
-import { realClock } from '../src/time/clock.js';
+import { CronClock } from '../src/time/cron-clock.js';
 import { profile, testSite, writePackageSources } from './support/test-site.js';
 
-describe('real time: node-cron drives the poll schedule', () => {
+describe('real time: node-cron drives the device timers', () => {
   let server: RunningSiteServer;
-  const scheduler = new CronPollScheduler();
+  const clock = new CronClock();
   afterEach(async () => {
-    scheduler.stop();
+    clock.stop();
     await server?.close();
   });
 
@@ -24,7 +23,7 @@ describe('real time: node-cron drives the poll schedule', () => {
     const polls: number[] = [];
     const device = startHandheld({
       profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0, max: 0 }, restartSeconds: 0 } }),
-      deps: { connection: new SiteConnection({ serverUrl: server.url, clock: realClock }), scheduler, random: seededRandom(1), logger: silentLogger() },
+      deps: { connection: new SiteConnection({ serverUrl: server.url, clock }), random: seededRandom(1), logger: silentLogger() },
     });
     let previous: unknown;
     device.subscribe((snapshot) => {
@@ -33,7 +32,7 @@ describe('real time: node-cron drives the poll schedule', () => {
     });
     while (polls.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
     device.stop();
-    // The first poll follows registration at once; later ones come a 2-second interval (±2%, whole seconds) apart.
+    // The first poll follows registration at once (whole seconds); later ones come a 2-second interval (±2%, whole seconds) apart.
     expect(polls[2]! - polls[1]!).to.be.within(1000, 3100);
     expect(server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId)).to.include(10008);
   });

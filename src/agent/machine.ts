@@ -1,14 +1,14 @@
 /**
  * The Mobile Device Legacy Client's lifecycle, as one statechart.
  *
- *   registering ─► idle ─POLL─► polling ─► evaluating ─► offer ─► … ─► evaluating ─► reporting ─► idle
+ *   idle ─poll due─► (registering, the first time) ─► polling ─► evaluating ─► offer ─► … ─► evaluating ─► reporting ─► idle
  *
  * `offer` handles one advertisement: fetch its instructions, judge it (expired, not yet available, wrong platform,
  * optional, connectivity, storage), then either apply a configuration package or locate, download (hash-checked)
  * and run a program. Every failure is a state or a transition with the status message ConfigMgr would show.
  * The machine is data: HTTP, timers and randomness live in the actors and in the dependencies given as input.
  */
-import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, setup } from 'xstate';
 import { DEVICE_FLAGS, HIGH_BANDWIDTH_KBPS } from '../domain/advertisement.js';
 import { DEFAULT_CLIENT_SETTINGS, type ClientSettings } from '../domain/client-settings.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
@@ -20,15 +20,16 @@ import type { Random } from '../random.js';
 import { evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
 import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, downloadPackage, type DownloadedContent } from './downloader.js';
-import type { PollScheduler } from './poll-scheduler.js';
 import { runProgram, type ProgramResult } from './program-runner.js';
 import { SiteRequestError, type Credentials, type SiteConnection } from './site-connection.js';
 import { deliverOutbox, EMPTY_OUTBOX, outboxSize, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
 
-/** What a handheld needs from the world; shared by a fleet, except the logger (a per-device child). */
+/**
+ * What a handheld needs from the world; shared by a fleet, except the logger (a per-device child). Every delay,
+ * the wait for the next poll included, runs on the connection's clock.
+ */
 export interface HandheldDependencies {
   connection: SiteConnection;
-  scheduler: PollScheduler;
   random: Random;
   logger: Logger;
 }
@@ -88,8 +89,6 @@ export interface HandheldContext {
   lastPollAt: number | null;
 }
 
-export type HandheldEvent = { type: 'POLL' };
-
 const now = (context: HandheldContext) => context.deps.connection.clock.now();
 const instructionOf = (context: HandheldContext) => context.current!.instruction!;
 
@@ -111,7 +110,6 @@ export const handheldMachine = setup({
   types: {
     context: {} as HandheldContext,
     input: {} as HandheldInput,
-    events: {} as HandheldEvent,
   },
   actors: {
     register: fromPromise<string, HandheldContext>(({ input }) =>
@@ -121,9 +119,6 @@ export const handheldMachine = setup({
         platform: input.profile.platform,
         osVersion: input.profile.osVersion,
       }),
-    ),
-    waitForPoll: fromCallback<HandheldEvent, { scheduler: PollScheduler; at: number }>(({ sendBack, input }) =>
-      input.scheduler.schedule(input.at, () => sendBack({ type: 'POLL' })),
     ),
     poll: fromPromise<PollResponse, HandheldContext>(({ input }) => input.deps.connection.poll(input.credentials, input.policyVersion)),
     fetchInstructions: fromPromise<InstructionResponse, HandheldContext>(({ input }) =>
@@ -156,11 +151,13 @@ export const handheldMachine = setup({
     deliverStatus: fromPromise<Delivery, HandheldContext>(({ input }) => deliverOutbox(input.deps.connection, input.credentials, input.outbox)),
   },
   delays: {
+    untilNextPoll: ({ context }) => Math.max(0, context.nextPollAt - now(context)),
     retryDelay: ({ context }) => retryDelay(context.settings.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
     maxRunTime: ({ context }) => instructionOf(context).program!.maxRunTimeMinutes * 60_000,
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
   },
   guards: {
+    registered: ({ context }) => context.credentials.authToken !== null,
     canRetry: ({ context }) => context.attempts < context.settings.failureRetryCount,
     unauthorized: (_, params: { error: unknown }) => params.error instanceof SiteRequestError && params.error.status === 401,
     hasOfferToHandle: ({ context }) => context.queue.length > 0,
@@ -299,14 +296,16 @@ export const handheldMachine = setup({
     nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
     lastPollAt: null,
   }),
-  initial: 'registering',
+  // A device registers on its first poll, not when the simulator starts it: a staggered fleet registers staggered,
+  // and an idle fleet costs the site nothing.
+  initial: 'idle',
   states: {
     registering: {
       invoke: {
         src: 'register',
         input: ({ context }) => context,
         onDone: {
-          target: 'idle',
+          target: 'polling',
           actions: [{ type: 'storeAuthToken', params: ({ event }) => ({ authToken: event.output }) }, 'resetAttempts', { type: 'log', params: { level: 'info', message: 'registered' } }],
         },
         onError: {
@@ -322,9 +321,13 @@ export const handheldMachine = setup({
     registrationBackoff: { after: { retryDelay: 'registering' } },
 
     idle: {
-      invoke: { src: 'waitForPoll', input: ({ context }) => ({ scheduler: context.deps.scheduler, at: context.nextPollAt }) },
       // The poll interval runs from the start of a poll cycle, not from its last retry.
-      on: { POLL: { target: 'polling', actions: 'notePollStarted' } },
+      after: {
+        untilNextPoll: [
+          { guard: 'registered', target: 'polling', actions: 'notePollStarted' },
+          { target: 'registering', actions: 'notePollStarted' },
+        ],
+      },
     },
 
     polling: {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { deviceProfileSchema, type DeviceProfile } from '../../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../../src/agent/handheld.js';
-import { ClockPollScheduler } from '../../src/agent/poll-scheduler.js';
 import { SiteConnection } from '../../src/agent/site-connection.js';
 import { siteSchema, type SiteDefinition } from '../../src/domain/site.js';
 import type { StatusMessage } from '../../src/domain/status-message.js';
@@ -106,10 +105,11 @@ export class TestSite {
     return test;
   }
 
-  startDevice(overrides: Partial<DeviceProfile> = {}, seed = 1): Handheld {
+  startDevice(overrides: Partial<DeviceProfile> = {}, seed = 1, firstPollAt?: number): Handheld {
     const device = startHandheld({
       profile: profile(overrides),
-      deps: { connection: this.connection, scheduler: new ClockPollScheduler(this.clock), random: seededRandom(seed), logger: silentLogger() },
+      ...(firstPollAt !== undefined && { firstPollAt }),
+      deps: { connection: this.connection, random: seededRandom(seed), logger: silentLogger() },
     });
     this.devices.push(device);
     return device;
