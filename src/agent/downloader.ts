@@ -50,9 +50,9 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   } catch (error) {
     throw new DownloadError('http', `no answer from ${request.url}: ${(error as Error).message}`, request.partial);
   }
-  const { status, headers, data } = response;
+  const { status, headers, body: data } = response;
   if (status !== 200 && status !== 206) {
-    data.destroy();
+    data.resume();
     // 416: what we hold is not a prefix of this content any more; start again from the first byte.
     const keep = status === 416 ? null : request.partial;
     throw new DownloadError('http', `HTTP ${status} from ${request.url}`, keep, retryAfterMs(headers['retry-after'], connection.clock.now()));
