@@ -13,6 +13,7 @@ import { progressBar } from './progress.js';
 import { replayScenario } from './replay.js';
 import { renderReport, type FleetReport } from './report.js';
 import { loadScenario } from './scenario.js';
+import { runInWorkers } from './workers.js';
 
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
@@ -48,6 +49,10 @@ function parseOffset(name: string, value: string): number {
   return (Number(match[1]) * 60 + Number(match[2])) * 60_000;
 }
 
+const workersOption = new Option('--workers <n>', 'split the fleet across this many worker threads, to use more cores (see README: Benchmarks)')
+  .argParser(positiveInteger('--workers'))
+  .default(1);
+
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
 const program = new Command('mlc-sim')
@@ -67,6 +72,7 @@ program
   .option('--limit-hours <h>', 'for a scenario without a duration: report after this much simulated time even if devices are busy', positiveNumber('--limit-hours'), 24)
   .option('--speed <x>', 'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)', positiveNumber('--speed'))
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
+  .addOption(workersOption)
   .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -86,6 +92,7 @@ program
         limitHours: number;
         speed?: number;
         stateDir?: string;
+        workers: number;
         out?: string;
         progress: boolean;
         logLevel: LogLevel;
@@ -99,13 +106,15 @@ program
     const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
     let report;
     try {
-      report = await replayScenario(scenario, {
+      const replay = {
         limitMs,
-        logger: createLogger(options.logLevel),
         ...(options.speed !== undefined && { speed: options.speed }),
         ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
-        ...(bar && { onProgress: bar.update }),
-      });
+      };
+      report =
+        options.workers > 1
+          ? await runInWorkers({ kind: 'replay', scenario, options: replay, logLevel: options.logLevel }, { workers: options.workers, ...(bar && { onProgress: bar.update }) })
+          : await replayScenario(scenario, { ...replay, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
     } finally {
       bar?.stop();
     }
@@ -123,6 +132,7 @@ program
   .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
   .option('--duration-minutes <m>', 'how long to run', positiveNumber('--duration-minutes'), 5)
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
+  .addOption(workersOption)
   .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -136,6 +146,7 @@ program
       staggerMinutes: number;
       durationMinutes: number;
       stateDir?: string;
+      workers: number;
       out?: string;
       progress: boolean;
       logLevel: LogLevel;
@@ -145,7 +156,7 @@ program
       const bar = options.progress ? progressBar(durationMs) : null;
       let report;
       try {
-        report = await runLiveFleet({
+        const live = {
           serverUrl: options.server,
           mix,
           devices: options.devices,
@@ -153,9 +164,11 @@ program
           staggerMs: options.staggerMinutes * 60_000,
           durationMs,
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
-          logger: createLogger(options.logLevel),
-          ...(bar && { onProgress: bar.update }),
-        });
+        };
+        report =
+          options.workers > 1
+            ? await runInWorkers({ kind: 'live', options: live, logLevel: options.logLevel }, { workers: options.workers, ...(bar && { onProgress: bar.update }) })
+            : await runLiveFleet({ ...live, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
       } finally {
         bar?.stop();
       }

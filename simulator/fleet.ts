@@ -7,6 +7,23 @@ import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
 import type { DeviceStateStore } from './device-state-store.js';
 
+/** Which share of a fleet one worker runs (`--workers`): device i belongs to worker i mod `of`. */
+export interface FleetSlice {
+  index: number;
+  of: number;
+}
+
+export function inSlice<T>(all: T[], slice: FleetSlice | undefined): T[] {
+  return slice === undefined ? all : all.filter((_, i) => i % slice.of === slice.index);
+}
+
+/** What a progress display shows of a fleet (summed over workers). */
+export interface FleetProgress {
+  devices: number;
+  cycled: number;
+  states: Record<string, number>;
+}
+
 export interface FleetOptions {
   profiles: DeviceProfile[];
   connection: SiteConnection;
@@ -94,6 +111,10 @@ export class Fleet {
       counts[state] = (counts[state] ?? 0) + 1;
     }
     return counts;
+  }
+
+  progress(): FleetProgress {
+    return { devices: this.size, cycled: this.devicesCycled, states: this.stateCounts() };
   }
 
   stop(): void {

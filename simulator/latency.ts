@@ -9,6 +9,8 @@ export interface LatencySummary {
   maxMs: number;
 }
 
+export type EncodedLatency = Record<string, { histogram: string; errors: number }>;
+
 /**
  * Request latency per endpoint (device action, or Content for package downloads), in wall-clock time even in a
  * replay: what the server under test really took. HDR histograms keep memory flat however long the run.
@@ -16,13 +18,32 @@ export interface LatencySummary {
 export class LatencyRecorder {
   private readonly endpoints = new Map<string, { histogram: hdr.Histogram; errors: number }>();
 
-  record = (endpoint: string, ms: number, ok: boolean): void => {
+  private entry(endpoint: string) {
     let entry = this.endpoints.get(endpoint);
     if (!entry) this.endpoints.set(endpoint, (entry = { histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 }), errors: 0 }));
+    return entry;
+  }
+
+  record = (endpoint: string, ms: number, ok: boolean): void => {
+    const entry = this.entry(endpoint);
     // Microseconds, so sub-millisecond loopback exchanges keep their resolution.
     entry.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
     if (!ok) entry.errors++;
   };
+
+  /** The histograms in HdrHistogram's compressed encoding, to send from a worker thread. */
+  export(): EncodedLatency {
+    return Object.fromEntries([...this.endpoints].map(([endpoint, { histogram, errors }]) => [endpoint, { histogram: hdr.encodeIntoCompressedBase64(histogram), errors }]));
+  }
+
+  /** Adds what another recorder (e.g. another worker's) measured: percentiles of the union, not averages of percentiles. */
+  merge(encoded: EncodedLatency): void {
+    for (const [endpoint, { histogram, errors }] of Object.entries(encoded)) {
+      const entry = this.entry(endpoint);
+      entry.histogram.add(hdr.decodeFromCompressedBase64(histogram));
+      entry.errors += errors;
+    }
+  }
 
   summary(): Record<string, LatencySummary> {
     const round = (us: number) => Math.round(us) / 1000;

@@ -4,7 +4,7 @@ import { seededRandom } from '../src/random.js';
 import { CronClock } from '../src/time/cron-clock.js';
 import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
-import { Fleet } from './fleet.js';
+import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type AdvertisementReport, type FleetReport } from './report.js';
 
@@ -19,46 +19,38 @@ export interface LiveFleetOptions {
   stateDir?: string;
   logger: Logger;
   /** Called every second of the run, for progress display. */
-  onProgress?: (fleet: Fleet, elapsedMs: number) => void;
+  onProgress?: (fleet: FleetProgress, elapsedMs: number) => void;
+  /** Run only this share of the devices (a worker thread's part); the site's side is then read by the caller. */
+  slice?: FleetSlice;
+  /** Where request latency is recorded; a worker sends its histograms on to be merged. */
+  latency?: LatencyRecorder;
 }
 
 /**
  * A fleet in real time against any server that speaks the device protocol (a load test): node-cron wakes devices
- * for their polls at the interval the server sets, and for every other device timer. Advertisement status comes from the server's admin API when it
- * is an mlc-sim stub site; another server's report has latency and device states only.
+ * for their polls at the interval the server sets, and for every other device timer. Advertisement status comes
+ * from the server's admin API when it is an mlc-sim stub site; another server's report has latency and device
+ * states only.
  */
 export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetReport> {
   const start = Date.now();
   const random = seededRandom(options.seed);
-  const latency = new LatencyRecorder();
+  const latency = options.latency ?? new LatencyRecorder();
   const clock = new CronClock();
-  const profiles = drawProfiles(options.mix, options.devices, random.fork());
+  const profiles = inSlice(drawProfiles(options.mix, options.devices, random.fork()), options.slice);
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
-  const fleet = new Fleet({
-    ...(stateStore && { stateStore }),
-    profiles,
-    connection: new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record }),
-    random: random.fork(),
-    logger: options.logger,
-    staggerMs: options.staggerMs,
-  });
-  const progress = options.onProgress && setInterval(() => options.onProgress!(fleet, Date.now() - start), 1000);
+  const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record });
+  const fleet = new Fleet({ ...(stateStore && { stateStore }), profiles, connection, random: random.fork(), logger: options.logger, staggerMs: options.staggerMs });
+  const progress = options.onProgress && setInterval(() => options.onProgress!(fleet.progress(), Date.now() - start), 1000);
   await new Promise((resolve) => setTimeout(resolve, options.durationMs));
   if (progress) clearInterval(progress);
   fleet.stop();
   clock.stop();
+  await connection.close();
   stateStore?.close();
-  let advertisements: AdvertisementReport[] = [];
-  let stored: number | null = null;
-  try {
-    advertisements = await collectAdvertisementReports(options.serverUrl);
-    stored = await storedStatusCount(options.serverUrl);
-  } catch (error) {
-    options.logger.warn('no advertisement status: the server has no mlc-sim admin API', { error: String(error) });
-  }
   const platforms: Record<string, number> = {};
   for (const profile of profiles) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
-  return {
+  const report: FleetReport = {
     scenario: null,
     seed: options.seed,
     clock: 'real',
@@ -70,8 +62,22 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     roundComplete: fleet.roundComplete,
     devicesCycled: fleet.devicesCycled,
     deviceStates: fleet.stateCounts(),
-    advertisements,
-    status: { ...fleet.statusCounts(), stored },
+    advertisements: [],
+    status: { ...fleet.statusCounts(), stored: null },
     latency: latency.summary(),
   };
+  return options.slice ? report : withSiteSide(report, options.serverUrl, options.logger);
+}
+
+/** Adds what the site stored (advertisement status, status record count), when the server is an mlc-sim stub site. */
+export async function withSiteSide(report: FleetReport, serverUrl: string, logger: Logger): Promise<FleetReport> {
+  let advertisements: AdvertisementReport[] = [];
+  let stored: number | null = null;
+  try {
+    advertisements = await collectAdvertisementReports(serverUrl);
+    stored = await storedStatusCount(serverUrl);
+  } catch (error) {
+    logger.warn('no advertisement status: the server has no mlc-sim admin API', { error: String(error) });
+  }
+  return { ...report, advertisements, status: { ...report.status, stored } };
 }

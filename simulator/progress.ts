@@ -1,12 +1,12 @@
 import { SingleBar } from 'cli-progress';
-import type { Fleet } from './fleet.js';
+import type { FleetProgress } from './fleet.js';
 import { duration } from './report.js';
 
 /**
  * A progress bar on stderr for long runs: simulated time against the run's length, and devices by state. Only
  * on a terminal, so pipes and CI logs stay clean.
  */
-export function progressBar(totalMs: number): { update: (fleet: Fleet, simulatedMs: number) => void; stop: () => void } | null {
+export function progressBar(totalMs: number): { update: (fleet: FleetProgress, simulatedMs: number) => void; stop: () => void } | null {
   if (!process.stderr.isTTY) return null;
   const bar = new SingleBar({
     stream: process.stderr,
@@ -19,9 +19,9 @@ export function progressBar(totalMs: number): { update: (fleet: Fleet, simulated
     update: (fleet, simulatedMs) =>
       bar.update(Math.min(simulatedMs, totalMs), {
         time: duration(simulatedMs / 1000),
-        cycled: fleet.devicesCycled,
-        devices: fleet.size,
-        states: Object.entries(fleet.stateCounts())
+        cycled: fleet.cycled,
+        devices: fleet.devices,
+        states: Object.entries(fleet.states)
           .map(([state, count]) => `${state} ${count}`)
           .join(', '),
       }),

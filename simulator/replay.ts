@@ -10,7 +10,7 @@ import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
 import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles } from './fleet-mix.js';
-import { Fleet } from './fleet.js';
+import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 import type { Scenario } from './scenario.js';
@@ -25,7 +25,11 @@ export interface ReplayOptions {
   stateDir?: string;
   logger: Logger;
   /** Called about once per simulated minute, for progress display. */
-  onProgress?: (fleet: Fleet, simulatedMs: number) => void;
+  onProgress?: (fleet: FleetProgress, simulatedMs: number) => void;
+  /** Run only this share of the scenario's devices, against a site of its own (a worker thread's part). */
+  slice?: FleetSlice;
+  /** Where request latency is recorded; a worker sends its histograms on to be merged. */
+  latency?: LatencyRecorder;
 }
 
 /** Replays start here: a fixed instant, so a seed names the same moments every time. */
@@ -41,7 +45,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   const clock = options.speed === undefined ? new SimulatedClock(REPLAY_START) : new ScaledClock(Date.parse(REPLAY_START), options.speed);
   const start = Date.parse(REPLAY_START);
   const random = seededRandom(scenario.seed);
-  const latency = new LatencyRecorder();
+  const latency = options.latency ?? new LatencyRecorder();
   // A scenario that takes the site down keeps its status in a database file, to come back with it.
   const statusDir = scenario.timeline.some((a) => a.action === 'siteDown') ? await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-site-')) : null;
   const server = await startSiteServer({
@@ -54,10 +58,11 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   });
   const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
+  const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record });
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
-    profiles,
-    connection: new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record }),
+    profiles: inSlice(profiles, options.slice),
+    connection,
     random: random.fork(),
     logger: options.logger,
     staggerMs: scenario.staggerMs,
@@ -76,7 +81,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   let progressTimer: unknown;
   if (progress) {
     const tick = () => {
-      progress(fleet, clock.now() - start);
+      progress(fleet.progress(), clock.now() - start);
       progressTimer = clock.setTimeout(tick, 60_000);
     };
     tick();
@@ -90,7 +95,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     // A run that ends while the site is down still reports what the site stored.
     await server.restart();
     const platforms: Record<string, number> = {};
-    for (const profile of profiles) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
+    for (const profile of inSlice(profiles, options.slice)) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
     return {
       scenario: { name: scenario.name, description: scenario.description },
       seed: scenario.seed,
@@ -112,6 +117,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     timeline.stop();
     fleet.stop();
     stateStore?.close();
+    await connection.close();
     await server.close();
     if (statusDir) await rm(statusDir, { recursive: true, force: true });
   }

@@ -63,9 +63,9 @@ export interface FleetReport {
   latency: Record<string, LatencySummary>;
 }
 
-/** Time to 50/90/100% of `targeted`, from each device's first finishing time. */
-export function rolloutOf(finishedAt: Map<string, number>, targeted: number, since: number): Rollout {
-  const times = [...finishedAt.values()].map((t) => Math.max(0, (t - since) / 1000)).sort((a, b) => a - b);
+/** Time to 50/90/100% of `targeted`, from the seconds (since availability) at which each device finished. */
+export function rolloutOf(finishedSeconds: number[], targeted: number): Rollout {
+  const times = [...finishedSeconds].sort((a, b) => a - b);
   const reach = (share: number) => {
     const needed = Math.ceil(targeted * share);
     return targeted > 0 && times.length >= needed ? times[needed - 1]! : null;
@@ -125,7 +125,10 @@ export async function collectAdvertisementReports(serverUrl: string): Promise<Ad
           count,
         })),
         compliance: status.compliance,
-        rollout: rolloutOf(finishingTimes(messages, compliance), status.targeted, status.availableSince),
+        rollout: rolloutOf(
+          [...finishingTimes(messages, compliance).values()].map((t) => Math.max(0, (t - status.availableSince) / 1000)),
+          status.targeted,
+        ),
       };
     }),
   );

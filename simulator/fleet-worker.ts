@@ -1,0 +1,26 @@
+// One worker thread's share of a fleet (`--workers`): runs its slice and posts progress and its report back.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../src/logging.js';
+import { InputFileError } from '../src/server/site-file.js';
+import type { FleetProgress } from './fleet.js';
+import { LatencyRecorder } from './latency.js';
+import { runLiveFleet } from './live-fleet.js';
+import { replayScenario } from './replay.js';
+import type { WorkerJob, WorkerMessage } from './workers.js';
+
+const job = workerData as WorkerJob;
+const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+const logger = createLogger(job.logLevel).child({ worker: job.slice.index });
+const latency = new LatencyRecorder();
+const onProgress = (progress: FleetProgress, elapsedMs: number) => post({ type: 'progress', progress, elapsedMs });
+
+try {
+  const report =
+    job.kind === 'replay'
+      ? await replayScenario(job.scenario, { ...job.options, slice: job.slice, latency, logger, onProgress })
+      : await runLiveFleet({ ...job.options, slice: job.slice, latency, logger, onProgress });
+  post({ type: 'report', report, latency: latency.export() });
+} catch (error) {
+  // Bad input must reach the user as the same clear error the single-threaded run gives.
+  post({ type: 'failed', error: error instanceof InputFileError ? { file: error.file, field: error.field, reason: error.reason } : String(error) });
+}

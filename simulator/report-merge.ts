@@ -1,0 +1,62 @@
+import type { ComplianceState } from '../src/domain/configuration-item.js';
+import type { LatencySummary } from './latency.js';
+import { rolloutOf, type AdvertisementReport, type FleetReport } from './report.js';
+
+/** Adds counts key by key. */
+function sumCounts<K extends string>(parts: Record<K, number>[]): Record<K, number> {
+  const sum = {} as Record<K, number>;
+  for (const part of parts) for (const [key, count] of Object.entries(part) as [K, number][]) sum[key] = (sum[key] ?? 0) + count;
+  return sum;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** One advertisement's status over every slice of the fleet: counts add up, rollout times are of the union. */
+function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
+  const first = parts[0]!;
+  const targeted = sum(parts.map((p) => p.targeted));
+  const counts = sumCounts(parts.flatMap((p) => p.messages.map((m) => ({ [m.messageId]: m.count }))));
+  const items = [...new Set(parts.flatMap((p) => Object.keys(p.compliance)))];
+  return {
+    ...first,
+    targeted,
+    received: sum(parts.map((p) => p.received)),
+    succeeded: sum(parts.map((p) => p.succeeded)),
+    failed: sum(parts.map((p) => p.failed)),
+    notApplicable: sum(parts.map((p) => p.notApplicable)),
+    inProgress: sum(parts.map((p) => p.inProgress)),
+    messages: Object.entries(counts).map(([id, count]) => ({ messageId: Number(id), name: parts.flatMap((p) => p.messages).find((m) => m.messageId === Number(id))!.name, count })),
+    compliance: Object.fromEntries(items.map((item) => [item, sumCounts<ComplianceState>(parts.flatMap((p) => p.compliance[item] ?? []))])),
+    rollout: rolloutOf(
+      parts.flatMap((p) => p.rollout.curve.map((point) => point.seconds)),
+      targeted,
+    ),
+  };
+}
+
+/**
+ * One report from the reports of the fleet's slices (`--workers`): device counts and status add up, advertisement
+ * status adds up across the slices' sites, and latency percentiles come from the merged histograms.
+ */
+export function mergeReports(parts: FleetReport[], latency: Record<string, LatencySummary>, wallSeconds: number): FleetReport {
+  const first = parts[0]!;
+  const advertisementIds = [...new Set(parts.flatMap((p) => p.advertisements.map((a) => a.id)))];
+  const stored = parts.map((p) => p.status.stored);
+  return {
+    ...first,
+    devices: sum(parts.map((p) => p.devices)),
+    platforms: sumCounts(parts.map((p) => p.platforms)),
+    end: parts.map((p) => p.end).reduce((a, b) => (a > b ? a : b)),
+    wallSeconds,
+    roundComplete: parts.every((p) => p.roundComplete),
+    devicesCycled: sum(parts.map((p) => p.devicesCycled)),
+    deviceStates: sumCounts(parts.map((p) => p.deviceStates)),
+    advertisements: advertisementIds.map((id) => mergeAdvertisement(parts.flatMap((p) => p.advertisements.filter((a) => a.id === id)))),
+    status: {
+      generated: sum(parts.map((p) => p.status.generated)),
+      pending: sum(parts.map((p) => p.status.pending)),
+      stored: stored.includes(null) ? null : sum(stored as number[]),
+    },
+    latency,
+  };
+}

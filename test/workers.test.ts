@@ -1,0 +1,120 @@
+import { expect } from 'chai';
+import { silentLogger } from '../src/logging.js';
+import { InputFileError, loadValidatedFile } from '../src/server/site-file.js';
+import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
+import { fleetMixSchema } from '../simulator/fleet-mix.js';
+import { replayScenario } from '../simulator/replay.js';
+import { mergeReports } from '../simulator/report-merge.js';
+import type { FleetReport } from '../simulator/report.js';
+import { loadScenario } from '../simulator/scenario.js';
+import { runInWorkers } from '../simulator/workers.js';
+import { writeScenario } from './support/scenario-file.js';
+import { testSite, writePackageSources } from './support/test-site.js';
+
+/** What must not depend on how a fleet is split: who is targeted, who received what, and what was stored. */
+function accounting(report: FleetReport) {
+  return {
+    devices: report.devices,
+    platforms: report.platforms,
+    roundComplete: report.roundComplete,
+    advertisements: report.advertisements.map((a) => ({
+      id: a.id,
+      targeted: a.targeted,
+      received: a.received,
+      rejected: a.messages.find((m) => m.messageId === 10018)?.count ?? 0,
+      outcomes: a.succeeded + a.failed + a.notApplicable + a.inProgress,
+    })),
+  };
+}
+
+describe('a fleet across worker threads (--workers)', function () {
+  this.timeout(60_000);
+
+  it('replays a scenario in two workers with the same accounting as in one', async () => {
+    const scenario = await loadScenario('config/scenarios/first-round.yaml');
+    scenario.devices = 60;
+    const single = await replayScenario(scenario, { limitMs: 24 * 3_600_000, logger: silentLogger() });
+    const split = await runInWorkers({ kind: 'replay', scenario, options: { limitMs: 24 * 3_600_000 }, logLevel: 'error' }, { workers: 2 });
+    expect(accounting(split)).to.deep.equal(accounting(single));
+    // Every record each worker's devices generated was stored by that worker's site, exactly once.
+    expect(split.status.pending).to.equal(0);
+    expect(split.status.stored).to.equal(split.status.generated);
+    // Latency is of every exchange of both workers: one registration and at least one poll per device.
+    expect(split.latency.Register!.count).to.equal(60);
+    expect(split.latency.Poll!.count).to.be.at.least(60);
+  });
+
+  it('loads one live server from two workers and reads its side once', async () => {
+    const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
+    site.clientSettings.pollInterval = '0000-00-00 00:00:01';
+    site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+    const server: RunningSiteServer = await startSiteServer({ site, contentRoot: await writePackageSources() });
+    try {
+      const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
+      mix.programBehaviour = { ...mix.programBehaviour, durationSeconds: { min: 0, max: 1 } };
+      const report = await runInWorkers(
+        { kind: 'live', options: { serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 4000 }, logLevel: 'error' },
+        { workers: 2 },
+      );
+      expect(report.devices).to.equal(20);
+      expect(report.advertisements[0]).to.include({ id: 'TST20001', targeted: 20, received: 20 });
+      expect(report.latency.Register!.count).to.equal(20);
+      expect(report.status.stored).to.equal(server.status.messageCount + server.status.complianceCount);
+      expect(report.status.stored).to.equal(report.status.generated - report.status.pending);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('names the file, field and reason of bad input found in a worker, as a single-threaded run does', async () => {
+    const file = await writeScenario('refused in a worker', ['devices: 4'], [
+      '  - at: "00:05"',
+      '    action: advertise',
+      '    advertisement: { id: MLC2000F, name: y, collectionId: MLC-ALLMOB, packageId: MLC0000F, programName: z }',
+    ]);
+    const scenario = await loadScenario(file);
+    const error = await runInWorkers({ kind: 'replay', scenario, options: { limitMs: 3_600_000 }, logLevel: 'error' }, { workers: 2 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(InputFileError);
+    expect(error).to.include({ file, field: 'timeline.0' });
+    expect((error as InputFileError).reason).to.match(/package MLC0000F does not exist/);
+  });
+
+  it('merges rollout times as percentiles of the union, not averages of each part', () => {
+    const part = (seconds: number[], targeted: number): FleetReport =>
+      ({
+        ...({} as FleetReport),
+        devices: targeted,
+        platforms: {},
+        deviceStates: {},
+        end: '2009-06-01T09:00:00.000Z',
+        roundComplete: true,
+        devicesCycled: targeted,
+        status: { generated: 1, pending: 0, stored: 1 },
+        advertisements: [
+          {
+            id: 'A',
+            name: 'A',
+            packageId: 'P',
+            programName: 'p',
+            targeted,
+            received: targeted,
+            succeeded: seconds.length,
+            failed: 0,
+            notApplicable: 0,
+            inProgress: 0,
+            messages: [{ messageId: 10008, name: 'ok', count: seconds.length }],
+            compliance: {},
+            rollout: { t50Seconds: null, t90Seconds: null, t100Seconds: null, curve: seconds.map((s, i) => ({ seconds: s, finished: i + 1 })) },
+          },
+        ],
+      }) as FleetReport;
+    const merged = mergeReports([part([10, 20], 2), part([30, 40, 50, 60], 4)], {}, 1);
+    const [ad] = merged.advertisements;
+    expect(ad).to.include({ targeted: 6, succeeded: 6 });
+    expect(ad!.rollout).to.include({ t50Seconds: 30, t100Seconds: 60 });
+    expect(ad!.messages).to.deep.equal([{ messageId: 10008, name: 'ok', count: 6 }]);
+  });
+});
