@@ -1,0 +1,44 @@
+// Section: an idle fleet in one process. Start-up time, memory per handheld, and CPU while every poll is scheduled
+// but (nearly) none is due: first polls are spread over a day, so about one device in 8,640 polls per 10 seconds.
+import { SiteConnection } from '../src/agent/site-connection.js';
+import { silentLogger } from '../src/logging.js';
+import { seededRandom } from '../src/random.js';
+import { startSiteServer } from '../src/server/site-server.js';
+import { CronClock } from '../src/time/cron-clock.js';
+import { drawProfiles } from '../simulator/fleet-mix.js';
+import { Fleet } from '../simulator/fleet.js';
+import { loadScenario } from '../simulator/scenario.js';
+import { cpuPercentOver, gc, round, section } from './section.js';
+
+export interface IdleFleetFigures {
+  devices: number;
+  startupSeconds: number;
+  heapBytesPerDevice: number;
+  rssBytesPerDevice: number;
+  idleCpuPercentOfOneCore: number;
+}
+
+await section(async ({ devices, idleSeconds }: { devices: number; idleSeconds: number }): Promise<IdleFleetFigures> => {
+  const scenario = await loadScenario('config/scenarios/first-round.yaml');
+  const server = await startSiteServer({ site: scenario.site, contentRoot: scenario.contentRoot });
+  const clock = new CronClock();
+  const connection = new SiteConnection({ serverUrl: server.url, clock });
+  gc();
+  const before = process.memoryUsage();
+  const started = performance.now();
+  const random = seededRandom(1);
+  // Profiles are drawn inside the measurement: what a device is made of is part of what it costs.
+  const fleet = new Fleet({ profiles: drawProfiles(scenario.mix, devices, random.fork()), connection, random, logger: silentLogger(), staggerMs: 24 * 3_600_000 });
+  const startupSeconds = (performance.now() - started) / 1000;
+  gc();
+  const idle = process.memoryUsage();
+  const idleCpu = await cpuPercentOver(idleSeconds * 1000);
+  fleet.stop();
+  return {
+    devices,
+    startupSeconds: round(startupSeconds, 2),
+    heapBytesPerDevice: Math.round((idle.heapUsed - before.heapUsed) / devices),
+    rssBytesPerDevice: Math.round((idle.rss - before.rss) / devices),
+    idleCpuPercentOfOneCore: round(idleCpu, 2),
+  };
+});

@@ -1,0 +1,81 @@
+// npm run bench [-- --smoke] [-- --only idle,round,throughput,replay]: what a fleet costs on this machine and how
+// fast it goes. Each measurement runs in a child process of its own (a fresh heap); the figures are printed as
+// tables and written to out/bench.json. Figures, never assertions: CI runs the smoke sizes so the benchmark never
+// rots, and asserts nothing about time.
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { Command } from 'commander';
+import { RESULT_PREFIX } from './section.js';
+
+interface Sizes {
+  idle: { devices: number; idleSeconds: number }[];
+  round: { devices: number }[];
+  throughput: { lifecycleDevices: number; connections: number; seconds: number }[];
+  replay: { devices: number; hours: number; workers: number }[];
+}
+
+const FULL: Sizes = {
+  idle: [1_000, 10_000, 100_000].map((devices) => ({ devices, idleSeconds: 10 })),
+  round: [{ devices: 1_000 }, { devices: 10_000 }],
+  throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 10 }],
+  replay: [1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })),
+};
+
+const SMOKE: Sizes = {
+  idle: [{ devices: 1_000, idleSeconds: 1 }],
+  round: [{ devices: 50 }],
+  throughput: [{ lifecycleDevices: 50, connections: 8, seconds: 1 }],
+  replay: [1, 2].map((workers) => ({ devices: 20, hours: 2, workers })),
+};
+
+const SECTIONS = { idle: 'bench/idle-fleet.ts', round: 'bench/first-round.ts', throughput: 'bench/throughput.ts', replay: 'bench/replay-day.ts' } as const;
+type Section = keyof typeof SECTIONS;
+
+const options = new Command('bench')
+  .option('--smoke', 'small sizes, to check that every section still runs (what CI does)')
+  .option('--only <sections>', `comma-separated sections: ${Object.keys(SECTIONS).join(', ')}`)
+  .parse()
+  .opts<{ smoke?: boolean; only?: string }>();
+const only = (options.only?.split(',') ?? Object.keys(SECTIONS)) as Section[];
+for (const name of only) if (!(name in SECTIONS)) throw new Error(`--only: unknown section "${name}" (sections: ${Object.keys(SECTIONS).join(', ')})`);
+const sizes = options.smoke ? SMOKE : FULL;
+
+/** Runs one measurement in a fresh Node process and returns the result it printed. */
+async function measure(section: Section, params: object): Promise<Record<string, unknown>> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', SECTIONS[section], JSON.stringify(params)], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (!line) throw new Error(`${SECTIONS[section]} printed no result`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as Record<string, unknown>;
+}
+
+/** Nested figures (e.g. throughput's) as one flat row: `fleetPolls.perSecond`. */
+function flatten(row: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).flatMap(([key, value]) =>
+      value !== null && typeof value === 'object' ? Object.entries(flatten(value as Record<string, unknown>, `${prefix}${key}.`)) : [[`${prefix}${key}`, value]],
+    ),
+  );
+}
+
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
+console.log(`machine: ${JSON.stringify(machine)}${options.smoke ? ' (smoke sizes)' : ''}`);
+const results: Partial<Record<Section, Record<string, unknown>[]>> = {};
+for (const section of only) {
+  const rows: Record<string, unknown>[] = [];
+  for (const params of sizes[section]) {
+    console.error(`${section}: ${JSON.stringify(params)} …`);
+    rows.push(await measure(section, params));
+  }
+  results[section] = rows;
+  console.log(`\n${section}`);
+  // Throughput has many figures: one column per run reads better than one very wide row.
+  if (section === 'throughput') console.table(Object.fromEntries(Object.entries(flatten(rows[0]!)).map(([k, v]) => [k, { value: v }])));
+  else console.table(rows);
+}
+await mkdir('out', { recursive: true });
+await writeFile('out/bench.json', `${JSON.stringify({ machine, smoke: options.smoke ?? false, results }, null, 2)}\n`);
+console.log('\nwritten to out/bench.json');
