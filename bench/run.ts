@@ -10,21 +10,21 @@ import { Command } from 'commander';
 import { RESULT_PREFIX } from './section.js';
 
 interface Sizes {
-  idle: { devices: number; idleSeconds: number }[];
+  idle: { devices: number; settleSeconds: number; idleSeconds: number }[];
   round: { devices: number }[];
   throughput: { lifecycleDevices: number; connections: number; seconds: number }[];
   replay: { devices: number; hours: number; workers: number }[];
 }
 
 const FULL: Sizes = {
-  idle: [1_000, 10_000, 100_000].map((devices) => ({ devices, idleSeconds: 10 })),
+  idle: [1_000, 10_000, 100_000].map((devices) => ({ devices, settleSeconds: 20, idleSeconds: 10 })),
   round: [{ devices: 1_000 }, { devices: 10_000 }],
   throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 10 }],
   replay: [1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })),
 };
 
 const SMOKE: Sizes = {
-  idle: [{ devices: 1_000, idleSeconds: 1 }],
+  idle: [{ devices: 1_000, settleSeconds: 0, idleSeconds: 1 }],
   round: [{ devices: 50 }],
   throughput: [{ lifecycleDevices: 50, connections: 8, seconds: 1 }],
   replay: [1, 2].map((workers) => ({ devices: 20, hours: 2, workers })),

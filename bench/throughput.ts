@@ -1,7 +1,8 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
 // (register, poll, instructions, locate, download, run, report) per second for fresh devices; then policy polls per
-// second for devices with nothing left to do; then autocannon against the same poll, with the same number of
-// connections, to tell how close the fleet comes to the wire; and autocannon on package content, the site alone.
+// second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads; then autocannon against the
+// same poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
+// autocannon on package content: the site alone.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection, type Credentials } from '../src/agent/site-connection.js';
@@ -9,10 +10,11 @@ import { silentLogger } from '../src/logging.js';
 import { DEVICE_MANAGEMENT_PATH, HEADERS, pollRequest } from '../src/protocol/documents.js';
 import { seededRandom } from '../src/random.js';
 import { realClock } from '../src/time/clock.js';
+import { EagerClock } from '../src/time/eager-clock.js';
 import { drawProfiles, fleetMixSchema } from '../simulator/fleet-mix.js';
 import { Fleet } from '../simulator/fleet.js';
 import { LatencyRecorder } from '../simulator/latency.js';
-import { eagerClock } from './eager-clock.js';
+import { runInWorkers } from '../simulator/workers.js';
 import { round, section } from './section.js';
 import { startSiteProcess } from './site-process.js';
 
@@ -33,10 +35,9 @@ export interface RateFigures {
 export interface ThroughputFigures {
   connections: number;
   lifecycles: RateFigures & { devices: number; requestsPerSecond: number };
-  fleetPolls: RateFigures;
+  /** Per worker count: the fleet's poll rate, and its ratio to autocannon's on the same poll in the same run. */
+  fleetPolls: (RateFigures & { workers: number; ratio: number })[];
   autocannonPolls: RateFigures;
-  /** Fleet poll rate ÷ autocannon poll rate, same endpoint, same connections, same run. */
-  ratio: number;
   autocannonContent: RateFigures & { megabytesPerSecond: number };
 }
 
@@ -46,32 +47,22 @@ const MIX = fleetMixSchema.parse({
   connectivity: [{ kind: 'wlan', bandwidthKBps: 250, weight: 1 }],
 });
 
-/** A fleet on the eager clock, one socket per device, its exchanges counted and timed from the last `recount()`. */
-function eagerFleet(serverUrl: string, devices: number, firstId: number) {
-  let latency = new LatencyRecorder();
+/** Fresh devices on the eager clock, through `connections` sockets, every exchange counted and timed. */
+function eagerFleet(serverUrl: string, devices: number, connections: number) {
+  const latency = new LatencyRecorder();
   let requests = 0;
-  let polls = 0;
   const connection = new SiteConnection({
     serverUrl,
-    clock: eagerClock,
-    maxSockets: devices,
-    onExchange: (endpoint, ms, ok) => {
+    clock: new EagerClock(),
+    maxSockets: connections,
+    onExchange: (_endpoint, ms, ok) => {
       requests++;
-      if (endpoint === 'Poll') polls++;
-      latency.record(endpoint === 'Poll' ? 'Poll' : 'other', ms, ok);
       latency.record('all', ms, ok);
     },
   });
-  const random = seededRandom(firstId);
-  const profiles = drawProfiles(MIX, devices, random.fork()).map((p, i) => ({ ...p, id: `BENCH-${firstId + i}` }));
-  const fleet = new Fleet({ profiles, connection, random, logger: silentLogger(), staggerMs: 0 });
-  return {
-    fleet,
-    counts: () => ({ requests, polls, latency: latency.summary() }),
-    recount: () => {
-      [requests, polls, latency] = [0, 0, new LatencyRecorder()];
-    },
-  };
+  const random = seededRandom(1);
+  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), connection, random, logger: silentLogger(), staggerMs: 0 });
+  return { fleet, counts: () => ({ requests, latency: latency.summary() }) };
 }
 
 function rate(count: number, seconds: number, latency: { p50Ms: number; p99Ms: number } | undefined): RateFigures {
@@ -86,8 +77,8 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
   const site = await startSiteProcess('bench/throughput-site.yaml');
 
   // Full lifecycles: fresh devices, one advertisement each, programs that finish at once.
-  const lifecycle = eagerFleet(site.url, lifecycleDevices, 1);
-  let started = performance.now();
+  const lifecycle = eagerFleet(site.url, lifecycleDevices, connections);
+  const started = performance.now();
   await untilRoundComplete(lifecycle.fleet);
   const lifecycleSeconds = (performance.now() - started) / 1000;
   lifecycle.fleet.stop();
@@ -98,15 +89,16 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
     requestsPerSecond: Math.round(lifecycleCounts.requests / lifecycleSeconds),
   };
 
-  // Policy polls: devices with everything done poll back to back; counted once all are through their first round.
-  const polling = eagerFleet(site.url, connections, 1_000_000);
-  await untilRoundComplete(polling.fleet);
-  polling.recount();
-  started = performance.now();
-  await sleep(seconds * 1000);
-  const pollCounts = polling.counts();
-  const fleetPolls = rate(pollCounts.polls, (performance.now() - started) / 1000, pollCounts.latency.Poll);
-  polling.fleet.stop();
+  // Policy polls: a back-to-back live fleet, one device per connection, in 1 and then 2 worker threads. Its first
+  // round (one lifecycle each) is a small part of the run.
+  const pollRuns = [];
+  for (const workers of [1, 2]) {
+    const report = await runInWorkers(
+      { kind: 'live', options: { serverUrl: site.url, mix: MIX, devices: connections, seed: workers, staggerMs: 0, durationMs: seconds * 1000, backToBack: true }, logLevel: 'error' },
+      { workers },
+    );
+    pollRuns.push({ workers, ...rate(report.latency.Poll?.count ?? 0, seconds, report.latency.Poll) });
+  }
 
   // The same poll from autocannon: one registered device's request, sent as fast as the connections allow.
   const device = new SiteConnection({ serverUrl: site.url, clock: realClock });
@@ -139,9 +131,8 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
   return {
     connections,
     lifecycles,
-    fleetPolls,
+    fleetPolls: pollRuns.map((run) => ({ ...run, ratio: round(run.perSecond / autocannonPolls.perSecond, 2) })),
     autocannonPolls,
-    ratio: round(fleetPolls.perSecond / autocannonPolls.perSecond, 2),
     autocannonContent: {
       perSecond: Math.round(cannonContent.requests.average),
       p50Ms: cannonContent.latency.p50,

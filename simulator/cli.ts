@@ -131,6 +131,7 @@ program
   .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
   .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
   .option('--duration-minutes <m>', 'how long to run', positiveNumber('--duration-minutes'), 5)
+  .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
   .option('--out <dir>', 'also write report.json and report.html to this directory')
@@ -145,6 +146,7 @@ program
       seed: number;
       staggerMinutes: number;
       durationMinutes: number;
+      backToBack?: boolean;
       stateDir?: string;
       workers: number;
       out?: string;
@@ -163,6 +165,7 @@ program
           seed: options.seed,
           staggerMs: options.staggerMinutes * 60_000,
           durationMs,
+          ...(options.backToBack && { backToBack: true }),
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
         };
         report =

@@ -2,6 +2,7 @@ import { SiteConnection } from '../src/agent/site-connection.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { CronClock } from '../src/time/cron-clock.js';
+import { EagerClock } from '../src/time/eager-clock.js';
 import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
@@ -17,6 +18,8 @@ export interface LiveFleetOptions {
   durationMs: number;
   /** Devices remember their outboxes here across restarts. */
   stateDir?: string;
+  /** Each device polls again as soon as its cycle ends, and programs take no time: the most load the fleet can make. */
+  backToBack?: boolean;
   logger: Logger;
   /** Called every second of the run, for progress display. */
   onProgress?: (fleet: FleetProgress, elapsedMs: number) => void;
@@ -36,7 +39,8 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const start = Date.now();
   const random = seededRandom(options.seed);
   const latency = options.latency ?? new LatencyRecorder();
-  const clock = new CronClock();
+  const cron = options.backToBack ? null : new CronClock();
+  const clock = cron ?? new EagerClock();
   const profiles = inSlice(drawProfiles(options.mix, options.devices, random.fork()), options.slice);
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
   const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record });
@@ -45,7 +49,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   await new Promise((resolve) => setTimeout(resolve, options.durationMs));
   if (progress) clearInterval(progress);
   fleet.stop();
-  clock.stop();
+  cron?.stop();
   await connection.close();
   stateStore?.close();
   const platforms: Record<string, number> = {};

@@ -29,12 +29,28 @@ describe('a live fleet against a server (fleet --server)', function () {
       site.clientSettings.pollInterval = '0000-00-00 00:00:01';
       site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
-      const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 4000, logger: silentLogger() });
+      const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 5000, logger: silentLogger() });
       expect(report.clock).to.equal('real');
       expect(report.advertisements[0]).to.include({ id: 'TST20001', targeted: 20, received: 20 });
-      // One-second polls for about four seconds: every device polled several times, woken by node-cron.
+      // One-second polls (timers have one-second resolution) for five seconds: devices polled twice or more each.
       expect(report.latency.Poll!.count).to.be.at.least(40);
       expect(report.latency.Poll!.errors).to.equal(0);
+    });
+
+    it('with --back-to-back, polls again as soon as a cycle ends, whatever the interval, and runs programs in no time', async () => {
+      const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
+      site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+      server = await startSiteServer({ site, contentRoot: await writePackageSources() });
+      const slow: FleetMix = {
+        ...mix,
+        platforms: [{ platform: 'Windows Mobile 6.5', osVersion: '5.2.21234', weight: 1 }],
+        storage: [{ minMB: 64, maxMB: 64, weight: 1 }],
+        programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 600, max: 600 }, restartSeconds: 0 },
+      };
+      const report = await runLiveFleet({ serverUrl: server.url, mix: slow, devices: 5, seed: 1, staggerMs: 0, durationMs: 1500, backToBack: true, logger: silentLogger() });
+      // The site's interval is an hour, and the programs ten minutes long: yet every device finished and polled on.
+      expect(report.advertisements[0]).to.include({ targeted: 5, succeeded: 5 });
+      expect(report.latency.Poll!.count).to.be.above(5 * 10);
     });
   });
 

@@ -499,11 +499,17 @@ export const handheldMachine = setup({
     },
 
     reporting: {
-      always: { guard: 'outboxEmpty', target: 'idle', actions: 'scheduleNextPoll' },
-      invoke: {
-        src: 'deliverStatus',
-        input: ({ context }) => context,
-        onDone: { target: 'idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
+      initial: 'checking',
+      states: {
+        // Most poll cycles have nothing to report: they go back to idle without starting a delivery actor.
+        checking: { always: [{ guard: 'outboxEmpty', target: '#handheld.idle', actions: 'scheduleNextPoll' }, { target: 'delivering' }] },
+        delivering: {
+          invoke: {
+            src: 'deliverStatus',
+            input: ({ context }) => context,
+            onDone: { target: '#handheld.idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
+          },
+        },
       },
     },
   },
