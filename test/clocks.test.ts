@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { CronClock } from '../src/time/cron-clock.js';
+import { EagerClock } from '../src/time/eager-clock.js';
+
+describe('the clocks that drive device timers', () => {
+  describe('the cron clock (live fleets)', () => {
+    const clock = new CronClock();
+    afterEach(() => clock.stop());
+
+    it('fires each timer at the first whole second after its delay, earliest first, and never a cleared one', async function () {
+      this.timeout(6000);
+      const fired: { name: string; at: number }[] = [];
+      const set = Date.now();
+      const note = (name: string) => () => fired.push({ name, at: Date.now() });
+      clock.setTimeout(note('later'), 1500);
+      clock.setTimeout(note('sooner'), 0);
+      clock.clearTimeout(clock.setTimeout(note('cleared'), 500));
+      while (fired.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(fired.map((f) => f.name)).to.deep.equal(['sooner', 'later']);
+      // Whole-second resolution: never early, and due on the tick of the second it falls in.
+      expect(fired[1]!.at - set).to.be.at.least(1500);
+      expect(Math.floor(fired[1]!.at / 1000)).to.equal(Math.ceil((set + 1500) / 1000));
+    });
+  });
+
+  describe('the eager clock (--back-to-back)', () => {
+    it('fires every timer without waiting, but the shorter of two racing delays first, after its promise settles', async () => {
+      const clock = new EagerClock();
+      const started = Date.now();
+      const events: string[] = [];
+      // A program of 10 minutes against a maximum run time of 30: the program's promise must win the race.
+      const program = new Promise<void>((resolve) => clock.setTimeout(resolve, 600_000)).then(() => events.push('program done'));
+      const limit = clock.setTimeout(() => events.push('max run time'), 1_800_000);
+      await program;
+      clock.clearTimeout(limit);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(events).to.deep.equal(['program done']);
+      expect(Date.now() - started).to.be.below(1000);
+    });
+  });
+});
