@@ -165,7 +165,9 @@ const parser = new XMLParser({
   attributesGroupName: $,
   parseTagValue: false,
   parseAttributeValue: false,
-  // The path is only spelled out for a Package: building it for every element costs a parse a tenth of its time.
+  // Paths come as matchers, spelled out only for a Package: a path string for every element and attribute costs a
+  // parse a tenth of its time.
+  jPath: false,
   isArray: (name, jPath) => LIST_ELEMENTS.has(name) || (name === 'Package' && PACKAGE_LISTS.has(String(jPath))),
 });
 
