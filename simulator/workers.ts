@@ -11,19 +11,18 @@ import type { Scenario } from './scenario.js';
 
 type Unshared = 'logger' | 'onProgress' | 'slice' | 'latency';
 
-/** What a worker thread is asked to run: its slice of a replay or of a live fleet. Plain data, copied to the thread. */
-export type WorkerJob = { slice: FleetSlice; logLevel: LogLevel } & (
+/** A replay or a live fleet to split across worker threads. Plain data: each worker gets a copy. */
+export type FleetJob = { logLevel: LogLevel } & (
   | { kind: 'replay'; scenario: Scenario; options: Omit<ReplayOptions, Unshared> }
   | { kind: 'live'; options: Omit<LiveFleetOptions, Unshared> }
 );
 
-export type WorkerMessage =
-  | { type: 'progress'; progress: FleetProgress; elapsedMs: number }
-  | { type: 'report'; report: FleetReport; latency: EncodedLatency }
-  | { type: 'failed'; error: { file: string; field: string; reason: string } | string };
+/** What one worker thread is asked to run: its slice of the job. */
+export type WorkerJob = FleetJob & { slice: FleetSlice };
 
-/** A job before it is sliced. */
-type Job = WorkerJob extends infer J ? (J extends WorkerJob ? Omit<J, 'slice'> : never) : never;
+type ProgressMessage = { type: 'progress'; progress: FleetProgress; elapsedMs: number };
+type ReportMessage = { type: 'report'; report: FleetReport; latency: EncodedLatency };
+export type WorkerMessage = ProgressMessage | ReportMessage | { type: 'failed'; error: { file: string; field: string; reason: string } | string };
 
 export interface WorkerRun {
   workers: number;
@@ -36,19 +35,21 @@ export interface WorkerRun {
 const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
   .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./fleet-worker.ts', import.meta.url).href)}); })`;
 
-function runSlice(job: WorkerJob, onProgress: (message: Extract<WorkerMessage, { type: 'progress' }>) => void) {
-  return new Promise<Extract<WorkerMessage, { type: 'report' }>>((resolve, reject) => {
-    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: job });
+function runSlice(worker: Worker, index: number, onProgress: (message: ProgressMessage) => void) {
+  return new Promise<ReportMessage>((resolve, reject) => {
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') onProgress(message);
-      else if (message.type === 'report') {
+      if (message.type === 'progress') {
+        onProgress(message);
+      } else if (message.type === 'report') {
         resolve(message);
         void worker.terminate();
+      } else {
+        const { error } = message;
+        reject(typeof error === 'string' ? new Error(error) : new InputFileError(error.file, error.field, error.reason));
       }
-      else reject(typeof message.error === 'string' ? new Error(message.error) : new InputFileError(message.error.file, message.error.field, message.error.reason));
     });
     worker.on('error', reject);
-    worker.on('exit', (code) => reject(new Error(`worker ${job.slice.index} exited (code ${code}) without a report`)));
+    worker.on('exit', (code) => reject(new Error(`worker ${index} exited (code ${code}) without a report`)));
   });
 }
 
@@ -57,10 +58,10 @@ function runSlice(job: WorkerJob, onProgress: (message: Extract<WorkerMessage, {
  * slices each replay against a site of their own (devices never share site state but advertisement targeting, so
  * the counts add up); a live fleet's slices all load the one server under test, whose side is read once at the end.
  */
-export async function runInWorkers(job: Job, run: WorkerRun): Promise<FleetReport> {
+export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
   const started = performance.now();
-  const progress: Extract<WorkerMessage, { type: 'progress' }>[] = [];
-  const onProgress = (index: number) => (message: Extract<WorkerMessage, { type: 'progress' }>) => {
+  const progress: ProgressMessage[] = [];
+  const onProgress = (index: number) => (message: ProgressMessage) => {
     progress[index] = message;
     if (!run.onProgress || progress.filter(Boolean).length < run.workers) return;
     const states: Record<string, number> = {};
@@ -70,9 +71,18 @@ export async function runInWorkers(job: Job, run: WorkerRun): Promise<FleetRepor
       Math.min(...progress.map((m) => m.elapsedMs)),
     );
   };
-  const results = await Promise.all(
-    Array.from({ length: run.workers }, (_, index) => runSlice({ ...job, slice: { index, of: run.workers } } as WorkerJob, onProgress(index))),
-  );
+  const workers = Array.from({ length: run.workers }, (_, index) => {
+    const workerData: WorkerJob = { ...job, slice: { index, of: run.workers } };
+    return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData });
+  });
+  let results: ReportMessage[];
+  try {
+    results = await Promise.all(workers.map((worker, index) => runSlice(worker, index, onProgress(index))));
+  } catch (error) {
+    // One slice failed (bad input, say): the others' results would be a partial report, so stop them too.
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    throw error;
+  }
   const latency = new LatencyRecorder();
   for (const result of results) latency.merge(result.latency);
   const report = mergeReports(
