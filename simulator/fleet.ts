@@ -113,6 +113,16 @@ export class Fleet {
     return counts;
   }
 
+  /** Devices by platform. */
+  platformCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const handheld of this.handhelds) {
+      const { platform } = handheld.getSnapshot().context.profile;
+      counts[platform] = (counts[platform] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   progress(): FleetProgress {
     return { devices: this.size, cycled: this.devicesCycled, states: this.stateCounts() };
   }

@@ -52,14 +52,12 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   cron?.stop();
   await connection.close();
   stateStore?.close();
-  const platforms: Record<string, number> = {};
-  for (const profile of profiles) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
   const report: FleetReport = {
     scenario: null,
     seed: options.seed,
     clock: 'real',
     devices: fleet.size,
-    platforms,
+    platforms: fleet.platformCounts(),
     start: new Date(start).toISOString(),
     end: new Date().toISOString(),
     wallSeconds: (Date.now() - start) / 1000,

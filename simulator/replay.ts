@@ -94,14 +94,12 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     if (scenario.durationMs !== null) await clock.runUntilTrue(() => false, end);
     // A run that ends while the site is down still reports what the site stored.
     await server.restart();
-    const platforms: Record<string, number> = {};
-    for (const profile of inSlice(profiles, options.slice)) platforms[profile.platform] = (platforms[profile.platform] ?? 0) + 1;
     return {
       scenario: { name: scenario.name, description: scenario.description },
       seed: scenario.seed,
       clock: options.speed === undefined ? 'replay' : 'scaled',
       devices: fleet.size,
-      platforms,
+      platforms: fleet.platformCounts(),
       start: REPLAY_START,
       end: new Date(scenario.durationMs === null ? clock.now() : end).toISOString(),
       wallSeconds: (performance.now() - wallStart) / 1000,
