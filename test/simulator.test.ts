@@ -89,6 +89,17 @@ describe('the mlc-sim command', () => {
     expect(stdout).to.include('MLC20001 Field Inventory pilot').and.not.include('MLC20002');
   });
 
+  it('splits a run across --workers, from another working directory, into one report', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-out-'));
+    // Through the installed command (simulator/bin.js), as `npx mlc-sim` runs it.
+    const bin = path.resolve('simulator/bin.js');
+    const { stdout } = await run(process.execPath, [bin, 'run', '--devices', '6', '--workers', '2', '--out', out], { cwd: os.tmpdir() });
+    expect(stdout).to.match(/6 handhelds/).and.match(/every device completed a poll cycle/);
+    const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as FleetReport;
+    expect(written.devices).to.equal(6);
+    expect(written.status.stored).to.equal(written.status.generated);
+  });
+
   it('refuses a bad flag with a non-zero exit and says which flag and why', async () => {
     const failure = await run(process.execPath, [...CLI, 'run', '--devices', 'many']).catch((error: { code: number; stderr: string }) => error);
     expect(failure).to.include({ code: 1 });
