@@ -39,5 +39,16 @@ describe('the clocks that drive device timers', () => {
       expect(events).to.deep.equal(['program done']);
       expect(Date.now() - started).to.be.below(1000);
     });
+
+    it('fires every timer of a fleet-sized crowd, each delay distinct (a 150,000-device fleet polling back to back)', async function () {
+      this.timeout(20_000);
+      const clock = new EagerClock();
+      const fired: number[] = [];
+      for (let i = 0; i < 150_000; i++) clock.setTimeout(() => fired.push(i), 3_600_000 - i);
+      while (fired.length < 150_000) await new Promise((resolve) => setImmediate(resolve));
+      // Shortest delay first: the last timer set had the shortest delay.
+      expect(fired[0]).to.equal(149_999);
+      expect(fired.at(-1)).to.equal(0);
+    });
   });
 });

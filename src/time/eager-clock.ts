@@ -1,3 +1,4 @@
+import { Heap } from 'heap-js';
 import type { Clock } from './clock.js';
 
 interface EagerTimer {
@@ -14,7 +15,8 @@ interface EagerTimer {
  * (its promise settles before the longer timer's turn comes).
  */
 export class EagerClock implements Clock {
-  private waiting: EagerTimer[] = [];
+  /** Shortest delay on top: a fleet of 100,000 waits here at once, so no scanning of every timer per turn. */
+  private readonly waiting = new Heap<EagerTimer>((a, b) => a.ms - b.ms);
   private scheduled = false;
 
   now(): number {
@@ -45,10 +47,10 @@ export class EagerClock implements Clock {
   /** Fires the waiting timers with the shortest delay; the rest wait for the next turn. */
   private fire(): void {
     this.scheduled = false;
-    const waiting = this.waiting.filter((timer) => !timer.cancelled);
-    const shortest = Math.min(...waiting.map((timer) => timer.ms));
-    this.waiting = waiting.filter((timer) => timer.ms !== shortest);
+    const due: EagerTimer[] = [];
+    const shortest = this.waiting.peek()?.ms;
+    while (this.waiting.length > 0 && this.waiting.peek()!.ms === shortest) due.push(this.waiting.pop()!);
     if (this.waiting.length > 0) this.schedule();
-    for (const timer of waiting) if (timer.ms === shortest && !timer.cancelled) timer.callback();
+    for (const timer of due) if (!timer.cancelled) timer.callback();
   }
 }
