@@ -29,15 +29,31 @@ describe('the clocks that drive device timers', () => {
       const clock = new EagerClock();
       const started = Date.now();
       const events: string[] = [];
-      // A program of 10 minutes against a maximum run time of 30: the program's promise must win the race.
-      const program = new Promise<void>((resolve) => clock.setTimeout(resolve, 600_000)).then(() => events.push('program done'));
+      // A program of 10 minutes against a maximum run time of 30: the program's promise must win the race, even
+      // when its result passes through several promise hops before the timer is cleared (as in a state machine).
       const limit = clock.setTimeout(() => events.push('max run time'), 1_800_000);
-      await program;
-      clock.clearTimeout(limit);
+      void new Promise<void>((resolve) => clock.setTimeout(resolve, 600_000))
+        .then(() => undefined)
+        .then(() => undefined)
+        .then(() => {
+          events.push('program done');
+          clock.clearTimeout(limit);
+        });
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
       expect(events).to.deep.equal(['program done']);
       expect(Date.now() - started).to.be.below(1000);
+    });
+
+    it('fires every timer waiting at a turn in that turn, so a fleet keeps all its requests in flight', async () => {
+      const clock = new EagerClock();
+      const fired: number[] = [];
+      // Poll timers differ by their jitter: each delay is distinct.
+      for (let i = 0; i < 64; i++) clock.setTimeout(() => fired.push(i), 900_000 + i);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(fired).to.have.length(64);
+      expect(fired[0]).to.equal(0);
     });
 
     it('fires every timer of a fleet-sized crowd, each delay distinct (a 150,000-device fleet polling back to back)', async function () {

@@ -238,6 +238,32 @@ describe('wire protocol documents', () => {
       expect(plain.reason).to.match(/^not well-formed XML/);
     });
 
+    it('rejects a document a conforming parser would refuse, with its line', () => {
+      const cases = {
+        'a duplicate attribute': goodPoll.replace('Unchanged="false"', 'Unchanged="false" Unchanged="true"'),
+        'an undefined entity': goodPoll.replace('<Packages/>', '<Packages>&nbsp;</Packages>'),
+        'content after the root element': `${goodPoll}<PollResponse/>`,
+        'an unclosed start tag': goodPoll.slice(0, goodPoll.indexOf('<Packages/>') + 4),
+        'a second line with the fault': goodPoll.replace('<Packages/>', '\n<Packages>'),
+      };
+      for (const [fault, body] of Object.entries(cases)) {
+        const error = protocolError(() => pollResponse.decode(body));
+        expect(error.field, fault).to.match(/^line \d+$/);
+        expect(error.reason, fault).to.match(/^not well-formed XML: /);
+      }
+      expect(protocolError(() => pollResponse.decode(cases['a second line with the fault'])).field).to.equal('line 2');
+    });
+
+    it('reads repeated elements as lists wherever the protocol allows them, and nowhere else', () => {
+      const offers = [1, 2].map((n) => ({ advertisementId: `MLC2000${n}`, packageId: `MLC0000${n}`, packageVersion: 1, revision: n }));
+      expect(pollResponse.decode(pollResponse.encode({ policyVersion: 3, unchanged: false, settings: SETTINGS, offers: offers.slice(0, 1) })).offers).to.have.length(1);
+      expect(pollResponse.decode(pollResponse.encode({ policyVersion: 3, unchanged: false, settings: SETTINGS, offers })).offers).to.deep.equal(offers);
+      const twoPackages = instructionResponse
+        .encode({ ...INSTRUCTION_BASE, program: null, configurationItems: [] })
+        .replace(/(<Package [^>]*\/>)/, '$1$1');
+      expect(protocolError(() => instructionResponse.decode(twoPackages)).field).to.equal('Package');
+    });
+
     it('rejects the wrong root element, naming both', () => {
       const error = protocolError(() => pollResponse.decode(registrationResponse.encode({ authToken: 'abc' })));
       expect(error.document).to.equal('PollResponse');

@@ -7,22 +7,26 @@
  * optional, connectivity, storage), then either apply a configuration package or locate, download (hash-checked)
  * and run a program. Every failure is a state or a transition with the status message ConfigMgr would show.
  * The machine is data: HTTP, timers and randomness live in the actors and in the dependencies given as input.
+ * Exchanges with the site go through the device's site line (./site-line.ts): a state asks on entry and handles
+ * the `<exchange>.done` or `<exchange>.failed` answer. Work on the device (running a program, evaluating settings)
+ * is an invoked actor.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, sendTo, setup } from 'xstate';
 import { DEVICE_FLAGS, HIGH_BANDWIDTH_KBPS } from '../domain/advertisement.js';
 import { DEFAULT_CLIENT_SETTINGS, type ClientSettings } from '../domain/client-settings.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { PROGRAM_FLAG_WINDOWS_CE, RESTART_EXIT_CODES } from '../domain/program.js';
 import { STATUS, type StatusKey, type StatusMessage } from '../domain/status-message.js';
 import type { Logger } from '../logging.js';
-import type { InstructionResponse, Offer, PackageLocationResponse, PollResponse } from '../protocol/documents.js';
+import type { DeviceIdentity, InstructionResponse, Offer, PackageLocationResponse, PollResponse } from '../protocol/documents.js';
 import type { Random } from '../random.js';
 import { evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
 import type { DeviceProfile } from './device-profile.js';
-import { DownloadError, downloadPackage, type DownloadedContent } from './downloader.js';
+import { DownloadError, type DownloadedContent } from './downloader.js';
 import { runProgram, type ProgramResult } from './program-runner.js';
 import { SiteRequestError, type Credentials, type SiteConnection } from './site-connection.js';
-import { deliverOutbox, EMPTY_OUTBOX, outboxSize, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
+import { siteLine, type SiteAnswer, type SiteRequest } from './site-line.js';
+import { EMPTY_OUTBOX, outboxSize, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
 
 /**
  * What a handheld needs from the world; shared by a fleet, except the logger (a per-device child). Every delay,
@@ -110,31 +114,10 @@ export const handheldMachine = setup({
   types: {
     context: {} as HandheldContext,
     input: {} as HandheldInput,
+    events: {} as SiteAnswer,
   },
   actors: {
-    register: fromPromise<string, HandheldContext>(({ input }) =>
-      input.deps.connection.register({
-        uuid: input.profile.id,
-        name: input.profile.name,
-        platform: input.profile.platform,
-        osVersion: input.profile.osVersion,
-      }),
-    ),
-    poll: fromPromise<PollResponse, HandheldContext>(({ input }) => input.deps.connection.poll(input.credentials, input.policyVersion)),
-    fetchInstructions: fromPromise<InstructionResponse, HandheldContext>(({ input }) =>
-      input.deps.connection.instructions(input.credentials, input.current!.offer.advertisementId),
-    ),
-    locateContent: fromPromise<PackageLocationResponse, HandheldContext>(({ input }) =>
-      input.deps.connection.locate(input.credentials, input.current!.offer.packageId, instructionOf(input).package.version),
-    ),
-    download: fromPromise<DownloadedContent, HandheldContext>(({ input }) =>
-      downloadPackage(input.deps.connection, {
-        url: input.current!.sourceUrl!,
-        expectedSize: instructionOf(input).package.size,
-        expectedSha256: instructionOf(input).package.sha256,
-        partial: input.current!.partial,
-      }),
-    ),
+    siteLine,
     runProgram: fromPromise<ProgramResult, HandheldContext>(({ input, signal }) =>
       runProgram({
         commandLine: instructionOf(input).program!.commandLine,
@@ -148,7 +131,6 @@ export const handheldMachine = setup({
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, HandheldContext>(async ({ input }) =>
       evaluateConfiguration(instructionOf(input).configurationItems, input.profile.platform, input.profile.settings),
     ),
-    deliverStatus: fromPromise<Delivery, HandheldContext>(({ input }) => deliverOutbox(input.deps.connection, input.credentials, input.outbox)),
   },
   delays: {
     untilNextPoll: ({ context }) => Math.max(0, context.nextPollAt - now(context)),
@@ -187,6 +169,9 @@ export const handheldMachine = setup({
     exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) => instructionOf(context).program!.successExitCodes.includes(params.result.exitCode),
   },
   actions: {
+    /** Asks the site line for an exchange; its answer comes back as an event. */
+    ask: sendTo('site', (_, request: SiteRequest) => request),
+    askToDeliver: sendTo('site', ({ context }): SiteRequest => ({ type: 'deliverStatus', credentials: context.credentials, outbox: context.outbox })),
     storeAuthToken: assign({ credentials: ({ context }, params: { authToken: string }) => ({ ...context.credentials, authToken: params.authToken }) }),
     forgetAuthToken: assign({ credentials: ({ context }) => ({ ...context.credentials, authToken: null }) }),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
@@ -296,19 +281,22 @@ export const handheldMachine = setup({
     nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
     lastPollAt: null,
   }),
+  invoke: { id: 'site', src: 'siteLine', input: ({ context }) => context.deps.connection },
+  // Delivered while the device had moved on (a program that outran its delivery): what the site confirmed leaves
+  // the outbox all the same.
+  on: { 'deliverStatus.done': { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
   // A device registers on its first poll, not when the simulator starts it: a staggered fleet registers staggered,
   // and an idle fleet costs the site nothing.
   initial: 'idle',
   states: {
     registering: {
-      invoke: {
-        src: 'register',
-        input: ({ context }) => context,
-        onDone: {
+      entry: { type: 'ask', params: ({ context }) => ({ type: 'register', identity: identityOf(context.profile) }) },
+      on: {
+        'register.done': {
           target: 'polling',
           actions: [{ type: 'storeAuthToken', params: ({ event }) => ({ authToken: event.output }) }, 'resetAttempts', { type: 'log', params: { level: 'info', message: 'registered' } }],
         },
-        onError: {
+        'register.failed': {
           target: 'registrationBackoff',
           actions: [
             { type: 'countFailure', params: ({ event }) => ({ error: event.error }) },
@@ -331,11 +319,10 @@ export const handheldMachine = setup({
     },
 
     polling: {
-      invoke: {
-        src: 'poll',
-        input: ({ context }) => context,
-        onDone: { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
-        onError: [
+      entry: { type: 'ask', params: ({ context }) => ({ type: 'poll', credentials: context.credentials, policyVersion: context.policyVersion }) },
+      on: {
+        'poll.done': { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
+        'poll.failed': [
           // The site forgot this device (e.g. it was rebuilt): register again.
           { guard: { type: 'unauthorized', params: ({ event }) => ({ error: event.error }) }, target: 'registering', actions: 'forgetAuthToken' },
           {
@@ -364,11 +351,13 @@ export const handheldMachine = setup({
       onDone: 'evaluating',
       states: {
         fetchingInstructions: {
-          invoke: {
-            src: 'fetchInstructions',
-            input: ({ context }) => context,
-            onDone: { target: 'judging', actions: [{ type: 'storeInstruction', params: ({ event }) => ({ instruction: event.output }) }, 'recordReceived'] },
-            onError: {
+          entry: {
+            type: 'ask',
+            params: ({ context }) => ({ type: 'fetchInstructions', credentials: context.credentials, advertisementId: context.current!.offer.advertisementId }),
+          },
+          on: {
+            'fetchInstructions.done': { target: 'judging', actions: [{ type: 'storeInstruction', params: ({ event }) => ({ instruction: event.output }) }, 'recordReceived'] },
+            'fetchInstructions.failed': {
               target: 'deferred',
               actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }) },
             },
@@ -391,10 +380,17 @@ export const handheldMachine = setup({
           ],
         },
         locatingContent: {
-          invoke: {
-            src: 'locateContent',
-            input: ({ context }) => context,
-            onDone: [
+          entry: {
+            type: 'ask',
+            params: ({ context }) => ({
+              type: 'locateContent',
+              credentials: context.credentials,
+              packageId: context.current!.offer.packageId,
+              version: instructionOf(context).package.version,
+            }),
+          },
+          on: {
+            'locateContent.done': [
               {
                 guard: { type: 'hasHttpSource', params: ({ event }) => ({ location: event.output }) },
                 target: 'downloading',
@@ -405,21 +401,31 @@ export const handheldMachine = setup({
                 actions: [{ type: 'record', params: { status: 'downloadFailed', details: { Reason: 'no HTTP source for the package' } } }, 'markDone'],
               },
             ],
-            onError: {
+            'locateContent.failed': {
               target: 'deferred',
               actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }) },
             },
           },
         },
         downloading: {
-          invoke: {
-            src: 'download',
-            input: ({ context }) => context,
-            onDone: {
+          entry: {
+            type: 'ask',
+            params: ({ context }) => ({
+              type: 'download',
+              download: {
+                url: context.current!.sourceUrl!,
+                expectedSize: instructionOf(context).package.size,
+                expectedSha256: instructionOf(context).package.sha256,
+                partial: context.current!.partial,
+              },
+            }),
+          },
+          on: {
+            'download.done': {
               target: 'running',
               actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, 'resetAttempts', { type: 'record', params: { status: 'downloadSucceeded' } }],
             },
-            onError: [
+            'download.failed': [
               {
                 guard: 'canRetry',
                 target: 'downloadBackoff',
@@ -448,28 +454,28 @@ export const handheldMachine = setup({
         },
         downloadBackoff: { after: { retryDelay: 'downloading' } },
         running: {
-          entry: { type: 'record', params: ({ context }) => ({ status: 'programStarted', details: { CommandLine: instructionOf(context).program!.commandLine } }) },
           // The outbox goes out while the program runs, so the site sees "running" for long installs.
-          invoke: [
-            {
-              src: 'runProgram',
-              input: ({ context }) => context,
-              onDone: [
-                {
-                  guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
-                  target: 'restarting',
-                  actions: { type: 'recordProgramResult', params: ({ event }) => ({ status: ['restartPending'], result: event.output }) },
-                },
-                {
-                  guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
-                  target: 'done',
-                  actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programSucceeded', 'executionSucceeded'], result: event.output }) }, 'markDone'],
-                },
-                { target: 'done', actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programFailed'], result: event.output }) }, 'markDone'] },
-              ],
-            },
-            { src: 'deliverStatus', input: ({ context }) => context, onDone: { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
+          entry: [
+            { type: 'record', params: ({ context }) => ({ status: 'programStarted', details: { CommandLine: instructionOf(context).program!.commandLine } }) },
+            'askToDeliver',
           ],
+          invoke: {
+            src: 'runProgram',
+            input: ({ context }) => context,
+            onDone: [
+              {
+                guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
+                target: 'restarting',
+                actions: { type: 'recordProgramResult', params: ({ event }) => ({ status: ['restartPending'], result: event.output }) },
+              },
+              {
+                guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
+                target: 'done',
+                actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programSucceeded', 'executionSucceeded'], result: event.output }) }, 'markDone'],
+              },
+              { target: 'done', actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programFailed'], result: event.output }) }, 'markDone'] },
+            ],
+          },
           after: {
             maxRunTime: {
               target: 'done',
@@ -482,7 +488,7 @@ export const handheldMachine = setup({
         },
         restarting: {
           // The client reports "restart pending" before it goes down.
-          invoke: { src: 'deliverStatus', input: ({ context }) => context, onDone: { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
+          entry: 'askToDeliver',
           after: { restart: { target: 'done', actions: [{ type: 'record', params: { status: 'programSucceeded' } }, { type: 'record', params: { status: 'executionSucceeded' } }, 'markDone'] } },
         },
         applyingConfiguration: {
@@ -504,10 +510,9 @@ export const handheldMachine = setup({
         // Most poll cycles have nothing to report: they go back to idle without starting a delivery actor.
         checking: { always: [{ guard: 'outboxEmpty', target: '#handheld.idle', actions: 'scheduleNextPoll' }, { target: 'delivering' }] },
         delivering: {
-          invoke: {
-            src: 'deliverStatus',
-            input: ({ context }) => context,
-            onDone: { target: '#handheld.idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
+          entry: 'askToDeliver',
+          on: {
+            'deliverStatus.done': { target: '#handheld.idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
           },
         },
       },
@@ -528,6 +533,10 @@ function recorded(context: HandheldContext, status: StatusKey, details: Record<s
     details,
   };
   return { seq, outbox: { ...context.outbox, status: [...context.outbox.status, message] } };
+}
+
+function identityOf(profile: DeviceProfile): DeviceIdentity {
+  return { uuid: profile.id, name: profile.name, platform: profile.platform, osVersion: profile.osVersion };
 }
 
 function storageDetails(context: HandheldContext): Record<string, string> {

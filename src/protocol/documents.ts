@@ -5,7 +5,8 @@
  * README's "Wire protocol" section, which lists where we extend the documented protocol in the same style).
  * Each document has one typed encoder and one validating decoder; a decoder failure names the document and field.
  */
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseXml, XmlElement, XmlError } from '@rgrove/parse-xml';
+import { XMLBuilder } from 'fast-xml-parser';
 import { z } from 'zod';
 import { COMPLIANCE_STATES, configurationItemSchema, type ConfigurationItem } from '../domain/configuration-item.js';
 import { formatInterval, parseInterval, type ClientSettings } from '../domain/client-settings.js';
@@ -153,23 +154,12 @@ export interface ErrorDocument {
 
 /** Attributes are grouped under `$` so each schema below reads like the XML it describes. */
 const $ = '$';
-/** Elements that may repeat, wherever they appear; the parser must always give arrays for them. */
+/** Elements that may repeat, wherever they appear; they always decode as arrays, even with one element. */
 const LIST_ELEMENTS = new Set(['Source', 'StatusMessage', 'Platform', 'ExitCode', 'ConfigurationItem', 'Setting', 'Detail', 'Result']);
-/** `Package` repeats in these documents only; an Instruction Response has exactly one. */
-const PACKAGE_LISTS = new Set(['PollResponse.Packages.Package', 'PackageLocationRequest.Package']);
+/** `Package` repeats in these documents only (the parent's path); an Instruction Response has exactly one. */
+const PACKAGE_LISTS = new Set(['PollResponse.Packages', 'PackageLocationRequest']);
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '', attributesGroupName: $, suppressEmptyNode: true, suppressBooleanAttributes: false });
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  attributesGroupName: $,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  // Paths come as matchers, spelled out only for a Package: a path string for every element and attribute costs a
-  // parse a tenth of its time.
-  jPath: false,
-  isArray: (name, jPath) => LIST_ELEMENTS.has(name) || (name === 'Package' && PACKAGE_LISTS.has(String(jPath))),
-});
 
 type XmlNode = Record<string, unknown>;
 
@@ -177,26 +167,55 @@ function toXml(root: string, attributes: XmlNode, children: XmlNode = {}): strin
   return `<?xml version="1.0" encoding="utf-8"?>${builder.build({ [root]: { [$]: { xmlns: NAMESPACE, ...attributes }, ...children } })}`;
 }
 
-/** Parses `xml`, checks its root element, and validates the root's content with `schema`. */
+function repeats(element: XmlElement): boolean {
+  if (LIST_ELEMENTS.has(element.name)) return true;
+  if (element.name !== 'Package') return false;
+  const parent = element.parent as XmlElement;
+  const path = parent.parent instanceof XmlElement ? `${parent.parent.name}.${parent.name}` : parent.name;
+  return PACKAGE_LISTS.has(path);
+}
+
+/**
+ * An element as the schemas read it: attributes under `$`, child elements by name (an array for a list element or
+ * one that repeats), and an element with neither as its trimmed text (`<Packages/>` is ""). Text beside attributes
+ * or child elements carries nothing in this protocol and is dropped.
+ */
+function nodeOf(element: XmlElement): unknown {
+  const node: XmlNode = {};
+  let structured = Object.keys(element.attributes).length > 0;
+  if (structured) node[$] = element.attributes;
+  for (const child of element.children) {
+    if (!(child instanceof XmlElement)) continue;
+    structured = true;
+    const value = nodeOf(child);
+    const existing = node[child.name];
+    if (existing === undefined) node[child.name] = repeats(child) ? [value] : value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else node[child.name] = [existing, value];
+  }
+  return structured ? node : element.text.trim();
+}
+
+/**
+ * Parses `xml`, checks its root element, and validates the root's content with `schema`. The parser is a conforming
+ * one: a document that is not well-formed (a missing end tag, a duplicate attribute, an undefined entity, content
+ * after the root) is refused with its line and column.
+ */
 function fromXml<T>(root: string, xml: unknown, schema: z.ZodType<T>): T {
   if (typeof xml !== 'string' || xml.trim() === '') throw new ProtocolError(root, '', 'body is empty or not text');
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new ProtocolError(root, `line ${valid.err.line}`, `not well-formed XML: ${valid.err.msg}`);
-  let parsed: XmlNode;
+  let element: XmlElement;
   try {
-    parsed = parser.parse(xml) as XmlNode;
+    element = parseXml(xml).root!;
   } catch (error) {
-    // The validator lets a few malformed documents through (e.g. an unclosed processing instruction).
-    throw new ProtocolError(root, '', `not well-formed XML: ${(error as Error).message}`);
+    const field = error instanceof XmlError ? `line ${error.line}` : '';
+    throw new ProtocolError(root, field, `not well-formed XML: ${(error as Error).message}`);
   }
-  const rootNames = Object.keys(parsed).filter((key) => key !== '?xml');
-  if (!rootNames.includes(root)) {
-    const error = (parsed.Error as { $?: { Code?: string; Message?: string } } | undefined)?.$;
-    const detail = error ? `; the peer answered Error ${error.Code}: ${error.Message}` : '';
-    throw new ProtocolError(root, '', `expected root element <${root}>, got <${rootNames.join(', ') || 'nothing'}>${detail}`);
+  if (element.name !== root) {
+    const detail = element.name === 'Error' ? `; the peer answered Error ${element.attributes.Code}: ${element.attributes.Message}` : '';
+    throw new ProtocolError(root, '', `expected root element <${root}>, got <${element.name}>${detail}`);
   }
-  const content = parsed[root] === '' ? {} : parsed[root];
-  const result = schema.safeParse(content);
+  const content = nodeOf(element);
+  const result = schema.safeParse(content === '' ? {} : content);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new ProtocolError(root, issuePath(issue).map((p) => (p === $ ? '@' : String(p))).join('.').replace('@.', '@'), issue.message);

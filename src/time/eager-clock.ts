@@ -10,12 +10,15 @@ interface EagerTimer {
 /**
  * Time that never waits: real `now()`, and every timer fires on the next turn of the event loop. A fleet on this
  * clock polls again as soon as its last cycle ends, and programs finish at once: the fleet as fast as possible
- * (`fleet --back-to-back`, and the throughput benchmark). Waiting timers fire shortest delay first, one delay per
- * turn, so a race between delays keeps its winner: a program shorter than its maximum run time still succeeds
- * (its promise settles before the longer timer's turn comes).
+ * (`fleet --back-to-back`, and the throughput benchmark).
+ *
+ * Every timer waiting at a turn fires in that turn, so a whole fleet keeps its requests in flight together. They fire
+ * shortest delay first, each in an immediate of its own: Node runs the microtasks between two immediates, so a race
+ * between delays keeps its winner (a program shorter than its maximum run time settles, and its state machine clears
+ * the longer timer, before that timer's immediate runs).
  */
 export class EagerClock implements Clock {
-  /** Shortest delay on top: a fleet of 100,000 waits here at once, so no scanning of every timer per turn. */
+  /** Shortest delay on top: a fleet of 100,000 can be waiting here at once. */
   private readonly waiting = new Heap<EagerTimer>((a, b) => a.ms - b.ms);
   private scheduled = false;
 
@@ -26,7 +29,10 @@ export class EagerClock implements Clock {
   setTimeout(callback: () => void, ms: number): EagerTimer {
     const timer = { ms, callback, cancelled: false };
     this.waiting.push(timer);
-    this.schedule();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.fireWaiting());
+    }
     return timer;
   }
 
@@ -38,19 +44,14 @@ export class EagerClock implements Clock {
     return work;
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.fire());
-  }
-
-  /** Fires the waiting timers with the shortest delay; the rest wait for the next turn. */
-  private fire(): void {
+  /** Hands every waiting timer, in order, to an immediate of its own; timers set meanwhile wait for the next turn. */
+  private fireWaiting(): void {
     this.scheduled = false;
-    const due: EagerTimer[] = [];
-    const shortest = this.waiting.peek()?.ms;
-    while (this.waiting.length > 0 && this.waiting.peek()!.ms === shortest) due.push(this.waiting.pop()!);
-    if (this.waiting.length > 0) this.schedule();
-    for (const timer of due) if (!timer.cancelled) timer.callback();
+    while (this.waiting.length > 0) {
+      const timer = this.waiting.pop()!;
+      setImmediate(() => {
+        if (!timer.cancelled) timer.callback();
+      });
+    }
   }
 }
