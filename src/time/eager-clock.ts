@@ -8,17 +8,18 @@ interface EagerTimer {
 }
 
 /**
- * Time that never waits: real `now()`, and every timer fires on the next turn of the event loop. A fleet on this
+ * Time that never waits: real `now()`, and every timer fires in the same turn of the event loop. A fleet on this
  * clock polls again as soon as its last cycle ends, and programs finish at once: the fleet as fast as possible
  * (`fleet --back-to-back`, and the throughput benchmark).
  *
- * Every timer waiting at a turn fires in that turn, so a whole fleet keeps its requests in flight together. They fire
- * shortest delay first, each in an immediate of its own: Node runs the microtasks between two immediates, so a race
- * between delays keeps its winner (a program shorter than its maximum run time settles, and its state machine clears
- * the longer timer, before that timer's immediate runs).
+ * Timers set together (in one run of code and its microtasks) are put in order of delay and each is given an
+ * immediate of its own: Node runs the microtasks between two immediates, so a race between delays keeps its winner
+ * (a program shorter than its maximum run time settles, and its state machine clears the longer timer, before that
+ * timer's immediate runs). The immediates run in the turn they were set in, so a device whose answer came in polls
+ * again in that turn, and a fleet keeps all its requests in flight.
  */
 export class EagerClock implements Clock {
-  /** Shortest delay on top: a fleet of 100,000 can be waiting here at once. */
+  /** Shortest delay on top: a fleet of 100,000 can set its timers together. */
   private readonly waiting = new Heap<EagerTimer>((a, b) => a.ms - b.ms);
   private scheduled = false;
 
@@ -31,7 +32,7 @@ export class EagerClock implements Clock {
     this.waiting.push(timer);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.fireWaiting());
+      queueMicrotask(() => this.fireWaiting());
     }
     return timer;
   }
@@ -44,7 +45,7 @@ export class EagerClock implements Clock {
     return work;
   }
 
-  /** Hands every waiting timer, in order, to an immediate of its own; timers set meanwhile wait for the next turn. */
+  /** Hands every waiting timer, shortest delay first, to an immediate of its own. */
   private fireWaiting(): void {
     this.scheduled = false;
     while (this.waiting.length > 0) {
