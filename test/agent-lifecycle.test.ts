@@ -61,6 +61,16 @@ describe('one handheld, end to end', () => {
       expect(site.server.store.devices.get('WM-0001')!.lastPollAt! - firstPoll).to.be.within(0.97 * HOUR, 1.03 * HOUR);
     });
 
+    it('goes straight back to idle from a poll with nothing to do and nothing to report', async () => {
+      const device = site.startDevice();
+      await site.clock.advance(10 * MINUTE);
+      const visited: string[] = [];
+      device.subscribe((snapshot) => visited.push(JSON.stringify(snapshot.value)));
+      await site.clock.advance(3 * HOUR);
+      expect(visited.filter((state) => state === '"polling"')).to.have.length.of.at.least(2);
+      expect(visited).to.not.include('"reporting"');
+    });
+
     it('does not rerun a program when a re-poll finds the policy unchanged', async () => {
       const device = site.startDevice();
       await site.clock.advance(4 * HOUR);

@@ -334,6 +334,7 @@ export const handheldMachine = setup({
             ],
           },
           {
+            // Still reports what it holds (an empty outbox sends nothing): the site may answer reports but not polls.
             target: 'reporting',
             actions: ['resetAttempts', { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'poll failed, giving up until the next poll', error: event.error }) }],
           },
@@ -343,7 +344,12 @@ export const handheldMachine = setup({
     pollBackoff: { after: { retryDelay: 'polling' } },
 
     evaluating: {
-      always: [{ guard: 'hasOfferToHandle', target: 'offer', actions: 'takeNextOffer' }, { target: 'reporting' }],
+      // Most poll cycles find nothing to do and nothing to report: straight back to idle.
+      always: [
+        { guard: 'hasOfferToHandle', target: 'offer', actions: 'takeNextOffer' },
+        { guard: 'outboxEmpty', target: 'idle', actions: 'scheduleNextPoll' },
+        { target: 'reporting' },
+      ],
     },
 
     offer: {
@@ -505,16 +511,9 @@ export const handheldMachine = setup({
     },
 
     reporting: {
-      initial: 'checking',
-      states: {
-        // Most poll cycles have nothing to report: they go back to idle without starting a delivery actor.
-        checking: { always: [{ guard: 'outboxEmpty', target: '#handheld.idle', actions: 'scheduleNextPoll' }, { target: 'delivering' }] },
-        delivering: {
-          entry: 'askToDeliver',
-          on: {
-            'deliverStatus.done': { target: '#handheld.idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
-          },
-        },
+      entry: 'askToDeliver',
+      on: {
+        'deliverStatus.done': { target: 'idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
       },
     },
   },
