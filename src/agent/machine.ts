@@ -7,7 +7,7 @@
  * optional, connectivity, storage), then either apply a configuration package or locate, download (hash-checked)
  * and run a program. Every failure is a state or a transition with the status message ConfigMgr would show.
  * The machine is data: HTTP, timers and randomness live in the actors and in the dependencies given as input.
- * Exchanges with the site go through the device's site line (./site-line.ts): a state asks on entry and handles
+ * Exchanges with the site go through the connection's site line (./site-line.ts): a state asks on entry and handles
  * the `<exchange>.done` or `<exchange>.failed` answer. Work on the device (running a program, evaluating settings)
  * is an invoked actor.
  */
@@ -25,7 +25,7 @@ import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
 import { runProgram, type ProgramResult } from './program-runner.js';
 import { SiteRequestError, type Credentials, type SiteConnection } from './site-connection.js';
-import { siteLine, type SiteAnswer, type SiteRequest } from './site-line.js';
+import { siteLineOf, type SiteAnswer, type SiteRequest } from './site-line.js';
 import { EMPTY_OUTBOX, outboxSize, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
 
 /**
@@ -117,7 +117,6 @@ export const handheldMachine = setup({
     events: {} as SiteAnswer,
   },
   actors: {
-    siteLine,
     runProgram: fromPromise<ProgramResult, HandheldContext>(({ input, signal }) =>
       runProgram({
         commandLine: instructionOf(input).program!.commandLine,
@@ -170,8 +169,11 @@ export const handheldMachine = setup({
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
-    ask: sendTo('site', (_, request: SiteRequest) => request),
-    askToDeliver: sendTo('site', ({ context }): SiteRequest => ({ type: 'deliverStatus', credentials: context.credentials, outbox: context.outbox })),
+    ask: sendTo(({ context }) => siteLineOf(context.deps.connection), ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
+    askToDeliver: sendTo(
+      ({ context }) => siteLineOf(context.deps.connection),
+      ({ context, self }) => ({ type: 'deliverStatus' as const, credentials: context.credentials, outbox: context.outbox, replyTo: self }),
+    ),
     storeAuthToken: assign({ credentials: ({ context }, params: { authToken: string }) => ({ ...context.credentials, authToken: params.authToken }) }),
     forgetAuthToken: assign({ credentials: ({ context }) => ({ ...context.credentials, authToken: null }) }),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
@@ -281,7 +283,6 @@ export const handheldMachine = setup({
     nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
     lastPollAt: null,
   }),
-  invoke: { id: 'site', src: 'siteLine', input: ({ context }) => context.deps.connection },
   // Delivered while the device had moved on (a program that outran its delivery): what the site confirmed leaves
   // the outbox all the same.
   on: { 'deliverStatus.done': { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
