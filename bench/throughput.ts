@@ -1,8 +1,8 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
 // (register, poll, instructions, locate, download, run, report) per second for fresh devices; then policy polls per
-// second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads; then autocannon against the
-// same poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
-// autocannon on package content: the site alone.
+// second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, between two runs of autocannon
+// against the same poll with as many connections as the fleet has devices, to tell how close the fleet comes to the
+// wire; and autocannon on package content: the site alone.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection, type Credentials } from '../src/agent/site-connection.js';
@@ -16,7 +16,7 @@ import { Fleet } from '../simulator/fleet.js';
 import { LatencyRecorder } from '../simulator/latency.js';
 import { runInWorkers } from '../simulator/workers.js';
 import { round, section } from './section.js';
-import { startSiteProcess } from './site-process.js';
+import { startSiteProcess, type SiteProcess } from './site-process.js';
 
 export interface ThroughputParams {
   /** Fresh devices in the lifecycle phase. */
@@ -32,12 +32,20 @@ export interface RateFigures {
   p99Ms: number;
 }
 
+/** CPU per request, in microseconds: what explains a ratio. The client's is this whole process (the fleet's workers
+ *  and their garbage collection, or autocannon); the site's is its process. Null where it cannot be read. */
+export interface CpuFigures {
+  clientCpuMicrosPerRequest: number;
+  siteCpuMicrosPerRequest: number | null;
+}
+
 export interface ThroughputFigures {
   connections: number;
   lifecycles: RateFigures & { devices: number; requestsPerSecond: number };
   /** Per worker count: the fleet's poll rate, and its ratio to autocannon's on the same poll in the same run. */
-  fleetPolls: (RateFigures & { workers: number; ratio: number })[];
-  autocannonPolls: RateFigures;
+  fleetPolls: (RateFigures & CpuFigures & { workers: number; ratio: number })[];
+  /** The mean of autocannon's runs before and after the fleet's: a machine's speed drifts over a minute. */
+  autocannonPolls: RateFigures & CpuFigures & { before: number; after: number };
   autocannonContent: RateFigures & { megabytesPerSecond: number };
 }
 
@@ -69,6 +77,23 @@ function rate(count: number, seconds: number, latency: { p50Ms: number; p99Ms: n
   return { perSecond: Math.round(count / seconds), p50Ms: latency?.p50Ms ?? 0, p99Ms: latency?.p99Ms ?? 0 };
 }
 
+/** Runs `work`, which makes `requests(result)` requests, and measures the CPU both sides spent per request. */
+async function withCpu<T>(site: SiteProcess, work: () => Promise<T>, requests: (result: T) => number): Promise<[T, CpuFigures]> {
+  const client = process.cpuUsage();
+  const siteBefore = site.cpuSeconds();
+  const result = await work();
+  const { user, system } = process.cpuUsage(client);
+  const siteAfter = site.cpuSeconds();
+  const count = Math.max(1, requests(result));
+  return [
+    result,
+    {
+      clientCpuMicrosPerRequest: Math.round((user + system) / count),
+      siteCpuMicrosPerRequest: siteBefore === null || siteAfter === null ? null : Math.round(((siteAfter - siteBefore) * 1e6) / count),
+    },
+  ];
+}
+
 async function untilRoundComplete(fleet: Fleet): Promise<void> {
   while (!fleet.roundComplete) await sleep(5);
 }
@@ -89,37 +114,56 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
     requestsPerSecond: Math.round(lifecycleCounts.requests / lifecycleSeconds),
   };
 
-  // Policy polls: a back-to-back live fleet, one device per connection, in 1 and then 2 worker threads. Its first
-  // round (one lifecycle each) is a small part of the run.
-  const pollRuns = [];
-  for (const workers of [1, 2]) {
-    const report = await runInWorkers(
-      { kind: 'live', options: { serverUrl: site.url, mix: MIX, devices: connections, seed: workers, staggerMs: 0, durationMs: seconds * 1000, backToBack: true }, logLevel: 'error' },
-      { workers },
-    );
-    pollRuns.push({ workers, ...rate(report.latency.Poll?.count ?? 0, seconds, report.latency.Poll) });
-  }
-
   // The same poll from autocannon: one registered device's request, sent as fast as the connections allow.
   const device = new SiteConnection({ serverUrl: site.url, clock: realClock });
   const credentials: Credentials = { uuid: 'BENCH-AUTOCANNON', authToken: null };
   credentials.authToken = await device.register({ uuid: credentials.uuid, name: 'autocannon', platform: 'Windows Mobile 6.5', osVersion: '5.2.21234' });
   const { policyVersion, offers } = await device.poll(credentials, null);
-  const cannonPolls = await autocannon({
-    url: `${site.url}${DEVICE_MANAGEMENT_PATH}`,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: {
-      'content-type': 'application/xml; charset=utf-8',
-      [HEADERS.uuid]: credentials.uuid,
-      [HEADERS.auth]: credentials.authToken,
-      [HEADERS.timestamp]: new Date().toISOString(),
-      [HEADERS.action]: 'Poll',
-    },
-    body: pollRequest.encode({ policyVersion }),
-  });
-  const autocannonPolls = { perSecond: Math.round(cannonPolls.requests.average), p50Ms: cannonPolls.latency.p50, p99Ms: cannonPolls.latency.p99 };
+  const cannonPolls = () =>
+    withCpu(site, () => autocannon({
+      url: `${site.url}${DEVICE_MANAGEMENT_PATH}`,
+      method: 'POST',
+      connections,
+      duration: seconds,
+      headers: {
+        'content-type': 'application/xml; charset=utf-8',
+        [HEADERS.uuid]: credentials.uuid,
+        [HEADERS.auth]: credentials.authToken!,
+        [HEADERS.timestamp]: new Date().toISOString(),
+        [HEADERS.action]: 'Poll',
+      },
+      body: pollRequest.encode({ policyVersion }),
+    }), (result) => result.requests.total);
+  const [before, beforeCpu] = await cannonPolls();
+
+  // Policy polls: a back-to-back live fleet, one device per connection, in 1 and then 2 worker threads. Its first
+  // round (one lifecycle each) is a small part of the run.
+  const pollRuns = [];
+  for (const workers of [1, 2]) {
+    const [report, cpu] = await withCpu(
+      site,
+      () =>
+        runInWorkers(
+          { kind: 'live', options: { serverUrl: site.url, mix: MIX, devices: connections, seed: workers, staggerMs: 0, durationMs: seconds * 1000, backToBack: true }, logLevel: 'error' },
+          { workers },
+        ),
+      (result) => Object.values(result.latency).reduce((sum, endpoint) => sum + endpoint.count, 0),
+    );
+    pollRuns.push({ workers, ...rate(report.latency.Poll?.count ?? 0, seconds, report.latency.Poll), ...cpu });
+  }
+
+  const [after, afterCpu] = await cannonPolls();
+  const mean = (a: number, b: number) => Math.round((a + b) / 2);
+  const autocannonPolls = {
+    perSecond: mean(before.requests.average, after.requests.average),
+    before: Math.round(before.requests.average),
+    after: Math.round(after.requests.average),
+    p50Ms: mean(before.latency.p50, after.latency.p50),
+    p99Ms: mean(before.latency.p99, after.latency.p99),
+    clientCpuMicrosPerRequest: mean(beforeCpu.clientCpuMicrosPerRequest, afterCpu.clientCpuMicrosPerRequest),
+    siteCpuMicrosPerRequest:
+      beforeCpu.siteCpuMicrosPerRequest === null || afterCpu.siteCpuMicrosPerRequest === null ? null : mean(beforeCpu.siteCpuMicrosPerRequest, afterCpu.siteCpuMicrosPerRequest),
+  };
 
   // Package content, the site alone: what one distribution point serves.
   const instruction = await device.instructions(credentials, offers[0]!.advertisementId);
