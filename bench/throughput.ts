@@ -32,8 +32,11 @@ export interface RateFigures {
   p99Ms: number;
 }
 
-/** CPU per request, in microseconds: what explains a ratio. The client's is this whole process (the fleet's workers
- *  and their garbage collection, or autocannon); the site's is its process. Null where it cannot be read. */
+/**
+ * CPU per request, in microseconds: what explains a ratio. The client's is this whole process (the fleet's workers
+ * and their garbage collection, or autocannon), and for the fleet it includes starting its workers (about a second
+ * of CPU each), so it reads high for short runs. The site's is its process; null where it cannot be read.
+ */
 export interface CpuFigures {
   clientCpuMicrosPerRequest: number;
   siteCpuMicrosPerRequest: number | null;
