@@ -94,6 +94,7 @@ export interface HandheldContext {
 }
 
 const now = (context: HandheldContext) => context.deps.connection.clock.now();
+const lineOf = ({ context }: { context: HandheldContext }) => siteLineOf(context.deps.connection);
 const instructionOf = (context: HandheldContext) => context.current!.instruction!;
 
 /**
@@ -169,11 +170,8 @@ export const handheldMachine = setup({
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
-    ask: sendTo(({ context }) => siteLineOf(context.deps.connection), ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
-    askToDeliver: sendTo(
-      ({ context }) => siteLineOf(context.deps.connection),
-      ({ context, self }) => ({ type: 'deliverStatus' as const, credentials: context.credentials, outbox: context.outbox, replyTo: self }),
-    ),
+    ask: sendTo(lineOf, ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
+    askToDeliver: sendTo(lineOf, ({ context, self }) => ({ type: 'deliverStatus' as const, credentials: context.credentials, outbox: context.outbox, replyTo: self })),
     storeAuthToken: assign({ credentials: ({ context }, params: { authToken: string }) => ({ ...context.credentials, authToken: params.authToken }) }),
     forgetAuthToken: assign({ credentials: ({ context }) => ({ ...context.credentials, authToken: null }) }),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
