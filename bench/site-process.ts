@@ -3,10 +3,6 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-/**
- * The stub site in a process of its own (`mlc-sim serve`), so the fleet and the site each have a core and a
- * figure for one is not the cost of the other.
- */
 export interface SiteProcess {
   url: string;
   /** CPU seconds the site process has used so far (user + system); null where /proc is not there to tell. */
@@ -14,6 +10,10 @@ export interface SiteProcess {
   stop: () => Promise<void>;
 }
 
+/**
+ * The stub site in a process of its own (`mlc-sim serve`), so the fleet and the site each have a core and a
+ * figure for one is not the cost of the other.
+ */
 export async function startSiteProcess(siteFile: string): Promise<SiteProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', 'serve', '--site', siteFile, '--port', '0', '--db', ':memory:', '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],

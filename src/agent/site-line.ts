@@ -49,7 +49,7 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SiteConnec
   });
 });
 
-export type SiteLine = ActorRefFrom<typeof siteLine>;
+type SiteLine = ActorRefFrom<typeof siteLine>;
 
 const lines = new WeakMap<SiteConnection, SiteLine>();
 
