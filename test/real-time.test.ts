@@ -3,7 +3,9 @@ import { startHandheld } from '../src/agent/handheld.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
+import { outboxSize } from '../src/agent/status-outbox.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
+import { realClock } from '../src/time/clock.js';
 import { CronClock } from '../src/time/cron-clock.js';
 import { profile, testSite, writePackageSources } from './support/test-site.js';
 
@@ -35,5 +37,47 @@ describe('real time: node-cron drives the device timers', () => {
     // The first poll follows registration at once (whole seconds); later ones come a 2-second interval (±2%, whole seconds) apart.
     expect(polls[2]! - polls[1]!).to.be.within(1000, 3100);
     expect(server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId)).to.include(10008);
+  });
+
+});
+
+describe('real time: answers that come after the device moved on', () => {
+  let server: RunningSiteServer;
+  afterEach(async () => server?.close());
+
+  it('clears what a late delivery confirmed, though the device had moved on before the answer came', async function () {
+    this.timeout(15_000);
+    server = await startSiteServer({
+      site: testSite({ advertisements: [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }),
+      contentRoot: await writePackageSources(),
+    });
+    // Reports are answered 300 ms late and the program ends at once, so the delivery asked for while it runs is
+    // answered after the device has left `running`, and the one asked for by `reporting` after it is idle again.
+    const fault = await fetch(`${server.url}/admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: 'Report', kind: 'latency', latencyMs: { min: 300, max: 300 } }),
+    });
+    expect(fault.status).to.equal(201);
+    const device = startHandheld({
+      profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0, max: 0 }, restartSeconds: 0 } }),
+      deps: { connection: new SiteConnection({ serverUrl: server.url, clock: realClock }), random: seededRandom(1), logger: silentLogger() },
+    });
+    let idleWithOutbox = false;
+    device.subscribe((snapshot) => {
+      if (snapshot.value === 'idle' && outboxSize(snapshot.context.outbox) > 0) idleWithOutbox = true;
+    });
+    const settled = () => {
+      const { value, context } = device.getSnapshot();
+      return value === 'idle' && context.seq > 0 && outboxSize(context.outbox) === 0;
+    };
+    const deadline = Date.now() + 10_000;
+    while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    device.stop();
+    expect(idleWithOutbox, 'the device was idle while a delivery was still unanswered').to.equal(true);
+    expect(outboxSize(device.getSnapshot().context.outbox), 'messages the site confirmed, left in the outbox').to.equal(0);
+    const ids = server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId);
+    expect(ids).to.include(10008);
+    expect(new Set(ids).size, 'each message stored once').to.equal(ids.length);
   });
 });
