@@ -26,6 +26,7 @@ import {
   type StatusReportType,
 } from '../protocol/documents.js';
 import type { Clock } from '../time/clock.js';
+import { DecodeCache } from './decode-cache.js';
 
 /** The wait a Retry-After header asks for (seconds, or an HTTP date), in milliseconds; null without one. */
 export function retryAfterMs(header: unknown, now: number): number | null {
@@ -82,6 +83,11 @@ export class SiteConnection {
   private readonly deviceManagementUrl: URL;
   readonly clock: Clock;
   private readonly onExchange: SiteConnectionOptions['onExchange'];
+  // What many devices receive word for word is decoded once for all of them. Not registrations or report answers:
+  // those name one device.
+  private readonly policies = new DecodeCache(pollResponse.decode);
+  private readonly instructionsFor = new DecodeCache(instructionResponse.decode);
+  private readonly locations = new DecodeCache(packageLocationResponse.decode);
 
   constructor(options: SiteConnectionOptions) {
     this.clock = options.clock;
@@ -102,15 +108,15 @@ export class SiteConnection {
   }
 
   poll(credentials: Credentials, policyVersion: number | null): Promise<PollResponse> {
-    return this.exchange(credentials, 'Poll', pollRequest.encode({ policyVersion }), pollResponse.decode);
+    return this.exchange(credentials, 'Poll', pollRequest.encode({ policyVersion }), (text) => this.policies.get(text));
   }
 
   instructions(credentials: Credentials, advertisementId: string): Promise<InstructionResponse> {
-    return this.exchange(credentials, 'InstructionRequest', instructionRequest.encode({ advertisementId }), instructionResponse.decode);
+    return this.exchange(credentials, 'InstructionRequest', instructionRequest.encode({ advertisementId }), (text) => this.instructionsFor.get(text));
   }
 
   locate(credentials: Credentials, packageId: string, version: number): Promise<PackageLocationResponse> {
-    return this.exchange(credentials, 'PackageLocationRequest', packageLocationRequest.encode({ packageId, version }), packageLocationResponse.decode);
+    return this.exchange(credentials, 'PackageLocationRequest', packageLocationRequest.encode({ packageId, version }), (text) => this.locations.get(text));
   }
 
   reportStatus(credentials: Credentials, type: StatusReportType, report: StatusReport): Promise<ReportResponse> {
@@ -121,7 +127,7 @@ export class SiteConnection {
     return this.exchange(credentials, 'Report', complianceReport.encode(report), reportResponse.decode, 'ComplianceReport');
   }
 
-  private async exchange<T>(credentials: Credentials, action: DeviceAction, body: string, decode: (xml: unknown) => T, reportType?: ReportType): Promise<T> {
+  private async exchange<T>(credentials: Credentials, action: DeviceAction, body: string, decode: (text: string) => T, reportType?: ReportType): Promise<T> {
     const headers: Record<string, string> = {
       'content-type': 'application/xml; charset=utf-8',
       [HEADERS.uuid]: credentials.uuid,

@@ -1,0 +1,36 @@
+/**
+ * Decodes a kind of document once per distinct text. A fleet's devices receive many documents word for word (the
+ * policy of an unchanged site, one advertisement's instructions), and decoding is a pure function of the text, so
+ * each device gets what its own decode would have given. The value is shared by every device that receives the
+ * same text, so it is frozen: a device that tried to change it would throw rather than change its neighbours'.
+ * A document that does not decode is not kept; it throws for every device that receives it.
+ *
+ * Bounded: the oldest text is forgotten first. Distinct texts come from distinct policies (collections, versions),
+ * which a site has few of.
+ */
+export class DecodeCache<T> {
+  private readonly decoded = new Map<string, T>();
+
+  constructor(
+    private readonly decode: (text: string) => T,
+    private readonly capacity = 256,
+  ) {}
+
+  get(text: string): T {
+    let value = this.decoded.get(text);
+    if (value === undefined) {
+      value = deepFreeze(this.decode(text));
+      if (this.decoded.size >= this.capacity) this.decoded.delete(this.decoded.keys().next().value!);
+      this.decoded.set(text, value);
+    }
+    return value;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
