@@ -144,6 +144,7 @@ export const handheldMachine = setup({
     unauthorized: (_, params: { error: unknown }) => params.error instanceof SiteRequestError && params.error.status === 401,
     hasOfferToHandle: ({ context }) => context.queue.length > 0,
     outboxEmpty: ({ context }) => outboxSize(context.outbox) === 0,
+    nothingToDo: ({ context }, params: { policy: PollResponse }) => outboxSize(context.outbox) === 0 && pendingOffers(context, params.policy).length === 0,
     expired: ({ context }) => {
       const expiresAt = instructionOf(context).advertisement.expiresAt;
       return expiresAt !== null && now(context) >= expiresAt;
@@ -182,11 +183,14 @@ export const handheldMachine = setup({
     }),
     notePollStarted: assign({ lastPollAt: ({ context }) => now(context) }),
     /** Takes the policy; an unchanged policy re-offers what was not finished (e.g. not yet available). */
-    acceptPolicy: assign(({ context }, { policy }: { policy: PollResponse }) => {
-      const offers = policy.unchanged ? context.offers : policy.offers;
-      const pending = policy.settings.enableSoftwareDistribution ? offers.filter((o) => context.done[o.advertisementId] !== o.revision) : [];
-      return { settings: policy.settings, policyVersion: policy.policyVersion, offers, queue: pending, attempts: 0, retryAfterMs: null };
-    }),
+    acceptPolicy: assign(({ context }, { policy }: { policy: PollResponse }) => ({
+      settings: policy.settings,
+      policyVersion: policy.policyVersion,
+      offers: policy.unchanged ? context.offers : policy.offers,
+      queue: pendingOffers(context, policy),
+      attempts: 0,
+      retryAfterMs: null,
+    })),
     /**
      * The next poll is the first whole interval after the cycle's start that is still ahead, so a cycle whose retries
      * outlast the interval does not poll again at once, and a staggered fleet keeps its stagger. ±2% jitter per poll
@@ -320,7 +324,15 @@ export const handheldMachine = setup({
     polling: {
       entry: { type: 'ask', params: ({ context }) => ({ type: 'poll', credentials: context.credentials, policyVersion: context.policyVersion }) },
       on: {
-        'poll.done': { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
+        'poll.done': [
+          // Most polls find nothing to do and nothing to report: straight back to idle.
+          {
+            guard: { type: 'nothingToDo', params: ({ event }) => ({ policy: event.output }) },
+            target: 'idle',
+            actions: [{ type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) }, 'scheduleNextPoll'],
+          },
+          { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
+        ],
         'poll.failed': [
           // The site forgot this device (e.g. it was rebuilt): register again.
           { guard: { type: 'unauthorized', params: ({ event }) => ({ error: event.error }) }, target: 'registering', actions: 'forgetAuthToken' },
@@ -343,7 +355,7 @@ export const handheldMachine = setup({
     pollBackoff: { after: { retryDelay: 'polling' } },
 
     evaluating: {
-      // Most poll cycles find nothing to do and nothing to report: straight back to idle.
+      // Offers all deferred without a record (not yet available, say) leave nothing to report.
       always: [
         { guard: 'hasOfferToHandle', target: 'offer', actions: 'takeNextOffer' },
         { guard: 'outboxEmpty', target: 'idle', actions: 'scheduleNextPoll' },
@@ -531,6 +543,13 @@ function recorded(context: HandheldContext, status: StatusKey, details: Record<s
     details,
   };
   return { seq, outbox: { ...context.outbox, status: [...context.outbox.status, message] } };
+}
+
+/** The offers of a policy this device has still to handle: none while the site disables software distribution. */
+function pendingOffers(context: HandheldContext, policy: PollResponse): Offer[] {
+  if (!policy.settings.enableSoftwareDistribution) return [];
+  const offers = policy.unchanged ? context.offers : policy.offers;
+  return offers.filter((o) => context.done[o.advertisementId] !== o.revision);
 }
 
 function identityOf(profile: DeviceProfile): DeviceIdentity {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import {
   complianceReport,
   DEVICE_MANAGEMENT_PATH,
@@ -150,22 +150,9 @@ export class SiteConnection {
    */
   private post(headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let status = 0;
-      let answer: SiteResponse<string>['headers'] = {};
       this.agent.dispatch(
         { origin: this.deviceManagementUrl.origin, path: this.deviceManagementUrl.pathname, method: 'POST', headers, body },
-        {
-          // Present so that undici takes this for a handler of its current interface.
-          onRequestStart: () => undefined,
-          onResponseStart: (_controller, statusCode, responseHeaders) => {
-            status = statusCode;
-            answer = responseHeaders;
-          },
-          onResponseData: (_controller, chunk) => chunks.push(chunk),
-          onResponseEnd: () => resolve({ status, headers: answer, body: Buffer.concat(chunks).toString('utf8') }),
-          onResponseError: (_controller, error) => reject(error),
-        },
+        new TextAnswer(resolve, reject),
       );
     });
   }
@@ -190,5 +177,40 @@ export class SiteConnection {
       this.onExchange?.(endpoint, performance.now() - started, false);
       throw new SiteRequestError(endpoint, null, (error as Error).message);
     }
+  }
+}
+
+/**
+ * Collects one answer as text, for undici's dispatcher. A class rather than a literal of callbacks: a fleet makes
+ * one per request, and methods are not closures made anew each time.
+ */
+class TextAnswer implements Dispatcher.DispatchHandler {
+  private readonly chunks: Buffer[] = [];
+  private status = 0;
+  private headers: SiteResponse<string>['headers'] = {};
+
+  constructor(
+    private readonly resolve: (response: SiteResponse<string>) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  // Present so that undici takes this for a handler of its current interface.
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: SiteResponse<string>['headers']): void {
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.resolve({ status: this.status, headers: this.headers, body: Buffer.concat(this.chunks).toString('utf8') });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.reject(error);
   }
 }
