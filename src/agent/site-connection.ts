@@ -88,6 +88,7 @@ export class SiteConnection {
   private readonly policies = new DecodeCache(pollResponse.decode);
   private readonly instructionsFor = new DecodeCache(instructionResponse.decode);
   private readonly locations = new DecodeCache(packageLocationResponse.decode);
+  private lastPoll: { policyVersion: number | null; text: string } | null = null;
 
   constructor(options: SiteConnectionOptions) {
     this.clock = options.clock;
@@ -108,7 +109,16 @@ export class SiteConnection {
   }
 
   poll(credentials: Credentials, policyVersion: number | null): Promise<PollResponse> {
-    return this.exchange(credentials, 'Poll', pollRequest.encode({ policyVersion }), (text) => this.policies.get(text));
+    return this.exchange(credentials, 'Poll', this.pollDocument(policyVersion), (text) => this.policies.get(text));
+  }
+
+  /**
+   * A device names itself in the headers, so every device that holds the site's current policy polls with the same
+   * document: it is encoded again only when the version asked about changes.
+   */
+  private pollDocument(policyVersion: number | null): string {
+    if (this.lastPoll?.policyVersion !== policyVersion) this.lastPoll = { policyVersion, text: pollRequest.encode({ policyVersion }) };
+    return this.lastPoll.text;
   }
 
   instructions(credentials: Credentials, advertisementId: string): Promise<InstructionResponse> {

@@ -24,7 +24,7 @@ function countingCache(capacity?: number) {
   return { cache, counted };
 }
 
-describe('documents many devices receive word for word (DecodeCache)', () => {
+describe('documents the devices of one connection share (DecodeCache, the poll document)', () => {
   it('decodes a text once and gives every receiver the value its own decode would give', () => {
     const { cache, counted } = countingCache();
     const first = cache.get(policy(3));
@@ -68,6 +68,25 @@ describe('documents many devices receive word for word (DecodeCache)', () => {
     expect(counted.decodes, 'the two newest are kept').to.equal(3);
     cache.get(policy(1));
     expect(counted.decodes, 'the oldest was forgotten').to.equal(4);
+  });
+
+  it('still tells the site which policy version each device holds, though devices share their poll documents', async () => {
+    const site = await TestSite.start();
+    try {
+      const register = async (uuid: string) => {
+        const credentials = { uuid, authToken: null as string | null };
+        credentials.authToken = await site.connection.register({ uuid, name: uuid, platform: 'Windows Mobile 6.5', osVersion: '5.2.21234' });
+        return credentials;
+      };
+      const [a, b] = [await register('WM-A'), await register('WM-B')];
+      const current = (await site.connection.poll(a, null)).policyVersion;
+      expect((await site.connection.poll(a, current)).unchanged).to.equal(true);
+      expect((await site.connection.poll(b, null)).unchanged, 'a first poll after one at the current version').to.equal(false);
+      expect((await site.connection.poll(b, current - 1)).unchanged, 'an older version').to.equal(false);
+      expect((await site.connection.poll(a, current)).unchanged).to.equal(true);
+    } finally {
+      await site.stop();
+    }
   });
 
   it('lets the devices of one connection share the policy and instructions they were sent', async () => {
