@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { startHandheld } from '../src/agent/handheld.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { outboxSize } from '../src/agent/status-outbox.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
-import { outboxSize } from '../src/agent/status-outbox.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import { realClock } from '../src/time/clock.js';
 import { CronClock } from '../src/time/cron-clock.js';
@@ -38,7 +38,6 @@ describe('real time: node-cron drives the device timers', () => {
     expect(polls[2]! - polls[1]!).to.be.within(1000, 3100);
     expect(server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId)).to.include(10008);
   });
-
 });
 
 describe('real time: answers that come after the device moved on', () => {

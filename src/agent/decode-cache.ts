@@ -16,7 +16,8 @@ export class DecodeCache<T> {
     private readonly capacity = 256,
   ) {}
 
-  get(text: string): T {
+  /** Bound, so a connection hands it to every exchange as it is, with no closure per request. */
+  readonly get = (text: string): T => {
     let value = this.decoded.get(text);
     if (value === undefined) {
       value = deepFreeze(this.decode(text));
@@ -24,7 +25,7 @@ export class DecodeCache<T> {
       this.decoded.set(text, value);
     }
     return value;
-  }
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -109,7 +109,7 @@ export class SiteConnection {
   }
 
   poll(credentials: Credentials, policyVersion: number | null): Promise<PollResponse> {
-    return this.exchange(credentials, 'Poll', this.pollDocument(policyVersion), (text) => this.policies.get(text));
+    return this.exchange(credentials, 'Poll', this.pollDocument(policyVersion), this.policies.get);
   }
 
   /**
@@ -122,11 +122,11 @@ export class SiteConnection {
   }
 
   instructions(credentials: Credentials, advertisementId: string): Promise<InstructionResponse> {
-    return this.exchange(credentials, 'InstructionRequest', instructionRequest.encode({ advertisementId }), (text) => this.instructionsFor.get(text));
+    return this.exchange(credentials, 'InstructionRequest', instructionRequest.encode({ advertisementId }), this.instructionsFor.get);
   }
 
   locate(credentials: Credentials, packageId: string, version: number): Promise<PackageLocationResponse> {
-    return this.exchange(credentials, 'PackageLocationRequest', packageLocationRequest.encode({ packageId, version }), (text) => this.locations.get(text));
+    return this.exchange(credentials, 'PackageLocationRequest', packageLocationRequest.encode({ packageId, version }), this.locations.get);
   }
 
   reportStatus(credentials: Credentials, type: StatusReportType, report: StatusReport): Promise<ReportResponse> {
