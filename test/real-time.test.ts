@@ -50,16 +50,17 @@ describe('real time: answers that come after the device moved on', () => {
       site: testSite({ advertisements: [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }),
       contentRoot: await writePackageSources(),
     });
-    // Reports are answered 300 ms late and the program ends at once, so the delivery asked for while it runs is
-    // answered after the device has left `running`, and the one asked for by `reporting` after it is idle again.
+    // Each report is answered 400 ms late and the program runs 200 ms. The delivery asked for while it runs is
+    // answered (about 800 ms) after the device left `running`, while `reporting` waits for its own; that one is
+    // answered (about 1,000 ms) when the device is idle again, and only the root's handler can clear it.
     const fault = await fetch(`${server.url}/admin/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ endpoint: 'Report', kind: 'latency', latencyMs: { min: 300, max: 300 } }),
+      body: JSON.stringify({ endpoint: 'Report', kind: 'latency', latencyMs: { min: 400, max: 400 } }),
     });
     expect(fault.status).to.equal(201);
     const device = startHandheld({
-      profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0, max: 0 }, restartSeconds: 0 } }),
+      profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0.2, max: 0.2 }, restartSeconds: 0 } }),
       deps: { connection: new SiteConnection({ serverUrl: server.url, clock: realClock }), random: seededRandom(1), logger: silentLogger() },
     });
     let idleWithOutbox = false;
