@@ -89,7 +89,8 @@ export interface HandheldContext {
   attempts: number;
   /** How long the site asked to wait after the last failure (Retry-After), if it did. */
   retryAfterMs: number | null;
-  nextPollAt: number;
+  /** When the first poll is due; every later one follows from the start of the cycle before (see untilNextPoll). */
+  firstPollAt: number;
   lastPollAt: number | null;
 }
 
@@ -133,7 +134,7 @@ export const handheldMachine = setup({
     ),
   },
   delays: {
-    untilNextPoll: ({ context }) => Math.max(0, context.nextPollAt - now(context)),
+    untilNextPoll: ({ context }) => Math.max(0, nextPollAt(context) - now(context)),
     retryDelay: ({ context }) => retryDelay(context.settings.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
     maxRunTime: ({ context }) => instructionOf(context).program!.maxRunTimeMinutes * 60_000,
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
@@ -191,18 +192,6 @@ export const handheldMachine = setup({
       attempts: 0,
       retryAfterMs: null,
     })),
-    /**
-     * The next poll is the first whole interval after the cycle's start that is still ahead, so a cycle whose retries
-     * outlast the interval does not poll again at once, and a staggered fleet keeps its stagger. ±2% jitter per poll
-     * keeps devices from drifting back into step.
-     */
-    scheduleNextPoll: assign({
-      nextPollAt: ({ context }) => {
-        const interval = Math.round(context.settings.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next()));
-        const start = context.lastPollAt ?? now(context);
-        return start + Math.max(1, Math.ceil((now(context) - start) / interval)) * interval;
-      },
-    }),
     takeNextOffer: assign(({ context }) => ({
       current: { offer: context.queue[0]!, instruction: null, sourceUrl: null, partial: null, content: null },
       queue: context.queue.slice(1),
@@ -282,7 +271,7 @@ export const handheldMachine = setup({
     ...input.memory,
     attempts: 0,
     retryAfterMs: null,
-    nextPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
+    firstPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
     lastPollAt: null,
   }),
   // Delivered while the device had moved on (a program that outran its delivery): what the site confirmed leaves
@@ -329,7 +318,7 @@ export const handheldMachine = setup({
           {
             guard: { type: 'nothingToDo', params: ({ event }) => ({ policy: event.output }) },
             target: 'idle',
-            actions: [{ type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) }, 'scheduleNextPoll'],
+            actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) },
           },
           { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
         ],
@@ -358,7 +347,7 @@ export const handheldMachine = setup({
       // Offers all deferred without a record (not yet available, say) leave nothing to report.
       always: [
         { guard: 'hasOfferToHandle', target: 'offer', actions: 'takeNextOffer' },
-        { guard: 'outboxEmpty', target: 'idle', actions: 'scheduleNextPoll' },
+        { guard: 'outboxEmpty', target: 'idle' },
         { target: 'reporting' },
       ],
     },
@@ -524,7 +513,7 @@ export const handheldMachine = setup({
     reporting: {
       entry: 'askToDeliver',
       on: {
-        'deliverStatus.done': { target: 'idle', actions: [{ type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) }, 'scheduleNextPoll'] },
+        'deliverStatus.done': { target: 'idle', actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } },
       },
     },
   },
@@ -543,6 +532,19 @@ function recorded(context: HandheldContext, status: StatusKey, details: Record<s
     details,
   };
   return { seq, outbox: { ...context.outbox, status: [...context.outbox.status, message] } };
+}
+
+/**
+ * When the next poll is due: before the first poll, when the fleet staggered it; after that, the first whole
+ * interval after the last cycle's start that is still ahead, so a cycle whose retries outlast the interval does not
+ * poll again at once, and a staggered fleet keeps its stagger. ±2% jitter per poll keeps devices from drifting back
+ * into step. Read once per wait, on entering idle.
+ */
+function nextPollAt(context: HandheldContext): number {
+  if (context.lastPollAt === null) return context.firstPollAt;
+  const interval = Math.round(context.settings.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next()));
+  const start = context.lastPollAt;
+  return start + Math.max(1, Math.ceil((now(context) - start) / interval)) * interval;
 }
 
 /** The offers of a policy this device has still to handle: none while the site disables software distribution. */

@@ -32,6 +32,11 @@ const EXCHANGES: { [K in Exchange]: (connection: SiteConnection, request: SiteEx
   deliverStatus: (connection, { credentials, outbox }) => deliverOutbox(connection, credentials, outbox),
 };
 
+/** The answers' event types, made once: the statechart looks each answer up by its type. */
+const ANSWERS = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, { done: `${type}.done`, failed: `${type}.failed` }])) as {
+  [K in Exchange]: { done: `${K}.done`; failed: `${K}.failed` };
+};
+
 /**
  * The devices' line to their site: an actor that runs each exchange a device's state asks for and sends the answer
  * back to that device as an event. One line serves every device on a connection, as the connection's socket pool
@@ -40,11 +45,12 @@ const EXCHANGES: { [K in Exchange]: (connection: SiteConnection, request: SiteEx
  * was left is handled where the statechart says, or dropped; one for a stopped device is dropped.
  */
 const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SiteConnection>(({ input: connection, receive }) => {
-  receive(({ replyTo, ...request }) => {
+  receive((request) => {
     const exchange = EXCHANGES[request.type] as (connection: SiteConnection, request: SiteRequest) => Promise<unknown>;
+    const answer = ANSWERS[request.type];
     exchange(connection, request).then(
-      (output) => replyTo.send({ type: `${request.type}.done`, output }),
-      (error: unknown) => replyTo.send({ type: `${request.type}.failed`, error }),
+      (output) => request.replyTo.send({ type: answer.done, output }),
+      (error: unknown) => request.replyTo.send({ type: answer.failed, error }),
     );
   });
 });
