@@ -17,21 +17,17 @@ import { runInWorkers } from './workers.js';
 
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
-function positiveInteger(name: string) {
+/** Parses an option's number, or names the option and what it must be. */
+function checkedNumber(name: string, what: string, valid: (number: number) => boolean) {
   return (value: string): number => {
     const number = Number(value);
-    if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
+    if (value.trim() === '' || !valid(number)) throw new InvalidArgumentError(`${name} must be ${what}, got "${value}"`);
     return number;
   };
 }
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
-    return number;
-  };
-}
+const positiveInteger = (name: string) => checkedNumber(name, 'a positive whole number', (n) => Number.isInteger(n) && n > 0);
+const positiveNumber = (name: string) => checkedNumber(name, 'a positive number', (n) => Number.isFinite(n) && n > 0);
+const nonNegativeNumber = (name: string) => checkedNumber(name, 'zero or a positive number', (n) => Number.isFinite(n) && n >= 0);
 
 /** Prints the report, and writes it to `out` (JSON and a self-contained HTML page) when asked. */
 async function publish(report: FleetReport, out: string | undefined): Promise<void> {
@@ -130,7 +126,8 @@ program
   .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 100)
   .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
   .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
-  .option('--duration-minutes <m>', 'how long to run', positiveNumber('--duration-minutes'), 5)
+  .option('--duration-minutes <m>', 'how long to run (after the warm-up)', positiveNumber('--duration-minutes'), 5)
+  .option('--warm-up-seconds <s>', 'run this long first, leaving its requests out of the latency table (first registrations, warming up)', nonNegativeNumber('--warm-up-seconds'), 0)
   .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
@@ -146,6 +143,7 @@ program
       seed: number;
       staggerMinutes: number;
       durationMinutes: number;
+      warmUpSeconds: number;
       backToBack?: boolean;
       stateDir?: string;
       workers: number;
@@ -155,7 +153,8 @@ program
     }) => {
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
-      const bar = options.progress ? progressBar(durationMs) : null;
+      const warmUpMs = options.warmUpSeconds * 1000;
+      const bar = options.progress ? progressBar(warmUpMs + durationMs) : null;
       let report;
       try {
         const live = {
@@ -165,6 +164,7 @@ program
           seed: options.seed,
           staggerMs: options.staggerMinutes * 60_000,
           durationMs,
+          warmUpMs,
           ...(options.backToBack && { backToBack: true }),
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
         };

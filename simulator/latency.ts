@@ -31,6 +31,11 @@ export class LatencyRecorder {
     if (!ok) entry.errors++;
   };
 
+  /** Forgets everything recorded so far: what comes after a warm-up is measured alone. */
+  reset(): void {
+    this.endpoints.clear();
+  }
+
   /** The histograms in HdrHistogram's compressed encoding, to send from a worker thread. */
   export(): EncodedLatency {
     return Object.fromEntries([...this.endpoints].map(([endpoint, { histogram, errors }]) => [endpoint, { histogram: hdr.encodeIntoCompressedBase64(histogram), errors }]));

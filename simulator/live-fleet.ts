@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
@@ -15,7 +16,13 @@ export interface LiveFleetOptions {
   devices: number;
   seed: number;
   staggerMs: number;
+  /** How long to run after the warm-up. */
   durationMs: number;
+  /**
+   * Run this long first, leaving its requests out of the latency figures: the first round (registrations, first
+   * downloads) and the runtime's warm-up, as autocannon's `--warmup` does.
+   */
+  warmUpMs?: number;
   /** Devices remember their outboxes here across restarts. */
   stateDir?: string;
   /** Each device polls again as soon as its cycle ends, and programs take no time: the most load the fleet can make. */
@@ -46,7 +53,12 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record });
   const fleet = new Fleet({ ...(stateStore && { stateStore }), profiles, connection, random: random.fork(), logger: options.logger, staggerMs: options.staggerMs });
   const progress = options.onProgress && setInterval(() => options.onProgress!(fleet.progress(), Date.now() - start), 1000);
-  await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+  const warmUpMs = options.warmUpMs ?? 0;
+  if (warmUpMs > 0) {
+    await sleep(warmUpMs);
+    latency.reset();
+  }
+  await sleep(options.durationMs);
   if (progress) clearInterval(progress);
   fleet.stop();
   cron?.stop();
@@ -67,6 +79,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     advertisements: [],
     status: { ...fleet.statusCounts(), stored: null },
     latency: latency.summary(),
+    latencyWindow: { warmUpSeconds: warmUpMs / 1000, seconds: options.durationMs / 1000 },
   };
   return options.slice ? report : withSiteSide(report, options.serverUrl, options.logger);
 }

@@ -109,6 +109,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       advertisements: await collectAdvertisementReports(server.url),
       status: { ...fleet.statusCounts(), stored: await storedStatusCount(server.url) },
       latency: latency.summary(),
+      latencyWindow: null,
     };
   } finally {
     clock.clearTimeout(progressTimer);

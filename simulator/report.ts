@@ -61,6 +61,11 @@ export interface FleetReport {
   status: { generated: number; pending: number; stored: number | null };
   /** Request latency per endpoint, wall-clock. */
   latency: Record<string, LatencySummary>;
+  /**
+   * The wall-clock window the latency figures cover in a real-time run: `seconds` after a warm-up of
+   * `warmUpSeconds`, whose requests are left out. Null in a replay, whose latency covers the whole run.
+   */
+  latencyWindow: { warmUpSeconds: number; seconds: number } | null;
 }
 
 /** Time to 50/90/100% of `targeted`, from the seconds (since availability) at which each device finished. */
@@ -137,6 +142,27 @@ export async function collectAdvertisementReports(serverUrl: string): Promise<Ad
 /** Plain, compact tables: no colour codes in files and pipes, no rule between every row. */
 const table = (head: string[]) => new Table({ head, style: { head: [], border: [], compact: true } });
 
+/**
+ * Request latency per endpoint, for the terminal and the HTML report. A real-time run also shows the request rate
+ * it made, over the window measured.
+ */
+export function latencyTable(report: FleetReport): { title: string; columns: string[]; rows: (string | number)[][] } {
+  const window = report.latencyWindow;
+  const columns = ['Endpoint', 'Requests', ...(window ? ['Requests/s'] : []), 'Errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
+  const rows = Object.entries(report.latency).map(([endpoint, l]) => [
+    endpoint,
+    l.count,
+    ...(window ? [Math.round(l.count / window.seconds)] : []),
+    l.errors,
+    l.p50Ms,
+    l.p95Ms,
+    l.p99Ms,
+    l.maxMs,
+  ]);
+  const over = !window ? '' : window.warmUpSeconds > 0 ? `; the ${duration(window.seconds)} after a ${duration(window.warmUpSeconds)} warm-up` : `; over ${duration(window.seconds)}`;
+  return { title: `Request latency (wall clock${over})`, columns, rows };
+}
+
 /** The report as a person reads it in a terminal. */
 export function renderReport(report: FleetReport): string {
   const lines: string[] = [];
@@ -169,9 +195,10 @@ export function renderReport(report: FleetReport): string {
   }
   if (compliance.length > 0) lines.push('', 'Configuration item compliance', compliance.toString());
 
-  const latency = table(['Endpoint', 'Requests', 'Errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms']);
-  for (const [endpoint, l] of Object.entries(report.latency)) latency.push([endpoint, l.count, l.errors, l.p50Ms, l.p95Ms, l.p99Ms, l.maxMs]);
-  lines.push('', 'Request latency (wall clock)', latency.toString());
+  const { title, columns, rows } = latencyTable(report);
+  const latency = table(columns);
+  latency.push(...rows);
+  lines.push('', title, latency.toString());
 
   const { generated, pending, stored } = report.status;
   lines.push(

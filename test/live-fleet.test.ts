@@ -10,6 +10,7 @@ import { loadValidatedFile } from '../src/server/site-file.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import { fleetMixSchema, type FleetMix } from '../simulator/fleet-mix.js';
 import { runLiveFleet } from '../simulator/live-fleet.js';
+import { renderReport } from '../simulator/report.js';
 import { testSite, writePackageSources } from './support/test-site.js';
 
 describe('a live fleet against a server (fleet --server)', function () {
@@ -51,6 +52,26 @@ describe('a live fleet against a server (fleet --server)', function () {
       // The site's interval is an hour, and the programs ten minutes long: yet every device finished and polled on.
       expect(report.advertisements[0]).to.include({ targeted: 5, succeeded: 5 });
       expect(report.latency.Poll!.count).to.be.above(5 * 10);
+    });
+  });
+
+  describe('a warm-up (fleet --warm-up-seconds)', () => {
+    let server: RunningSiteServer;
+    afterEach(async () => server.close());
+
+    it('leaves the requests of its warm-up out of the latency table, and gives request rates over the window after it', async () => {
+      const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
+      site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+      server = await startSiteServer({ site, contentRoot: await writePackageSources() });
+      const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 5, seed: 1, staggerMs: 0, durationMs: 1000, warmUpMs: 1000, backToBack: true, logger: silentLogger() });
+      // Every device registered, downloaded and reported in its first moments, long before the warm-up ended.
+      expect(report.advertisements[0]).to.include({ targeted: 5, received: 5, inProgress: 0 });
+      expect(report.latency).to.have.all.keys('Poll');
+      expect(report.latencyWindow).to.deep.equal({ warmUpSeconds: 1, seconds: 1 });
+      const rendered = renderReport(report);
+      expect(rendered).to.include('Request latency (wall clock; the 1s after a 1s warm-up)');
+      // One second measured: the rate is the count.
+      expect(rendered).to.match(new RegExp(`Poll\\s*│\\s*${report.latency.Poll!.count}\\s*│\\s*${report.latency.Poll!.count}\\s*│`));
     });
   });
 

@@ -104,6 +104,9 @@ describe('the mlc-sim command', () => {
     const failure = await run(process.execPath, [...CLI, 'run', '--devices', 'many']).catch((error: { code: number; stderr: string }) => error);
     expect(failure).to.include({ code: 1 });
     expect((failure as { stderr: string }).stderr).to.match(/--devices must be a positive whole number, got "many"/);
+    const warmUp = await run(process.execPath, [...CLI, 'fleet', '--server', 'http://127.0.0.1:9', '--warm-up-seconds', '-1']).catch((error: { code: number; stderr: string }) => error);
+    expect(warmUp).to.include({ code: 1 });
+    expect((warmUp as { stderr: string }).stderr).to.match(/--warm-up-seconds must be zero or a positive number, got "-1"/);
   });
 
   it('refuses a bad site file naming the file, the field and the reason, with exit code 2', async () => {
