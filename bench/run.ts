@@ -12,21 +12,21 @@ import { RESULT_PREFIX } from './section.js';
 interface Sizes {
   idle: { devices: number; settleSeconds: number; idleSeconds: number }[];
   round: { devices: number }[];
-  throughput: { lifecycleDevices: number; connections: number; seconds: number }[];
+  throughput: { lifecycleDevices: number; connections: number; seconds: number; rounds: number }[];
   replay: { devices: number; hours: number; workers: number }[];
 }
 
 const FULL: Sizes = {
   idle: [1_000, 10_000, 100_000].map((devices) => ({ devices, settleSeconds: 20, idleSeconds: 10 })),
   round: [{ devices: 1_000 }, { devices: 10_000 }],
-  throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 10 }],
+  throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 5, rounds: 3 }],
   replay: [1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })),
 };
 
 const SMOKE: Sizes = {
   idle: [{ devices: 1_000, settleSeconds: 0, idleSeconds: 1 }],
   round: [{ devices: 50 }],
-  throughput: [{ lifecycleDevices: 50, connections: 8, seconds: 1 }],
+  throughput: [{ lifecycleDevices: 50, connections: 8, seconds: 1, rounds: 1 }],
   replay: [1, 2].map((workers) => ({ devices: 20, hours: 2, workers })),
 };
 
@@ -52,12 +52,13 @@ async function measure(section: Section, params: object): Promise<Record<string,
   return JSON.parse(line.slice(RESULT_PREFIX.length)) as Record<string, unknown>;
 }
 
-/** Nested figures (e.g. throughput's) as one flat row: `fleetPolls.perSecond`. */
+/** Nested figures (e.g. throughput's) as one flat row: `fleetPolls.perSecond`; a list of numbers as one cell. */
 function flatten(row: Record<string, unknown>, prefix = ''): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(row).flatMap(([key, value]) =>
-      value !== null && typeof value === 'object' ? Object.entries(flatten(value as Record<string, unknown>, `${prefix}${key}.`)) : [[`${prefix}${key}`, value]],
-    ),
+    Object.entries(row).flatMap(([key, value]) => {
+      if (Array.isArray(value) && value.every((item) => typeof item === 'number')) return [[`${prefix}${key}`, value.join(' ')]];
+      return value !== null && typeof value === 'object' ? Object.entries(flatten(value as Record<string, unknown>, `${prefix}${key}.`)) : [[`${prefix}${key}`, value]];
+    }),
   );
 }
 

@@ -1,8 +1,14 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
 // (register, poll, instructions, locate, download, run, report) per second for fresh devices; then policy polls per
-// second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, between two runs of autocannon
-// against the same poll with as many connections as the fleet has devices, to tell how close the fleet comes to the
-// wire; and autocannon on package content: the site alone.
+// second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, against autocannon on the same
+// poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
+// autocannon on package content: the site alone.
+//
+// A machine's speed drifts, on a shared VM by as much as 2× within a minute, so the poll runs are short and
+// interleaved: rounds of autocannon, fleet in 1 worker, fleet in 2 workers, closed by one more autocannon run. Each
+// fleet run is compared with the autocannon runs either side of it, and the figures are medians over the rounds.
+// Every run is measured after a warm-up (autocannon's `warmup`, the fleet's `warmUpMs`): the first round of a fleet
+// and the runtime's warm-up are not what a load test of minutes sees.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection, type Credentials } from '../src/agent/site-connection.js';
@@ -23,7 +29,10 @@ export interface ThroughputParams {
   lifecycleDevices: number;
   /** Devices polling, and autocannon's connections. */
   connections: number;
+  /** Seconds measured per poll run, after its warm-up; and the length of the content run. */
   seconds: number;
+  /** Rounds of poll runs (autocannon, fleet in 1 worker, fleet in 2). */
+  rounds: number;
 }
 
 export interface RateFigures {
@@ -33,24 +42,31 @@ export interface RateFigures {
 }
 
 /**
- * CPU per request, in microseconds: what explains a ratio. The client's is this whole process (the fleet's workers
- * and their garbage collection, or autocannon), and for the fleet it includes starting its workers (about a second
- * of CPU each), so it reads high for short runs. The site's is its process; null where it cannot be read.
+ * CPU per request over a measured window, in microseconds: what explains a ratio. The client's is this whole
+ * process (the fleet's workers and their garbage collection, or autocannon); the site's is its process, null where
+ * it cannot be read.
  */
 export interface CpuFigures {
   clientCpuMicrosPerRequest: number;
   siteCpuMicrosPerRequest: number | null;
 }
 
+/** The poll runs of one kind: medians, and each run's rate in the order run. */
+type PollRuns = RateFigures & CpuFigures & { runs: number[] };
+
 export interface ThroughputFigures {
   connections: number;
   lifecycles: RateFigures & { devices: number; requestsPerSecond: number };
-  /** Per worker count: the fleet's poll rate, and its ratio to autocannon's on the same poll in the same run. */
-  fleetPolls: (RateFigures & CpuFigures & { workers: number; ratio: number })[];
-  /** The mean of autocannon's runs before and after the fleet's: a machine's speed drifts over a minute. */
-  autocannonPolls: RateFigures & CpuFigures & { before: number; after: number };
+  /** Per worker count: the fleet's poll rate, and its ratio to autocannon's either side of it (median, and each round's). */
+  fleetPolls: (PollRuns & { workers: number; ratio: number; ratios: number[] })[];
+  /** autocannon's runs on the same poll: one more than the rounds, as they open and close each. */
+  autocannonPolls: PollRuns;
   autocannonContent: RateFigures & { megabytesPerSecond: number };
 }
+
+/** A fleet's warm-up before each measured run: its first round, and the JIT reaching its hot paths (about 2 s here). */
+const FLEET_WARM_UP_MS = 2_000;
+const AUTOCANNON_WARM_UP_SECONDS = 1;
 
 const MIX = fleetMixSchema.parse({
   platforms: [{ platform: 'Windows Mobile 6.5', osVersion: '5.2.21234', weight: 1 }],
@@ -80,28 +96,59 @@ function rate(count: number, seconds: number, latency: { p50Ms: number; p99Ms: n
   return { perSecond: Math.round(count / seconds), p50Ms: latency?.p50Ms ?? 0, p99Ms: latency?.p99Ms ?? 0 };
 }
 
-/** Runs `work`, which makes `requests(result)` requests, and measures the CPU both sides spent per request. */
-async function withCpu<T>(site: SiteProcess, work: () => Promise<T>, requests: (result: T) => number): Promise<[T, CpuFigures]> {
-  const client = process.cpuUsage();
-  const siteBefore = site.cpuSeconds();
-  const result = await work();
-  const { user, system } = process.cpuUsage(client);
-  const siteAfter = site.cpuSeconds();
-  const count = Math.max(1, requests(result));
-  return [
-    result,
-    {
+/** The CPU both sides spend from `start()` (a measured window's start) to `stop()`. */
+class CpuMeter {
+  private client = process.cpuUsage();
+  private site: number | null;
+
+  constructor(private readonly siteProcess: SiteProcess) {
+    this.site = siteProcess.cpuSeconds();
+  }
+
+  readonly start = (): void => {
+    this.client = process.cpuUsage();
+    this.site = this.siteProcess.cpuSeconds();
+  };
+
+  /** Per request, for `requests` made in the window. */
+  stop(requests: number): CpuFigures {
+    const { user, system } = process.cpuUsage(this.client);
+    const site = this.siteProcess.cpuSeconds();
+    const count = Math.max(1, requests);
+    return {
       clientCpuMicrosPerRequest: Math.round((user + system) / count),
-      siteCpuMicrosPerRequest: siteBefore === null || siteAfter === null ? null : Math.round(((siteAfter - siteBefore) * 1e6) / count),
-    },
-  ];
+      siteCpuMicrosPerRequest: this.site === null || site === null ? null : Math.round(((site - this.site) * 1e6) / count),
+    };
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** Runs of one kind: medians, and each run's rate in the order run. */
+function overRounds(runs: (RateFigures & CpuFigures)[]): PollRuns {
+  const of = (figure: (run: RateFigures & CpuFigures) => number | null) => {
+    const values = runs.map(figure);
+    return values.includes(null) ? null : round(median(values as number[]));
+  };
+  return {
+    perSecond: Math.round(median(runs.map((run) => run.perSecond))),
+    p50Ms: of((run) => run.p50Ms)!,
+    p99Ms: of((run) => run.p99Ms)!,
+    clientCpuMicrosPerRequest: Math.round(median(runs.map((run) => run.clientCpuMicrosPerRequest))),
+    siteCpuMicrosPerRequest: of((run) => run.siteCpuMicrosPerRequest),
+    runs: runs.map((run) => run.perSecond),
+  };
 }
 
 async function untilRoundComplete(fleet: Fleet): Promise<void> {
   while (!fleet.roundComplete) await sleep(5);
 }
 
-await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParams): Promise<ThroughputFigures> => {
+await section(async ({ lifecycleDevices, connections, seconds, rounds }: ThroughputParams): Promise<ThroughputFigures> => {
   const site = await startSiteProcess('bench/throughput-site.yaml');
 
   // Full lifecycles: fresh devices, one advertisement each, programs that finish at once.
@@ -122,12 +169,15 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
   const credentials: Credentials = { uuid: 'BENCH-AUTOCANNON', authToken: null };
   credentials.authToken = await device.register({ uuid: credentials.uuid, name: 'autocannon', platform: 'Windows Mobile 6.5', osVersion: '5.2.21234' });
   const { policyVersion, offers } = await device.poll(credentials, null);
-  const cannonPolls = () =>
-    withCpu(site, () => autocannon({
+  const cannonPolls = async () => {
+    const cpu = new CpuMeter(site);
+    // autocannon's types know neither `warmup` nor that the promise it returns also emits its run's events.
+    const run = autocannon({
       url: `${site.url}${DEVICE_MANAGEMENT_PATH}`,
       method: 'POST',
       connections,
       duration: seconds,
+      warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
       headers: {
         'content-type': 'application/xml; charset=utf-8',
         [HEADERS.uuid]: credentials.uuid,
@@ -136,37 +186,48 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
         [HEADERS.action]: 'Poll',
       },
       body: pollRequest.encode({ policyVersion }),
-    }), (result) => result.requests.total);
-  const [before, beforeCpu] = await cannonPolls();
-
-  // Policy polls: a back-to-back live fleet, one device per connection, in 1 and then 2 worker threads. Its first
-  // round (one lifecycle each) is a small part of the run.
-  const pollRuns = [];
-  for (const workers of [1, 2]) {
-    const [report, cpu] = await withCpu(
-      site,
-      () =>
-        runInWorkers(
-          { kind: 'live', options: { serverUrl: site.url, mix: MIX, devices: connections, seed: workers, staggerMs: 0, durationMs: seconds * 1000, backToBack: true }, logLevel: 'error' },
-          { workers },
-        ),
-      (result) => Object.values(result.latency).reduce((sum, endpoint) => sum + endpoint.count, 0),
-    );
-    pollRuns.push({ workers, ...rate(report.latency.Poll?.count ?? 0, seconds, report.latency.Poll), ...cpu });
-  }
-
-  const [after, afterCpu] = await cannonPolls();
-  const mean = (a: number, b: number) => Math.round((a + b) / 2);
-  const autocannonPolls = {
-    perSecond: mean(before.requests.average, after.requests.average),
-    before: Math.round(before.requests.average),
-    after: Math.round(after.requests.average),
-    p50Ms: mean(before.latency.p50, after.latency.p50),
-    p99Ms: mean(before.latency.p99, after.latency.p99),
-    clientCpuMicrosPerRequest: mean(beforeCpu.clientCpuMicrosPerRequest, afterCpu.clientCpuMicrosPerRequest),
-    siteCpuMicrosPerRequest:
-      beforeCpu.siteCpuMicrosPerRequest === null || afterCpu.siteCpuMicrosPerRequest === null ? null : mean(beforeCpu.siteCpuMicrosPerRequest, afterCpu.siteCpuMicrosPerRequest),
+    } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
+    // The main run starts after the warm-up.
+    run.on('start', cpu.start);
+    const result = await run;
+    return { perSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, ...cpu.stop(result.requests.total) };
   };
+
+  // Policy polls from a back-to-back live fleet, one device per connection, measured after its warm-up.
+  const fleetPolls = async (workers: number) => {
+    const cpu = new CpuMeter(site);
+    let measuring = false;
+    const report = await runInWorkers(
+      {
+        kind: 'live',
+        options: { serverUrl: site.url, mix: MIX, devices: connections, seed: workers, staggerMs: 0, warmUpMs: FLEET_WARM_UP_MS, durationMs: seconds * 1000, backToBack: true },
+        logLevel: 'error',
+      },
+      {
+        workers,
+        // Progress comes each second of the fleet's run: the one at the warm-up's end starts the window.
+        onProgress: (_progress, elapsedMs) => {
+          if (measuring || elapsedMs < FLEET_WARM_UP_MS) return;
+          measuring = true;
+          cpu.start();
+        },
+      },
+    );
+    const requests = Object.values(report.latency).reduce((sum, endpoint) => sum + endpoint.count, 0);
+    return { ...rate(report.latency.Poll?.count ?? 0, seconds, report.latency.Poll), ...cpu.stop(requests) };
+  };
+
+  // Interleaved, so that each fleet run has autocannon runs close by on either side.
+  const cannonRuns = [await cannonPolls()];
+  const fleetRuns = new Map<number, (RateFigures & CpuFigures)[]>([
+    [1, []],
+    [2, []],
+  ]);
+  for (let i = 0; i < rounds; i++) {
+    for (const [workers, runs] of fleetRuns) runs.push(await fleetPolls(workers));
+    cannonRuns.push(await cannonPolls());
+  }
+  const cannonAround = (i: number) => (cannonRuns[i]!.perSecond + cannonRuns[i + 1]!.perSecond) / 2;
 
   // Package content, the site alone: what one distribution point serves.
   const instruction = await device.instructions(credentials, offers[0]!.advertisementId);
@@ -178,8 +239,11 @@ await section(async ({ lifecycleDevices, connections, seconds }: ThroughputParam
   return {
     connections,
     lifecycles,
-    fleetPolls: pollRuns.map((run) => ({ ...run, ratio: round(run.perSecond / autocannonPolls.perSecond, 2) })),
-    autocannonPolls,
+    fleetPolls: [...fleetRuns].map(([workers, runs]) => {
+      const ratios = runs.map((run, i) => round(run.perSecond / cannonAround(i), 2));
+      return { workers, ...overRounds(runs), ratio: round(median(ratios), 2), ratios };
+    }),
+    autocannonPolls: overRounds(cannonRuns),
     autocannonContent: {
       perSecond: Math.round(cannonContent.requests.average),
       p50Ms: cannonContent.latency.p50,
