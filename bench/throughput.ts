@@ -96,7 +96,7 @@ function rate(count: number, seconds: number, latency: { p50Ms: number; p99Ms: n
   return { perSecond: Math.round(count / seconds), p50Ms: latency?.p50Ms ?? 0, p99Ms: latency?.p99Ms ?? 0 };
 }
 
-/** The CPU both sides spend from `start()` (a measured window's start) to `stop()`. */
+/** The CPU both sides spend from `start()` (a measured window's start; without one, from the meter's making) to `stop()`. */
 class CpuMeter {
   private client = process.cpuUsage();
   private site: number | null;
@@ -128,18 +128,15 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-/** Runs of one kind: medians, and each run's rate in the order run. */
-function overRounds(runs: (RateFigures & CpuFigures)[]): PollRuns {
-  const of = (figure: (run: RateFigures & CpuFigures) => number | null) => {
-    const values = runs.map(figure);
-    return values.includes(null) ? null : round(median(values as number[]));
-  };
+/** Runs of one kind as medians, and each run's rate in the order run. */
+function mediansOf(runs: (RateFigures & CpuFigures)[]): PollRuns {
+  const middle = (figure: (run: RateFigures & CpuFigures) => number) => round(median(runs.map(figure)));
   return {
-    perSecond: Math.round(median(runs.map((run) => run.perSecond))),
-    p50Ms: of((run) => run.p50Ms)!,
-    p99Ms: of((run) => run.p99Ms)!,
-    clientCpuMicrosPerRequest: Math.round(median(runs.map((run) => run.clientCpuMicrosPerRequest))),
-    siteCpuMicrosPerRequest: of((run) => run.siteCpuMicrosPerRequest),
+    perSecond: Math.round(middle((run) => run.perSecond)),
+    p50Ms: middle((run) => run.p50Ms),
+    p99Ms: middle((run) => run.p99Ms),
+    clientCpuMicrosPerRequest: Math.round(middle((run) => run.clientCpuMicrosPerRequest)),
+    siteCpuMicrosPerRequest: runs.some((run) => run.siteCpuMicrosPerRequest === null) ? null : middle((run) => run.siteCpuMicrosPerRequest!),
     runs: runs.map((run) => run.perSecond),
   };
 }
@@ -241,9 +238,9 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     lifecycles,
     fleetPolls: [...fleetRuns].map(([workers, runs]) => {
       const ratios = runs.map((run, i) => round(run.perSecond / cannonAround(i), 2));
-      return { workers, ...overRounds(runs), ratio: round(median(ratios), 2), ratios };
+      return { workers, ...mediansOf(runs), ratio: round(median(ratios), 2), ratios };
     }),
-    autocannonPolls: overRounds(cannonRuns),
+    autocannonPolls: mediansOf(cannonRuns),
     autocannonContent: {
       perSecond: Math.round(cannonContent.requests.average),
       p50Ms: cannonContent.latency.p50,
