@@ -89,7 +89,7 @@ export interface HandheldContext {
   attempts: number;
   /** How long the site asked to wait after the last failure (Retry-After), if it did. */
   retryAfterMs: number | null;
-  /** When the first poll is due; every later one follows from the start of the cycle before (see untilNextPoll). */
+  /** When the first poll is due; every later one follows from the start of the cycle before (see nextPollAt). */
   firstPollAt: number;
   lastPollAt: number | null;
 }
