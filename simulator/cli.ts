@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
+import { DEFAULT_DM_PATH } from '../src/protocol/wire.js';
 import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-store.js';
@@ -49,6 +50,33 @@ const workersOption = new Option('--workers <n>', 'split the fleet across this m
   .argParser(positiveInteger('--workers'))
   .default(1);
 
+const wireLogOptions = [
+  new Option('--wire-log <file>', 'write every device-management exchange (headers, bodies, status, ms) to this file as JSON lines'),
+  new Option('--wire-log-devices <n>', 'with --wire-log: only the first n devices').argParser(positiveInteger('--wire-log-devices')),
+];
+
+/** The wire log a command asked for; one file, so one worker. */
+function wireLogOf(options: { wireLog?: string; wireLogDevices?: number; workers: number }) {
+  if (options.wireLog === undefined) {
+    if (options.wireLogDevices !== undefined) throw new InvalidArgumentError('--wire-log-devices needs --wire-log <file>');
+    return {};
+  }
+  if (options.workers > 1) throw new InvalidArgumentError('--wire-log writes one file: run it with --workers 1');
+  return { wireLog: { file: options.wireLog, ...(options.wireLogDevices !== undefined && { devices: options.wireLogDevices }) } };
+}
+
+/** A server URL: an origin (the documented path is used) or a full URL to a management point. */
+function serverUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`--server must be an http:// or https:// URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`--server must be an http:// or https:// URL, got "${value}"`);
+  return url.href;
+}
+
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
 const program = new Command('mlc-sim')
@@ -69,6 +97,8 @@ program
   .option('--speed <x>', 'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)', positiveNumber('--speed'))
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
+  .addOption(wireLogOptions[0]!)
+  .addOption(wireLogOptions[1]!)
   .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -89,11 +119,14 @@ program
         speed?: number;
         stateDir?: string;
         workers: number;
+        wireLog?: string;
+        wireLogDevices?: number;
         out?: string;
         progress: boolean;
         logLevel: LogLevel;
       },
     ) => {
+    const wireLog = wireLogOf(options);
     const scenario = await loadScenario(file);
     if (options.devices !== undefined) scenario.devices = options.devices;
     if (options.seed !== undefined) scenario.seed = options.seed;
@@ -106,6 +139,7 @@ program
         limitMs,
         ...(options.speed !== undefined && { speed: options.speed }),
         ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+        ...wireLog,
       };
       report =
         options.workers > 1
@@ -121,7 +155,7 @@ program
 program
   .command('fleet')
   .description('Run a fleet in real time against any server that speaks the device protocol: a load test.')
-  .requiredOption('--server <url>', 'the site to poll, e.g. http://127.0.0.1:8080 (the device management point is <url>/DeviceManagement)')
+  .requiredOption('--server <url>', `the management point: a full URL, or an origin such as http://127.0.0.1:8080 for <origin>${DEFAULT_DM_PATH}`, serverUrl)
   .option('--fleet <file>', 'fleet mix the handhelds are drawn from', path.join(CONFIG, 'fleet.yaml'))
   .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 100)
   .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
@@ -131,6 +165,8 @@ program
   .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
+  .addOption(wireLogOptions[0]!)
+  .addOption(wireLogOptions[1]!)
   .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -147,10 +183,13 @@ program
       backToBack?: boolean;
       stateDir?: string;
       workers: number;
+      wireLog?: string;
+      wireLogDevices?: number;
       out?: string;
       progress: boolean;
       logLevel: LogLevel;
     }) => {
+      const wireLog = wireLogOf(options);
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const warmUpMs = options.warmUpSeconds * 1000;
@@ -167,6 +206,7 @@ program
           warmUpMs,
           ...(options.backToBack && { backToBack: true }),
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+          ...wireLog,
         };
         report =
           options.workers > 1
@@ -190,7 +230,7 @@ program
   .action(async (options: { site: string; host: string; port: number; db: string; logLevel: LogLevel }) => {
     const { site, contentRoot } = await loadSiteFile(options.site);
     const server = await startSiteServer({ site, contentRoot, host: options.host, port: options.port, statusDatabase: options.db, logger: createLogger(options.logLevel) });
-    console.log(`stub site listening on ${server.url}: device management point ${server.url}/DeviceManagement, admin API ${server.url}/admin`);
+    console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
     const stop = () => void server.close().then(() => process.exit(0));
     process.once('SIGINT', stop);

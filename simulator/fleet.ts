@@ -1,8 +1,7 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../src/agent/handheld.js';
-import { memoryOf } from '../src/agent/machine.js';
-import type { SiteConnection } from '../src/agent/site-connection.js';
-import { outboxSize } from '../src/agent/status-outbox.js';
+import { memoryOf, type DeviceMemory } from '../src/agent/machine.js';
+import type { SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
 import type { DeviceStateStore } from './device-state-store.js';
@@ -26,7 +25,7 @@ export interface FleetProgress {
 
 export interface FleetOptions {
   profiles: DeviceProfile[];
-  connection: SiteConnection;
+  site: SitePort;
   random: Random;
   logger: Logger;
   /** First polls are spread uniformly over this window from now, so the fleet does not stampede the site. */
@@ -35,7 +34,7 @@ export interface FleetOptions {
   stateStore?: DeviceStateStore;
 }
 
-/** Many handhelds in one process: one actor each, sharing the connection (and its clock) and the root logger. */
+/** Many handhelds in one process: one actor each, sharing the site port (and its clock) and the root logger. */
 export class Fleet {
   readonly handhelds: Handheld[];
   /** Devices through a whole poll cycle begun since `roundSince`: polled, handled offers, reported, idle again. */
@@ -43,7 +42,7 @@ export class Fleet {
   private roundSince = -Infinity;
 
   constructor(options: FleetOptions) {
-    const start = options.connection.clock.now();
+    const start = options.site.clock.now();
     this.handhelds = options.profiles.map((profile) => {
       const store = options.stateStore;
       const memory = store?.load(profile.id);
@@ -52,20 +51,20 @@ export class Fleet {
         ...(memory && { memory }),
         firstPollAt: start + Math.round(options.random.next() * options.staggerMs),
         deps: {
-          connection: options.connection,
+          site: options.site,
           random: options.random.fork(),
           logger: options.logger.child({ device: profile.id }),
         },
       });
-      let remembered = memory?.outbox;
+      let remembered: DeviceMemory | undefined = memory;
       handheld.subscribe((snapshot) => {
         const { lastPollAt, outbox } = snapshot.context;
-        // The outbox changes whenever a record is made or delivered: that is when the device's memory must be saved.
-        if (store && outbox !== remembered) {
-          store.save(profile.id, memoryOf(snapshot.context));
-          remembered = outbox;
+        // What a device must remember changes when it records, delivers, finishes a package or reports: save then.
+        if (store && changed(remembered, snapshot.context)) {
+          remembered = memoryOf(snapshot.context);
+          store.save(profile.id, remembered);
         }
-        if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outboxSize(outbox) === 0) this.cycled.add(profile.id);
+        if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outbox.length === 0) this.cycled.add(profile.id);
       });
       return handheld;
     });
@@ -90,14 +89,14 @@ export class Fleet {
     return this.cycled.size;
   }
 
-  /** Status records (messages and compliance results) the devices generated, and how many await delivery. */
+  /** Status messages the devices generated, and how many await delivery. */
   statusCounts(): { generated: number; pending: number } {
     let generated = 0;
     let pending = 0;
     for (const handheld of this.handhelds) {
       const { seq, outbox } = handheld.getSnapshot().context;
       generated += seq;
-      pending += outboxSize(outbox);
+      pending += outbox.length;
     }
     return { generated, pending };
   }
@@ -130,4 +129,10 @@ export class Fleet {
   stop(): void {
     for (const handheld of this.handhelds) handheld.stop();
   }
+}
+
+/** Whether any part of a device's memory is a new object since it was last saved (the context is immutable). */
+function changed(saved: DeviceMemory | undefined, now: DeviceMemory): boolean {
+  if (!saved) return true;
+  return (Object.keys(now) as (keyof DeviceMemory)[]).some((key) => saved[key] !== now[key]);
 }

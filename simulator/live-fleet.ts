@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { sitePortOf } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { CronClock } from '../src/time/cron-clock.js';
@@ -8,6 +9,7 @@ import { DeviceStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
+import { WireLog, type WireLogOptions } from './wire-log.js';
 import { collectAdvertisementReports, storedStatusCount, type AdvertisementReport, type FleetReport } from './report.js';
 
 export interface LiveFleetOptions {
@@ -25,6 +27,8 @@ export interface LiveFleetOptions {
   warmUpMs?: number;
   /** Devices remember their outboxes here across restarts. */
   stateDir?: string;
+  /** Every exchange of the first `devices` devices (all when absent) as JSON lines in `file`. */
+  wireLog?: WireLogOptions;
   /** Each device polls again as soon as its cycle ends, and programs take no time: the most load the fleet can make. */
   backToBack?: boolean;
   logger: Logger;
@@ -50,8 +54,9 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const clock = cron ?? new EagerClock();
   const profiles = inSlice(drawProfiles(options.mix, options.devices, random.fork()), options.slice);
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
-  const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record });
-  const fleet = new Fleet({ ...(stateStore && { stateStore }), profiles, connection, random: random.fork(), logger: options.logger, staggerMs: options.staggerMs });
+  const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
+  const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
+  const fleet = new Fleet({ ...(stateStore && { stateStore }), profiles, site: sitePortOf(connection), random: random.fork(), logger: options.logger, staggerMs: options.staggerMs });
   const progress = options.onProgress && setInterval(() => options.onProgress!(fleet.progress(), Date.now() - start), 1000);
   const warmUpMs = options.warmUpMs ?? 0;
   if (warmUpMs > 0) {
@@ -63,6 +68,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   fleet.stop();
   cron?.stop();
   await connection.close();
+  await wireLog?.close();
   stateStore?.close();
   const report: FleetReport = {
     scenario: null,

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { sitePortOf } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { InputFileError } from '../src/server/site-file.js';
@@ -15,6 +16,7 @@ import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 import type { Scenario } from './scenario.js';
 import { Timeline } from './timeline.js';
+import { WireLog, type WireLogOptions } from './wire-log.js';
 
 export interface ReplayOptions {
   /** Simulated time after which a scenario without a duration is reported even if devices are still busy. */
@@ -23,6 +25,8 @@ export interface ReplayOptions {
   speed?: number;
   /** Devices remember their outboxes here across restarts. */
   stateDir?: string;
+  /** Every exchange of the first `devices` devices (all when absent) as JSON lines in `file`. */
+  wireLog?: WireLogOptions;
   logger: Logger;
   /** Called about once per simulated minute, for progress display. */
   onProgress?: (fleet: FleetProgress, simulatedMs: number) => void;
@@ -58,11 +62,12 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   });
   const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
-  const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record });
+  const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
+  const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
     profiles: inSlice(profiles, options.slice),
-    connection,
+    site: sitePortOf(connection),
     random: random.fork(),
     logger: options.logger,
     staggerMs: scenario.staggerMs,
@@ -117,6 +122,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     fleet.stop();
     stateStore?.close();
     await connection.close();
+    await wireLog?.close();
     await server.close();
     if (statusDir) await rm(statusDir, { recursive: true, force: true });
   }

@@ -1,5 +1,14 @@
-import { expectedValue, settingAddress, type ComplianceState, type ConfigurationItem } from '../domain/configuration-item.js';
-import type { MobilePlatform } from '../domain/platform.js';
+import { expectedValue, settingAddress, type ComplianceState, type Setting } from '../domain/configuration-item.js';
+import type { InstructionsExtension } from '../protocol/documents/instructions.js';
+import { provisioningDocument, settingsOf } from '../protocol/documents/provisioning.js';
+
+/** A configuration item as it reaches the device: its metadata from the instructions, its settings from its document. */
+export interface DeliveredItem {
+  id: string;
+  platforms: readonly string[];
+  remediate: boolean;
+  settings: Setting[];
+}
 
 export interface ItemEvaluation {
   itemId: string;
@@ -13,11 +22,28 @@ export interface ConfigurationEvaluation {
 }
 
 /**
- * Evaluates each configuration item against the device's settings. An item for another platform is not
- * applicable; a non-compliant item that allows remediation has its settings set to the expected values and is
- * reported as remediated; otherwise it stays non-compliant.
+ * The items of a downloaded configuration package: each one's provisioning document, read from the content. A
+ * missing or unreadable document fails the whole package, naming the item and the file.
  */
-export function evaluateConfiguration(items: ConfigurationItem[], platform: MobilePlatform, current: Record<string, string>): ConfigurationEvaluation {
+export function deliveredItems(items: InstructionsExtension['configurationItems'], documents: Readonly<Record<string, string>>): DeliveredItem[] {
+  return items.map((item) => {
+    const text = documents[item.file];
+    if (text === undefined) throw new Error(`configuration item ${item.id}: the package has no ${item.file}`);
+    try {
+      return { id: item.id, platforms: item.platforms, remediate: item.remediate, settings: settingsOf(provisioningDocument.decode(text)) };
+    } catch (error) {
+      throw new Error(`configuration item ${item.id}: ${item.file}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+/**
+ * Evaluates each configuration item against the device's settings, as DMProcessConfigXML would: a query first, then
+ * processing where the item allows remediation. An item for another platform is not applicable; a non-compliant
+ * item that allows remediation has its settings set to the expected values and is reported as remediated;
+ * otherwise it stays non-compliant.
+ */
+export function evaluateConfiguration(items: readonly DeliveredItem[], platform: string, current: Readonly<Record<string, string>>): ConfigurationEvaluation {
   const settings = { ...current };
   const results = items.map((item): ItemEvaluation => {
     if (!item.platforms.includes(platform)) return { itemId: item.id, state: 'notApplicable' };

@@ -21,21 +21,28 @@ export class DownloadError extends Error {
 
 export interface DownloadRequest {
   url: string;
+  /** PackageSize from the instructions. */
   expectedSize: number;
-  expectedSha256: string;
+  /** From mlc-sim's instructions extension; a documented server gives none, and the size is all that is checked. */
+  expectedSha256: string | null;
   /** Bytes an earlier attempt received: asked for again only from the end of them, with an HTTP Range. */
   partial: Buffer | null;
 }
 
-/** What the device keeps of a verified package: the archive's file list (the content itself is not needed). */
+/**
+ * What the device keeps of a verified package: its file list, and the text of the provisioning documents among
+ * them (a configuration package's settings). A tar archive (our site's packages) is unpacked; any other content (a
+ * CAB from another server) is one file, named as the URL names it.
+ */
 export interface DownloadedContent {
   bytes: number;
   files: string[];
+  documents: Record<string, string>;
 }
 
 /**
- * Downloads a package archive over HTTP, resuming after an earlier attempt's bytes, and proves it is the one the
- * policy names: exact size, SHA-256, and a tar archive that reads cleanly. Anything else is a DownloadError, and
+ * Downloads a package over HTTP, resuming after an earlier attempt's bytes, and proves it is the one the
+ * instructions name: exact size, SHA-256 when given, and a tar archive that reads cleanly. Anything else is a DownloadError, and
  * the program never runs. The whole transfer is tracked on the clock, so simulated time waits for it.
  */
 export function downloadPackage(connection: SiteConnection, request: DownloadRequest): Promise<DownloadedContent> {
@@ -70,21 +77,35 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   if (archive.length !== request.expectedSize) {
     throw new DownloadError('size', `got ${archive.length} bytes, the policy says ${request.expectedSize}`);
   }
-  const sha256 = createHash('sha256').update(archive).digest('hex');
-  if (sha256 !== request.expectedSha256) throw new DownloadError('hash', `SHA-256 ${sha256} does not match the policy's ${request.expectedSha256}`);
-  return { bytes: archive.length, files: await listArchive(archive) };
+  if (request.expectedSha256 !== null) {
+    const sha256 = createHash('sha256').update(archive).digest('hex');
+    if (sha256 !== request.expectedSha256) throw new DownloadError('hash', `SHA-256 ${sha256} does not match the policy's ${request.expectedSha256}`);
+  }
+  if (!isTar(archive)) {
+    const name = decodeURIComponent(new URL(request.url).pathname.split('/').pop() || 'package.bin');
+    return { bytes: archive.length, files: [name], documents: {} };
+  }
+  return { bytes: archive.length, ...(await readArchive(archive)) };
 }
 
-function listArchive(archive: Buffer): Promise<string[]> {
+/** A POSIX tar archive has `ustar` at byte 257 of its first header. */
+const isTar = (content: Buffer) => content.length >= 512 && content.subarray(257, 262).toString('latin1') === 'ustar';
+
+function readArchive(archive: Buffer): Promise<Pick<DownloadedContent, 'files' | 'documents'>> {
   return new Promise((resolve, reject) => {
     const files: string[] = [];
+    const documents: Record<string, string> = {};
     const parser = new Parser({ strict: true });
     parser.on('entry', (entry) => {
-      if (entry.type === 'File') files.push(entry.path);
-      entry.resume();
+      if (entry.type !== 'File') return entry.resume();
+      files.push(entry.path);
+      if (!entry.path.endsWith('.xml')) return entry.resume();
+      const chunks: Buffer[] = [];
+      entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      entry.on('end', () => (documents[entry.path] = Buffer.concat(chunks).toString('utf8')));
     });
     parser.on('error', (error: Error) => reject(new DownloadError('archive', `not a readable tar archive: ${error.message}`)));
-    parser.on('end', () => resolve(files));
+    parser.on('end', () => resolve({ files, documents }));
     parser.end(archive);
   });
 }

@@ -1,50 +1,55 @@
 /**
  * The Mobile Device Legacy Client's lifecycle, as one statechart.
  *
- *   idle ─poll due─► (registering, the first time) ─► polling ─► evaluating ─► offer ─► … ─► evaluating ─► reporting ─► idle
+ *   idle ─poll due─► polling ─► evaluating ─► offer ─► … ─► evaluating ─► reporting ─► inventorying ─► idle
  *
- * `offer` handles one advertisement: fetch its instructions, judge it (expired, not yet available, wrong platform,
- * optional, connectivity, storage), then either apply a configuration package or locate, download (hash-checked)
- * and run a program. Every failure is a state or a transition with the status message ConfigMgr would show.
- * The machine is data: HTTP, timers and randomness live in the actors and in the dependencies given as input.
- * Exchanges with the site go through the connection's site line (./site-line.ts): a state asks on entry and handles
- * the `<exchange>.done` or `<exchange>.failed` answer. Work on the device (running a program, evaluating settings)
- * is an invoked actor.
+ * Each poll names the device (DevicePoll) and gets back the packages that apply to it. `offer` handles one
+ * package: fetch its instructions, judge them (expired, not yet started, wrong platform, optional, connection,
+ * storage), locate and download the content (size- and hash-checked), then run its command line or, for a
+ * configuration package, apply its provisioning documents. Every outcome is a status message in the outbox, as the
+ * documented download event status (src/domain/device-status.ts). Reports the poll response asks for follow.
+ * The machine is data: HTTP, timers and randomness live in the actors and in the site port given as input.
+ * Exchanges go through the port's site line (./site-line.ts): a state asks on entry and handles the
+ * `<exchange>.done` or `<exchange>.failed` answer. Work on the device (running a program, evaluating settings) is
+ * an invoked actor.
  */
 import { assign, fromPromise, sendTo, setup } from 'xstate';
-import { DEVICE_FLAGS, HIGH_BANDWIDTH_KBPS } from '../domain/advertisement.js';
-import { DEFAULT_CLIENT_SETTINGS, type ClientSettings } from '../domain/client-settings.js';
+import { HIGH_BANDWIDTH_KBPS } from '../domain/advertisement.js';
+import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-settings.js';
+import { DEVICE_MESSAGE, PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-status.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { PROGRAM_FLAG_WINDOWS_CE, RESTART_EXIT_CODES } from '../domain/program.js';
-import { STATUS, type StatusKey, type StatusMessage } from '../domain/status-message.js';
 import type { Logger } from '../logging.js';
-import type { DeviceIdentity, InstructionResponse, Offer, PackageLocationResponse, PollResponse } from '../protocol/documents.js';
+import type { Instructions } from '../protocol/documents/instructions.js';
+import type { PackageLocation } from '../protocol/documents/package-location.js';
+import type { PollResponse } from '../protocol/documents/poll-response.js';
+import { CONNECTION_FLAGS, type ReportType } from '../protocol/wire.js';
 import type { Random } from '../random.js';
-import { evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
+import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
+import { identificationOf, ipAddressOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
+import { dueReports, type InstalledPackage } from './reports.js';
 import { runProgram, type ProgramResult } from './program-runner.js';
-import { SiteRequestError, type Credentials, type SiteConnection } from './site-connection.js';
-import { siteLineOf, type SiteAnswer, type SiteRequest } from './site-line.js';
-import { EMPTY_OUTBOX, outboxSize, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
+import { SiteRequestError, type Credentials, type PollAnswer } from './site-connection.js';
+import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
+import { EMPTY_OUTBOX, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
 
-/**
- * What a handheld needs from the world; shared by a fleet, except the logger (a per-device child). Every delay,
- * the wait for the next poll included, runs on the connection's clock.
- */
+/** What a handheld needs from the world; shared by a fleet, except the logger (a per-device child). */
 export interface HandheldDependencies {
-  connection: SiteConnection;
+  /** The site, and the clock every delay (the wait for the next poll included) runs on. */
+  site: SitePort;
   random: Random;
   logger: Logger;
 }
 
 /** What a device keeps across a restart of the simulator (see simulator/device-state-store.ts). */
-export type DeviceMemory = Pick<HandheldContext, 'outbox' | 'boot' | 'seq' | 'done' | 'received'>;
+export type DeviceMemory = Pick<HandheldContext, 'outbox' | 'boot' | 'seq' | 'done' | 'installed' | 'reportsSentAt'>;
 
 export interface HandheldInput {
   profile: DeviceProfile;
   deps: HandheldDependencies;
-  /** When the first poll is due after registering; staggers a fleet. Defaults to at once. */
+  /** When the first poll is due; staggers a fleet. Defaults to at once. */
   firstPollAt?: number;
   /** What the device remembered when the simulator last stopped. */
   memory?: DeviceMemory;
@@ -52,14 +57,14 @@ export interface HandheldInput {
 
 /** The part of a device's context it must remember across a restart. */
 export function memoryOf(context: HandheldContext): DeviceMemory {
-  const { outbox, boot, seq, done, received } = context;
-  return { outbox, boot, seq, done, received };
+  const { outbox, boot, seq, done, installed, reportsSentAt } = context;
+  return { outbox, boot, seq, done, installed, reportsSentAt };
 }
 
-/** The advertisement being handled, and what has been learnt about it so far. */
+/** The package being handled, and what has been learnt about it so far. */
 interface CurrentOffer {
-  offer: Offer;
-  instruction: InstructionResponse | null;
+  packageId: string;
+  instructions: Instructions | null;
   sourceUrl: string | null;
   /** Bytes of an interrupted download, resumed from at the next attempt. */
   partial: Buffer | null;
@@ -70,21 +75,22 @@ export interface HandheldContext {
   profile: DeviceProfile;
   deps: HandheldDependencies;
   credentials: Credentials;
-  settings: ClientSettings;
-  policyVersion: number | null;
-  /** Every advertisement the site last listed for this device. */
-  offers: Offer[];
-  /** This round's offers still to handle. */
-  queue: Offer[];
+  settings: DeviceSettings;
+  /** Every package the site last listed for this device. */
+  packages: readonly string[];
+  /** This round's packages still to handle. */
+  queue: readonly string[];
   current: CurrentOffer | null;
-  /** Advertisement id → revision handled to the end (run, rejected, expired): a re-poll does not run it again. */
-  done: Record<string, number>;
-  /** Advertisement id → revision for which 10002 was sent. */
-  received: Record<string, number>;
+  /** Packages handled to the end (run, refused, failed): a later poll that lists them again does not rerun them. */
+  done: Readonly<Record<string, true>>;
+  /** What installed packages put on the device, for software inventory. */
+  installed: readonly InstalledPackage[];
   outbox: Outbox;
-  /** Makes status message ids unique per device: `${uuid}:${boot}:${seq}`. */
+  /** Makes each status message's Sequence unique per device: `${boot}.${seq}`. */
   boot: string;
   seq: number;
+  /** When each report was last sent. */
+  reportsSentAt: Readonly<Partial<Record<ReportType, number>>>;
   /** Consecutive failures of the step being retried. */
   attempts: number;
   /** How long the site asked to wait after the last failure (Retry-After), if it did. */
@@ -94,9 +100,17 @@ export interface HandheldContext {
   lastPollAt: number | null;
 }
 
-const now = (context: HandheldContext) => context.deps.connection.clock.now();
-const lineOf = ({ context }: { context: HandheldContext }) => siteLineOf(context.deps.connection);
-const instructionOf = (context: HandheldContext) => context.current!.instruction!;
+const now = (context: HandheldContext) => context.deps.site.clock.now();
+const lineOf = ({ context }: { context: HandheldContext }) => siteLineOf(context.deps.site);
+const instructionsOf = (context: HandheldContext) => context.current!.instructions!;
+const extensionOf = (context: HandheldContext) => instructionsOf(context).extension;
+const isConfiguration = (context: HandheldContext) => extensionOf(context)?.content.packageType === PACKAGE_TYPE.configuration;
+
+/** The connection classes a device's link belongs to, as Instructions/Flags names them. */
+function connectionClasses({ kind, bandwidthKBps }: DeviceProfile['connectivity']): number {
+  const speed = bandwidthKBps > HIGH_BANDWIDTH_KBPS ? CONNECTION_FLAGS.highBandwidth : CONNECTION_FLAGS.lowBandwidth;
+  return kind === 'docked' ? speed | CONNECTION_FLAGS.passThrough : speed;
+}
 
 /**
  * Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in
@@ -121,61 +135,57 @@ export const handheldMachine = setup({
   actors: {
     runProgram: fromPromise<ProgramResult, HandheldContext>(({ input, signal }) =>
       runProgram({
-        commandLine: instructionOf(input).program!.commandLine,
+        commandLine: instructionsOf(input).commandLine,
         files: input.current!.content!.files,
         behaviour: input.profile.programBehaviour,
         random: input.deps.random,
-        clock: input.deps.connection.clock,
+        clock: input.deps.site.clock,
         signal,
       }),
     ),
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, HandheldContext>(async ({ input }) =>
-      evaluateConfiguration(instructionOf(input).configurationItems, input.profile.platform, input.profile.settings),
+      evaluateConfiguration(deliveredItems(extensionOf(input)!.configurationItems, input.current!.content!.documents), input.profile.platform, input.profile.settings),
     ),
   },
   delays: {
     untilNextPoll: ({ context }) => Math.max(0, nextPollAt(context) - now(context)),
-    retryDelay: ({ context }) => retryDelay(context.settings.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
-    maxRunTime: ({ context }) => instructionOf(context).program!.maxRunTimeMinutes * 60_000,
+    retryDelay: ({ context }) => retryDelay(context.settings.client.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
+    maxRunTime: ({ context }) => (extensionOf(context)?.program?.maxRunTimeMinutes ?? 120) * 60_000,
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
   },
   guards: {
-    registered: ({ context }) => context.credentials.authToken !== null,
-    canRetry: ({ context }) => context.attempts < context.settings.failureRetryCount,
-    unauthorized: (_, params: { error: unknown }) => params.error instanceof SiteRequestError && params.error.status === 401,
+    canRetry: ({ context }) => context.attempts < context.settings.client.failureRetryCount,
     hasOfferToHandle: ({ context }) => context.queue.length > 0,
-    outboxEmpty: ({ context }) => outboxSize(context.outbox) === 0,
-    nothingToDo: ({ context }, params: { policy: PollResponse }) => outboxSize(context.outbox) === 0 && pendingOffers(context, params.policy).length === 0,
+    hasStatusToDeliver: ({ context }) => context.outbox.length > 0,
+    reportsDue: ({ context }) => dueReports(context).length > 0,
+    nothingToDo: ({ context }, params: { answer: PollAnswer }) =>
+      context.outbox.length === 0 && pendingPackages(context, params.answer.policy).length === 0 && dueReports({ ...context, settings: settingsAfter(context.settings, params.answer.policy) }).length === 0,
     expired: ({ context }) => {
-      const expiresAt = instructionOf(context).advertisement.expiresAt;
+      const expiresAt = extensionOf(context)?.advertisement.expiresAt ?? null;
       return expiresAt !== null && now(context) >= expiresAt;
     },
-    notYetAvailable: ({ context }) => now(context) < instructionOf(context).advertisement.availableAt,
-    isConfigurationPackage: ({ context }) => instructionOf(context).package.packageType === PACKAGE_TYPE.configuration,
+    notYetStarted: ({ context }) => now(context) < (instructionsOf(context).startTime ?? 0),
+    isConfigurationPackage: ({ context }) => isConfiguration(context),
     /** Desktop programs (no WINDOWS_CE flag) and programs for other mobile platforms never run here. */
     wrongPlatform: ({ context }) => {
-      const program = instructionOf(context).program;
-      return !program || (program.flags & PROGRAM_FLAG_WINDOWS_CE) === 0 || !program.platforms.includes(context.profile.platform);
+      const program = extensionOf(context)?.program;
+      return !!program && ((program.flags & PROGRAM_FLAG_WINDOWS_CE) === 0 || !program.platforms.includes(context.profile.platform));
     },
-    optionalDeclined: ({ context }) => !instructionOf(context).advertisement.mandatory && !context.profile.runsOptionalPrograms,
-    connectivityNotMet: ({ context }) => {
-      const flags = instructionOf(context).advertisement.deviceFlags;
-      const { kind, bandwidthKBps } = context.profile.connectivity;
-      return ((flags & DEVICE_FLAGS.docked) !== 0 && kind !== 'docked') || ((flags & DEVICE_FLAGS.highBandwidth) !== 0 && bandwidthKBps <= HIGH_BANDWIDTH_KBPS);
-    },
-    largerThanFreeStorage: ({ context }) => instructionOf(context).package.size > context.profile.freeStorageBytes,
+    optionalDeclined: ({ context }) => !instructionsOf(context).required && !isConfiguration(context) && !context.profile.runsOptionalPrograms,
+    connectionNotAllowed: ({ context }) => (instructionsOf(context).flags & connectionClasses(context.profile.connectivity)) === 0,
+    /** A provisioning document is processed, not stored: only program content needs room. */
+    largerThanFreeStorage: ({ context }) => !isConfiguration(context) && instructionsOf(context).packageSize > context.profile.freeStorageBytes,
     contentMismatch: (_, params: { error: unknown }) =>
       params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
-    hasHttpSource: (_, params: { location: PackageLocationResponse }) => params.location.sources.some((s) => s.type === 'HTTP'),
+    hasHttpSource: (_, params: { location: PackageLocation }) => params.location.locations.some((l) => l.httpUrl !== null),
     restartRequested: (_, params: { result: ProgramResult }) => (RESTART_EXIT_CODES as readonly number[]).includes(params.result.exitCode),
-    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) => instructionOf(context).program!.successExitCodes.includes(params.result.exitCode),
+    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) => (extensionOf(context)?.program?.successExitCodes ?? [0]).includes(params.result.exitCode),
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
     ask: sendTo(lineOf, ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
     askToDeliver: sendTo(lineOf, ({ context, self }) => ({ type: 'deliverStatus' as const, credentials: context.credentials, outbox: context.outbox, replyTo: self })),
-    storeAuthToken: assign({ credentials: ({ context }, params: { authToken: string }) => ({ ...context.credentials, authToken: params.authToken }) }),
-    forgetAuthToken: assign({ credentials: ({ context }) => ({ ...context.credentials, authToken: null }) }),
+    askToReport: sendTo(lineOf, ({ context, self }) => ({ type: 'sendReports' as const, credentials: context.credentials, reports: dueReports(context), replyTo: self })),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
     resetAttempts: assign({ attempts: 0, retryAfterMs: null }),
     /** Keeps what an interrupted download received; a content mismatch starts over. */
@@ -183,71 +193,58 @@ export const handheldMachine = setup({
       current: ({ context }, params: { error: unknown }) => ({ ...context.current!, partial: params.error instanceof DownloadError ? params.error.partial : null }),
     }),
     notePollStarted: assign({ lastPollAt: ({ context }) => now(context) }),
-    /** Takes the policy; an unchanged policy re-offers what was not finished (e.g. not yet available). */
-    acceptPolicy: assign(({ context }, { policy }: { policy: PollResponse }) => ({
-      settings: policy.settings,
-      policyVersion: policy.policyVersion,
-      offers: policy.unchanged ? context.offers : policy.offers,
-      queue: pendingOffers(context, policy),
+    /** Takes the poll answer: the settings it carries, the values to echo, and the packages still to handle. */
+    acceptPolicy: assign(({ context }, { answer }: { answer: PollAnswer }) => ({
+      credentials: { uuid: context.credentials.uuid, auth: answer.auth ?? context.credentials.auth, timestamp: answer.timestamp ?? context.credentials.timestamp },
+      settings: settingsAfter(context.settings, answer.policy),
+      packages: answer.policy.packages,
+      queue: pendingPackages(context, answer.policy),
       attempts: 0,
       retryAfterMs: null,
     })),
     takeNextOffer: assign(({ context }) => ({
-      current: { offer: context.queue[0]!, instruction: null, sourceUrl: null, partial: null, content: null },
+      current: { packageId: context.queue[0]!, instructions: null, sourceUrl: null, partial: null, content: null },
       queue: context.queue.slice(1),
       attempts: 0,
       retryAfterMs: null,
     })),
-    storeInstruction: assign({ current: ({ context }, params: { instruction: InstructionResponse }) => ({ ...context.current!, instruction: params.instruction }) }),
+    storeInstructions: assign({ current: ({ context }, params: { instructions: Instructions }) => ({ ...context.current!, instructions: params.instructions }) }),
+    /** The HTTP source with the lowest metric (SMB paths are for desktop clients). */
     storeSource: assign({
-      current: ({ context }, params: { location: PackageLocationResponse }) => {
-        const sources = params.location.sources.filter((s) => s.type === 'HTTP');
+      current: ({ context }, params: { location: PackageLocation }) => {
+        const sources = params.location.locations.filter((l) => l.httpUrl !== null);
         const best = sources.reduce((a, b) => (b.metric < a.metric ? b : a));
-        return { ...context.current!, sourceUrl: best.location };
+        return { ...context.current!, sourceUrl: best.httpUrl };
       },
     }),
     storeContent: assign({ current: ({ context }, params: { content: DownloadedContent }) => ({ ...context.current!, content: params.content }) }),
-    markDone: assign({ done: ({ context }) => ({ ...context.done, [context.current!.offer.advertisementId]: context.current!.offer.revision }) }),
-    /** 10002, once per advertisement revision. */
-    recordReceived: assign(({ context }) => {
-      const { advertisementId, revision } = context.current!.offer;
-      if (context.received[advertisementId] === revision) return {};
-      return { ...recorded(context, 'advertisementReceived'), received: { ...context.received, [advertisementId]: revision } };
+    markDone: assign({ done: ({ context }) => ({ ...context.done, [context.current!.packageId]: true as const }) }),
+    /** The package's files are now on the device, under its LocalDestination. */
+    install: assign({
+      installed: ({ context }) => [...context.installed, { destination: instructionsOf(context).localDestination, files: context.current!.content!.files }],
     }),
-    record: assign(({ context }, params: { status: StatusKey; details?: Record<string, string> }) => recorded(context, params.status, params.details)),
-    recordProgramResult: assign(({ context }, params: { status: StatusKey[]; result: ProgramResult }) => {
-      const { exitCode, durationMs } = params.result;
-      let next: Partial<HandheldContext> = {};
-      for (const status of params.status) {
-        next = recorded({ ...context, ...next }, status, { ExitCode: String(exitCode), DurationSeconds: String(Math.round(durationMs / 1000)) });
-      }
-      return next;
-    }),
-    applyConfiguration: assign(({ context }, { evaluation }: { evaluation: ConfigurationEvaluation }) => {
-      const { advertisementId, packageId } = context.current!.offer;
-      const time = now(context);
-      let seq = context.seq;
-      const results = evaluation.results.map(({ itemId, state }) => ({
-        id: `${context.credentials.uuid}:${context.boot}:${++seq}`,
-        deviceId: context.credentials.uuid,
-        advertisementId,
-        packageId,
-        itemId,
-        state,
-        time,
-      }));
-      return {
-        seq,
-        profile: { ...context.profile, settings: evaluation.settings },
-        outbox: { ...context.outbox, compliance: [...context.outbox.compliance, ...results] },
-      };
-    }),
+    record: assign(({ context }, params: { message: DeviceMessageKey; parameters?: Record<string, string> }) => recorded(context, params.message, params.parameters)),
+    recordProgramResult: assign(({ context }, params: { message: DeviceMessageKey; result: ProgramResult; reason?: string }) =>
+      recorded(context, params.message, {
+        ...(params.reason !== undefined && { [PARAMETER.reason]: params.reason }),
+        [PARAMETER.exitCode]: String(params.result.exitCode),
+        [PARAMETER.durationSeconds]: String(Math.round(params.result.durationMs / 1000)),
+      }),
+    ),
+    applyConfiguration: assign(({ context }, { evaluation }: { evaluation: ConfigurationEvaluation }) => ({
+      ...recorded(context, 'executionSucceeded', Object.fromEntries(evaluation.results.map((r) => [`${PARAMETER.configurationItemPrefix}${r.itemId}`, r.state]))),
+      profile: { ...context.profile, settings: evaluation.settings },
+    })),
     removeDelivered: assign({ outbox: ({ context }, params: { delivery: Delivery }) => withoutDelivered(context.outbox, new Set(params.delivery.delivered)) }),
+    noteReportsSent: assign({
+      reportsSentAt: ({ context }, params: { sent: ReportType[] }) => ({ ...context.reportsSentAt, ...Object.fromEntries(params.sent.map((type) => [type, now(context)])) }),
+    }),
     log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
       // Quiet by default at fleet scale: a filtered level costs a check, not a metadata object per device event.
       if (!context.deps.logger.isLevelEnabled(params.level)) return;
       context.deps.logger.log(params.level, params.message, {
-        advertisementId: context.current?.offer.advertisementId,
+        packageId: context.current?.packageId,
+        server: context.deps.site.server,
         ...(params.error !== undefined && { error: String(params.error) }),
       });
     },
@@ -257,74 +254,48 @@ export const handheldMachine = setup({
   context: ({ input }) => ({
     profile: input.profile,
     deps: input.deps,
-    credentials: { uuid: input.profile.id, authToken: null },
-    settings: DEFAULT_CLIENT_SETTINGS,
-    policyVersion: null,
-    offers: [],
+    credentials: { uuid: identificationOf(input.profile).id, auth: '', timestamp: '' },
+    settings: DEFAULT_DEVICE_SETTINGS,
+    packages: [],
     queue: [],
     current: null,
     done: {},
-    received: {},
+    installed: [],
     outbox: EMPTY_OUTBOX,
-    boot: input.deps.connection.clock.now().toString(36),
+    boot: input.deps.site.clock.now().toString(36),
     seq: 0,
+    reportsSentAt: {},
     ...input.memory,
     attempts: 0,
     retryAfterMs: null,
-    firstPollAt: input.firstPollAt ?? input.deps.connection.clock.now(),
+    firstPollAt: input.firstPollAt ?? input.deps.site.clock.now(),
     lastPollAt: null,
   }),
-  // Delivered while the device had moved on (a program that outran its delivery): what the site confirmed leaves
-  // the outbox all the same.
+  // Delivered while the device had moved on (a program that outran its delivery): what the site took leaves the
+  // outbox all the same.
   on: { 'deliverStatus.done': { actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } } },
-  // A device registers on its first poll, not when the simulator starts it: a staggered fleet registers staggered,
-  // and an idle fleet costs the site nothing.
+  // A device introduces itself with its first poll, not when the simulator starts it: a staggered fleet arrives
+  // staggered, and an idle fleet costs the site nothing.
   initial: 'idle',
   states: {
-    registering: {
-      entry: { type: 'ask', params: ({ context }) => ({ type: 'register', identity: identityOf(context.profile) }) },
-      on: {
-        'register.done': {
-          target: 'polling',
-          actions: [{ type: 'storeAuthToken', params: ({ event }) => ({ authToken: event.output }) }, 'resetAttempts', { type: 'log', params: { level: 'info', message: 'registered' } }],
-        },
-        'register.failed': {
-          target: 'registrationBackoff',
-          actions: [
-            { type: 'countFailure', params: ({ event }) => ({ error: event.error }) },
-            { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'registration failed', error: event.error }) },
-          ],
-        },
-      },
-    },
-    // A device the site does not know can do nothing else, so it retries without a limit.
-    registrationBackoff: { after: { retryDelay: 'registering' } },
-
     idle: {
       // The poll interval runs from the start of a poll cycle, not from its last retry.
-      after: {
-        untilNextPoll: [
-          { guard: 'registered', target: 'polling', actions: 'notePollStarted' },
-          { target: 'registering', actions: 'notePollStarted' },
-        ],
-      },
+      after: { untilNextPoll: { target: 'polling', actions: 'notePollStarted' } },
     },
 
     polling: {
-      entry: { type: 'ask', params: ({ context }) => ({ type: 'poll', credentials: context.credentials, policyVersion: context.policyVersion }) },
+      entry: { type: 'ask', params: ({ context }) => ({ type: 'poll', credentials: context.credentials, identification: identificationOf(context.profile) }) },
       on: {
         'poll.done': [
           // Most polls find nothing to do and nothing to report: straight back to idle.
           {
-            guard: { type: 'nothingToDo', params: ({ event }) => ({ policy: event.output }) },
+            guard: { type: 'nothingToDo', params: ({ event }) => ({ answer: event.output }) },
             target: 'idle',
-            actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) },
+            actions: { type: 'acceptPolicy', params: ({ event }) => ({ answer: event.output }) },
           },
-          { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ policy: event.output }) } },
+          { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ answer: event.output }) } },
         ],
         'poll.failed': [
-          // The site forgot this device (e.g. it was rebuilt): register again.
-          { guard: { type: 'unauthorized', params: ({ event }) => ({ error: event.error }) }, target: 'registering', actions: 'forgetAuthToken' },
           {
             guard: 'canRetry',
             target: 'pollBackoff',
@@ -344,11 +315,12 @@ export const handheldMachine = setup({
     pollBackoff: { after: { retryDelay: 'polling' } },
 
     evaluating: {
-      // Offers all deferred without a record (not yet available, say) leave nothing to report.
+      // Packages all deferred without a record (not yet started, say) leave nothing to deliver.
       always: [
         { guard: 'hasOfferToHandle', target: 'offer', actions: 'takeNextOffer' },
-        { guard: 'outboxEmpty', target: 'idle' },
-        { target: 'reporting' },
+        { guard: 'hasStatusToDeliver', target: 'reporting' },
+        { guard: 'reportsDue', target: 'inventorying' },
+        { target: 'idle' },
       ],
     },
 
@@ -357,12 +329,9 @@ export const handheldMachine = setup({
       onDone: 'evaluating',
       states: {
         fetchingInstructions: {
-          entry: {
-            type: 'ask',
-            params: ({ context }) => ({ type: 'fetchInstructions', credentials: context.credentials, advertisementId: context.current!.offer.advertisementId }),
-          },
+          entry: { type: 'ask', params: ({ context }) => ({ type: 'fetchInstructions', credentials: context.credentials, packageId: context.current!.packageId }) },
           on: {
-            'fetchInstructions.done': { target: 'judging', actions: [{ type: 'storeInstruction', params: ({ event }) => ({ instruction: event.output }) }, 'recordReceived'] },
+            'fetchInstructions.done': { target: 'judging', actions: { type: 'storeInstructions', params: ({ event }) => ({ instructions: event.output }) } },
             'fetchInstructions.failed': {
               target: 'deferred',
               actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }) },
@@ -371,16 +340,15 @@ export const handheldMachine = setup({
         },
         judging: {
           always: [
-            { guard: 'expired', target: 'done', actions: [{ type: 'record', params: { status: 'advertisementExpired' } }, 'markDone'] },
-            { guard: 'notYetAvailable', target: 'deferred' },
-            { guard: 'isConfigurationPackage', target: 'applyingConfiguration' },
-            { guard: 'wrongPlatform', target: 'done', actions: [{ type: 'record', params: { status: 'rejectedPlatform' } }, 'markDone'] },
+            { guard: 'expired', target: 'done', actions: [{ type: 'record', params: { message: 'packageRefused', parameters: { [PARAMETER.reason]: REASON.expired } } }, 'markDone'] },
+            { guard: 'notYetStarted', target: 'deferred' },
+            { guard: 'wrongPlatform', target: 'done', actions: [{ type: 'record', params: { message: 'packageRefused', parameters: { [PARAMETER.reason]: REASON.platform } } }, 'markDone'] },
             { guard: 'optionalDeclined', target: 'done', actions: 'markDone' },
-            { guard: 'connectivityNotMet', target: 'deferred' },
+            { guard: 'connectionNotAllowed', target: 'deferred' },
             {
               guard: 'largerThanFreeStorage',
               target: 'done',
-              actions: [{ type: 'record', params: ({ context }) => ({ status: 'contentTooLarge', details: storageDetails(context) }) }, 'markDone'],
+              actions: [{ type: 'record', params: ({ context }) => ({ message: 'downloadFailed', parameters: storageParameters(context) }) }, 'markDone'],
             },
             { target: 'locatingContent' },
           ],
@@ -391,8 +359,10 @@ export const handheldMachine = setup({
             params: ({ context }) => ({
               type: 'locateContent',
               credentials: context.credentials,
-              packageId: context.current!.offer.packageId,
-              version: instructionOf(context).package.version,
+              location: {
+                packageId: context.current!.packageId,
+                clientLocation: { directoryService: 'MLCSIM', ipAddresses: [{ address: ipAddressOf(context.profile), subnet: '255.255.0.0' }] },
+              },
             }),
           },
           on: {
@@ -400,11 +370,11 @@ export const handheldMachine = setup({
               {
                 guard: { type: 'hasHttpSource', params: ({ event }) => ({ location: event.output }) },
                 target: 'downloading',
-                actions: [{ type: 'storeSource', params: ({ event }) => ({ location: event.output }) }, { type: 'record', params: { status: 'downloadStarted' } }],
+                actions: [{ type: 'storeSource', params: ({ event }) => ({ location: event.output }) }, { type: 'record', params: { message: 'downloadStarting' } }],
               },
               {
                 target: 'done',
-                actions: [{ type: 'record', params: { status: 'downloadFailed', details: { Reason: 'no HTTP source for the package' } } }, 'markDone'],
+                actions: [{ type: 'record', params: { message: 'downloadFailed', parameters: { [PARAMETER.reason]: REASON.noHttpSource } } }, 'markDone'],
               },
             ],
             'locateContent.failed': {
@@ -420,17 +390,24 @@ export const handheldMachine = setup({
               type: 'download',
               download: {
                 url: context.current!.sourceUrl!,
-                expectedSize: instructionOf(context).package.size,
-                expectedSha256: instructionOf(context).package.sha256,
+                expectedSize: instructionsOf(context).packageSize,
+                expectedSha256: extensionOf(context)?.content.sha256 ?? null,
                 partial: context.current!.partial,
               },
             }),
           },
           on: {
-            'download.done': {
-              target: 'running',
-              actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, 'resetAttempts', { type: 'record', params: { status: 'downloadSucceeded' } }],
-            },
+            'download.done': [
+              {
+                guard: 'isConfigurationPackage',
+                target: 'applyingConfiguration',
+                actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, 'resetAttempts', { type: 'record', params: { message: 'downloadSucceeded' } }],
+              },
+              {
+                target: 'running',
+                actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, 'resetAttempts', { type: 'record', params: { message: 'downloadSucceeded' } }],
+              },
+            ],
             'download.failed': [
               {
                 guard: 'canRetry',
@@ -442,29 +419,22 @@ export const handheldMachine = setup({
                 ],
               },
               {
-                // The content never matched the source: the program is never run on it.
+                // The content never matched the source: the command line never runs on it.
                 guard: { type: 'contentMismatch', params: ({ event }) => ({ error: event.error }) },
                 target: 'done',
-                actions: [
-                  { type: 'record', params: ({ event }) => ({ status: 'downloadFailed', details: { Reason: String(event.error) } }) },
-                  { type: 'record', params: ({ event }) => ({ status: 'contentMismatch', details: { Reason: String(event.error) } }) },
-                  'markDone',
-                ],
+                actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.contentMismatch, event.error) }) }, 'markDone'],
               },
               {
                 target: 'done',
-                actions: [{ type: 'record', params: ({ event }) => ({ status: 'downloadFailed', details: { Reason: String(event.error) } }) }, 'markDone'],
+                actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) }, 'markDone'],
               },
             ],
           },
         },
         downloadBackoff: { after: { retryDelay: 'downloading' } },
         running: {
-          // The outbox goes out while the program runs, so the site sees "running" for long installs.
-          entry: [
-            { type: 'record', params: ({ context }) => ({ status: 'programStarted', details: { CommandLine: instructionOf(context).program!.commandLine } }) },
-            'askToDeliver',
-          ],
+          // The outbox goes out while the command runs, so the site sees "running" for long installs.
+          entry: 'askToDeliver',
           invoke: {
             src: 'runProgram',
             input: ({ context }) => context,
@@ -472,21 +442,30 @@ export const handheldMachine = setup({
               {
                 guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
                 target: 'restarting',
-                actions: { type: 'recordProgramResult', params: ({ event }) => ({ status: ['restartPending'], result: event.output }) },
+                actions: { type: 'recordProgramResult', params: ({ event }) => ({ message: 'restartPending', result: event.output }) },
               },
               {
                 guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
                 target: 'done',
-                actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programSucceeded', 'executionSucceeded'], result: event.output }) }, 'markDone'],
+                actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ message: 'executionSucceeded', result: event.output }) }, 'install', 'markDone'],
               },
-              { target: 'done', actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ status: ['programFailed'], result: event.output }) }, 'markDone'] },
+              {
+                target: 'done',
+                actions: [{ type: 'recordProgramResult', params: ({ event }) => ({ message: 'executionFailed', result: event.output, reason: REASON.exitCode }) }, 'markDone'],
+              },
             ],
           },
           after: {
             maxRunTime: {
               target: 'done',
               actions: [
-                { type: 'record', params: ({ context }) => ({ status: 'maxRunTimeExceeded', details: { MaxRunTimeMinutes: String(instructionOf(context).program!.maxRunTimeMinutes) } }) },
+                {
+                  type: 'record',
+                  params: ({ context }) => ({
+                    message: 'executionFailed',
+                    parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(extensionOf(context)?.program?.maxRunTimeMinutes ?? 120) },
+                  }),
+                },
                 'markDone',
               ],
             },
@@ -495,16 +474,20 @@ export const handheldMachine = setup({
         restarting: {
           // The client reports "restart pending" before it goes down.
           entry: 'askToDeliver',
-          after: { restart: { target: 'done', actions: [{ type: 'record', params: { status: 'programSucceeded' } }, { type: 'record', params: { status: 'executionSucceeded' } }, 'markDone'] } },
+          after: { restart: { target: 'done', actions: [{ type: 'record', params: { message: 'executionSucceeded' } }, 'install', 'markDone'] } },
         },
         applyingConfiguration: {
           invoke: {
             src: 'evaluateConfiguration',
             input: ({ context }) => context,
             onDone: { target: 'done', actions: [{ type: 'applyConfiguration', params: ({ event }) => ({ evaluation: event.output }) }, 'markDone'] },
+            onError: {
+              target: 'done',
+              actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error) }) }, 'markDone'],
+            },
           },
         },
-        /** Not handled this round (not yet available, connectivity, site trouble): offered again at the next poll. */
+        /** Not handled this round (not yet started, connection, site trouble): handled again at the next poll. */
         deferred: { type: 'final' },
         done: { type: 'final' },
       },
@@ -513,25 +496,40 @@ export const handheldMachine = setup({
     reporting: {
       entry: 'askToDeliver',
       on: {
-        'deliverStatus.done': { target: 'idle', actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } },
+        'deliverStatus.done': [
+          { guard: 'reportsDue', target: 'inventorying', actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } },
+          { target: 'idle', actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } },
+        ],
+      },
+    },
+
+    /** Inventory and collected files the poll response asked for, each at its interval. */
+    inventorying: {
+      entry: 'askToReport',
+      on: {
+        'sendReports.done': { target: 'idle', actions: { type: 'noteReportsSent', params: ({ event }) => ({ sent: event.output }) } },
+        'sendReports.failed': { target: 'idle', actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'reports not sent', error: event.error }) } },
       },
     },
   },
 });
 
-/** The context after recording one status message about the current advertisement. */
-function recorded(context: HandheldContext, status: StatusKey, details: Record<string, string> = {}): Pick<HandheldContext, 'seq' | 'outbox'> {
+/** The context after recording one status message about the current package. */
+function recorded(context: HandheldContext, message: DeviceMessageKey, parameters: Record<string, string> = {}): Pick<HandheldContext, 'seq' | 'outbox'> {
   const seq = context.seq + 1;
-  const message: StatusMessage = {
-    id: `${context.credentials.uuid}:${context.boot}:${seq}`,
-    deviceId: context.credentials.uuid,
-    advertisementId: context.current!.offer.advertisementId,
-    packageId: context.current!.offer.packageId,
-    messageId: STATUS[status].id,
-    time: now(context),
-    details,
+  return {
+    seq,
+    outbox: [
+      ...context.outbox,
+      {
+        packageId: context.current!.packageId,
+        messageId: DEVICE_MESSAGE[message],
+        time: now(context),
+        // Zero-padded, so a device's messages sort in the order it recorded them.
+        parameters: { [PARAMETER.sequence]: `${context.boot}.${String(seq).padStart(8, '0')}`, ...parameters },
+      },
+    ],
   };
-  return { seq, outbox: { ...context.outbox, status: [...context.outbox.status, message] } };
 }
 
 /**
@@ -542,23 +540,34 @@ function recorded(context: HandheldContext, status: StatusKey, details: Record<s
  */
 function nextPollAt(context: HandheldContext): number {
   if (context.lastPollAt === null) return context.firstPollAt;
-  const interval = Math.round(context.settings.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next()));
+  const interval = Math.round(context.settings.client.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next()));
   const start = context.lastPollAt;
   return start + Math.max(1, Math.ceil((now(context) - start) / interval)) * interval;
 }
 
-/** The offers of a policy this device has still to handle: none while the site disables software distribution. */
-function pendingOffers(context: HandheldContext, policy: PollResponse): Offer[] {
-  if (!policy.settings.enableSoftwareDistribution) return [];
-  const offers = policy.unchanged ? context.offers : policy.offers;
-  return offers.filter((o) => context.done[o.advertisementId] !== o.revision);
+/** The settings after a poll response: a group the server left out keeps its previous value. */
+function settingsAfter(settings: DeviceSettings, policy: PollResponse): DeviceSettings {
+  return {
+    client: policy.client ?? settings.client,
+    softwareInventory: policy.softwareInventory ?? settings.softwareInventory,
+    fileCollection: policy.fileCollection ?? settings.fileCollection,
+    machineInventory: policy.machineInventory ?? settings.machineInventory,
+  };
 }
 
-function identityOf(profile: DeviceProfile): DeviceIdentity {
-  return { uuid: profile.id, name: profile.name, platform: profile.platform, osVersion: profile.osVersion };
+/** The packages of a poll response this device has still to handle. */
+function pendingPackages(context: HandheldContext, policy: PollResponse): string[] {
+  return policy.packages.filter((id) => context.done[id] !== true);
 }
 
-function storageDetails(context: HandheldContext): Record<string, string> {
-  return { PackageSize: String(instructionOf(context).package.size), FreeStorage: String(context.profile.freeStorageBytes) };
+function storageParameters(context: HandheldContext): Record<string, string> {
+  return {
+    [PARAMETER.reason]: REASON.insufficientStorage,
+    [PARAMETER.packageSize]: String(instructionsOf(context).packageSize),
+    [PARAMETER.freeStorage]: String(context.profile.freeStorageBytes),
+  };
 }
 
+function failure(reason: string, error: unknown): Record<string, string> {
+  return { [PARAMETER.reason]: reason, [PARAMETER.detail]: error instanceof Error ? error.message : String(error) };
+}

@@ -1,30 +1,17 @@
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import {
-  complianceReport,
-  DEVICE_MANAGEMENT_PATH,
-  HEADERS,
-  instructionRequest,
-  instructionResponse,
-  packageLocationRequest,
-  packageLocationResponse,
-  pollRequest,
-  pollResponse,
-  registrationRequest,
-  registrationResponse,
-  reportResponse,
-  statusReport,
-  type ComplianceReport,
-  type DeviceAction,
-  type DeviceIdentity,
-  type InstructionResponse,
-  type PackageLocationResponse,
-  type PollResponse,
-  type ReportResponse,
-  type ReportType,
-  type StatusReport,
-  type StatusReportType,
-} from '../protocol/documents.js';
+import type { DeviceStatusMessage } from '../domain/device-status.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
+import { devicePoll } from '../protocol/documents/device-poll.js';
+import { instructions, type Instructions } from '../protocol/documents/instructions.js';
+import { instructionsRequest } from '../protocol/documents/instructions-request.js';
+import { packageLocation, type PackageLocation } from '../protocol/documents/package-location.js';
+import { packageLocationRequest, type PackageLocationRequest } from '../protocol/documents/package-location-request.js';
+import { pollResponse, type PollResponse } from '../protocol/documents/poll-response.js';
+import { statusDocument } from '../protocol/documents/status.js';
+import { CLIENT_VERSION, HEADERS, managementPointUrl, MANAGEMENT_SYSTEM, type Action, type ReportType } from '../protocol/wire.js';
+import { ProtocolError } from '../protocol/xml.js';
+import type { Logger } from '../logging.js';
 import type { Clock } from '../time/clock.js';
 import { DecodeCache } from './decode-cache.js';
 
@@ -50,9 +37,32 @@ export class SiteRequestError extends Error {
   }
 }
 
+/**
+ * What a device presents on every request: its UUID, and the two opaque values the server set in its last poll
+ * answer (X-Device-Auth, X-Device-Timestamp), echoed back as the reference says. Empty until a server sets them.
+ */
 export interface Credentials {
   uuid: string;
-  authToken: string | null;
+  auth: string;
+  timestamp: string;
+}
+
+/** A poll's answer: the response document, and the opaque values the server set for the device to echo. */
+export interface PollAnswer {
+  policy: PollResponse;
+  auth: string | null;
+  timestamp: string | null;
+}
+
+/** One exchange as it crossed the wire, for `--wire-log`. */
+export interface WireExchange {
+  device: string;
+  action: string;
+  status: number | null;
+  ms: number;
+  request: { headers: Record<string, string>; body: string };
+  response: { headers: Record<string, string | string[] | undefined>; body: string } | null;
+  error?: string;
 }
 
 export interface SiteConnectionOptions {
@@ -64,6 +74,11 @@ export interface SiteConnectionOptions {
   maxSockets?: number;
   /** Told of every exchange: endpoint (action, report type, or Content), wall-clock milliseconds, success. */
   onExchange?: (endpoint: string, ms: number, ok: boolean) => void;
+  /** At debug level, every exchange is logged: device, action, HTTP status, milliseconds, and any error. */
+  logger?: Logger;
+  /** Given every device-management exchange whole, for the devices `wireLogFilter` accepts. */
+  onWire?: (exchange: WireExchange) => void;
+  wireLogFilter?: (uuid: string) => boolean;
 }
 
 /** An answer from the site: status, headers, and the body as text (device management) or a stream (content). */
@@ -77,23 +92,29 @@ export interface SiteResponse<Body> {
  * The device side of the wire protocol. One connection (one keep-alive socket pool) serves a whole fleet; each call
  * names the device it speaks for, so a device costs no HTTP client of its own. It speaks HTTP through undici, not
  * axios: at fleet rates the client is the bottleneck, and undici costs a third of axios per exchange (see bench/).
+ * An answer that is not 200, or that does not decode, fails the exchange and counts as an error for its endpoint.
  */
 export class SiteConnection {
   private readonly agent: Agent;
-  private readonly deviceManagementUrl: URL;
+  /** The management point: the server URL's path, or the documented one for a bare origin. */
+  readonly url: URL;
   readonly clock: Clock;
   private readonly onExchange: SiteConnectionOptions['onExchange'];
-  // What many devices receive word for word is decoded once for all of them. Not registrations or report answers:
-  // those name one device.
+  private readonly onWire: SiteConnectionOptions['onWire'];
+  private readonly logger: Logger | undefined;
+  private readonly wireLogFilter: SiteConnectionOptions['wireLogFilter'];
+  // What many devices receive word for word is decoded once for all of them.
   private readonly policies = new DecodeCache(pollResponse.decode);
-  private readonly instructionsFor = new DecodeCache(instructionResponse.decode);
-  private readonly locations = new DecodeCache(packageLocationResponse.decode);
-  private lastPoll: { policyVersion: number | null; text: string } | null = null;
+  private readonly instructionsFor = new DecodeCache(instructions.decode);
+  private readonly locations = new DecodeCache(packageLocation.decode);
 
   constructor(options: SiteConnectionOptions) {
     this.clock = options.clock;
     this.onExchange = options.onExchange;
-    this.deviceManagementUrl = new URL(DEVICE_MANAGEMENT_PATH, options.serverUrl);
+    this.onWire = options.onWire;
+    this.logger = options.logger;
+    this.wireLogFilter = options.wireLogFilter;
+    this.url = managementPointUrl(options.serverUrl);
     const timeout = options.timeoutMs ?? 30_000;
     this.agent = new Agent({ connections: options.maxSockets ?? 256, headersTimeout: timeout, bodyTimeout: timeout });
   }
@@ -103,91 +124,118 @@ export class SiteConnection {
     return this.agent.close();
   }
 
-  async register(identity: DeviceIdentity): Promise<string> {
-    const credentials = { uuid: identity.uuid, authToken: null };
-    return (await this.exchange(credentials, 'Register', registrationRequest.encode({ device: identity }), registrationResponse.decode)).authToken;
+  async poll(credentials: Credentials, identification: Identification): Promise<PollAnswer> {
+    const body = devicePoll.encode({
+      managementSystem: MANAGEMENT_SYSTEM,
+      identification,
+      // As real devices sent: `0` until the server has set a value.
+      connection: { authorizationToken: credentials.auth || '0', timestamp: credentials.timestamp || '0' },
+    });
+    const { document, headers } = await this.exchange(credentials, 'Poll', body, this.policies.get);
+    return { policy: document, auth: single(headers[HEADERS.auth]), timestamp: single(headers[HEADERS.timestamp]) };
   }
 
-  poll(credentials: Credentials, policyVersion: number | null): Promise<PollResponse> {
-    return this.exchange(credentials, 'Poll', this.pollDocument(policyVersion), this.policies.get);
+  async instructions(credentials: Credentials, packageId: string): Promise<Instructions> {
+    return (await this.exchange(credentials, 'InstructionRequest', instructionsRequest.encode({ packageId }), this.instructionsFor.get)).document;
   }
 
-  /**
-   * A device names itself in the headers, so every device that holds the site's current policy polls with the same
-   * document: it is encoded again only when the version asked about changes.
-   */
-  private pollDocument(policyVersion: number | null): string {
-    if (this.lastPoll?.policyVersion !== policyVersion) this.lastPoll = { policyVersion, text: pollRequest.encode({ policyVersion }) };
-    return this.lastPoll.text;
+  async locate(credentials: Credentials, request: PackageLocationRequest): Promise<PackageLocation> {
+    return (await this.exchange(credentials, 'LocationRequest', packageLocationRequest.encode(request), this.locations.get)).document;
   }
 
-  instructions(credentials: Credentials, advertisementId: string): Promise<InstructionResponse> {
-    return this.exchange(credentials, 'InstructionRequest', instructionRequest.encode({ advertisementId }), this.instructionsFor.get);
+  /** Sends status messages in one Status document; a 200 means the server has them (the answer's body is not read). */
+  async reportStatus(credentials: Credentials, messages: DeviceStatusMessage[]): Promise<void> {
+    await this.exchange(credentials, 'Status', statusDocument.encode({ messages }), ignoreBody);
   }
 
-  locate(credentials: Credentials, packageId: string, version: number): Promise<PackageLocationResponse> {
-    return this.exchange(credentials, 'PackageLocationRequest', packageLocationRequest.encode({ packageId, version }), this.locations.get);
+  /** Sends one report: an inventory document, or one collected file's bytes with its full device path. */
+  async report(credentials: Credentials, type: ReportType, body: string, fileName?: string): Promise<void> {
+    await this.exchange(credentials, 'Report', body, ignoreBody, { [HEADERS.reportType]: type, ...(fileName !== undefined && { [HEADERS.fileName]: fileName }) });
   }
 
-  reportStatus(credentials: Credentials, type: StatusReportType, report: StatusReport): Promise<ReportResponse> {
-    return this.exchange(credentials, 'Report', statusReport.encode(type, report), reportResponse.decode, type);
-  }
-
-  reportCompliance(credentials: Credentials, report: ComplianceReport): Promise<ReportResponse> {
-    return this.exchange(credentials, 'Report', complianceReport.encode(report), reportResponse.decode, 'ComplianceReport');
-  }
-
-  private async exchange<T>(credentials: Credentials, action: DeviceAction, body: string, decode: (text: string) => T, reportType?: ReportType): Promise<T> {
+  private async exchange<T>(
+    credentials: Credentials,
+    action: Action,
+    body: string,
+    decode: (text: string) => T,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ document: T; headers: SiteResponse<string>['headers'] }> {
     const headers: Record<string, string> = {
-      'content-type': 'application/xml; charset=utf-8',
+      'content-type': 'text/xml; charset=utf-8',
       [HEADERS.uuid]: credentials.uuid,
-      [HEADERS.timestamp]: new Date(this.clock.now()).toISOString(),
+      [HEADERS.auth]: credentials.auth,
+      [HEADERS.timestamp]: credentials.timestamp,
+      [HEADERS.clientVersion]: CLIENT_VERSION,
       [HEADERS.action]: action,
+      ...extraHeaders,
     };
-    if (credentials.authToken !== null) headers[HEADERS.auth] = credentials.authToken;
-    if (reportType) headers[HEADERS.reportType] = reportType;
-    const name = reportType ? `${action}/${reportType}` : action;
-    const response = await this.timed(name, () => this.post(headers, body));
-    if (response.status !== 200) {
-      throw new SiteRequestError(name, response.status, response.body.slice(0, 300), retryAfterMs(response.headers['retry-after'], this.clock.now()));
+    const endpoint = extraHeaders[HEADERS.reportType] ? `${action}/${extraHeaders[HEADERS.reportType]}` : action;
+    const wire = this.onWire && (this.wireLogFilter?.(credentials.uuid) ?? true) ? this.onWire : undefined;
+    const started = performance.now();
+    let response: SiteResponse<string> | null = null;
+    try {
+      response = await this.clock.track(this.post(headers, body));
+      if (response.status !== 200) {
+        throw new SiteRequestError(endpoint, response.status, response.body.slice(0, 300), retryAfterMs(response.headers['retry-after'], this.clock.now()));
+      }
+      const document = decode(response.body);
+      this.onExchange?.(endpoint, performance.now() - started, true);
+      wire?.(wireEntry(credentials.uuid, endpoint, headers, body, response, started));
+      this.debug(credentials.uuid, endpoint, response.status, started);
+      return { document, headers: response.headers };
+    } catch (error) {
+      this.onExchange?.(endpoint, performance.now() - started, false);
+      wire?.({ ...wireEntry(credentials.uuid, endpoint, headers, body, response, started), error: String(error) });
+      this.debug(credentials.uuid, endpoint, response?.status ?? null, started, error);
+      if (error instanceof SiteRequestError || error instanceof ProtocolError) throw error;
+      throw new SiteRequestError(endpoint, null, (error as Error).message);
     }
-    return decode(response.body);
+  }
+
+  private debug(device: string, action: string, status: number | null, started: number, error?: unknown): void {
+    if (!this.logger?.isLevelEnabled('debug')) return;
+    const ms = Math.round(performance.now() - started);
+    this.logger.debug('exchange', { device, action, status, ms, server: this.url.href, ...(error !== undefined && { error: String(error) }) });
   }
 
   /**
-   * One POST to the device management point, its answer collected as text. Through undici's dispatcher directly:
-   * its `request()` wraps every answer in a stream, which costs about a tenth more CPU per fleet poll.
+   * One POST to the management point, its answer collected as text. Through undici's dispatcher directly: its
+   * `request()` wraps every answer in a stream, which costs about a tenth more CPU per fleet poll.
    */
   private post(headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
     return new Promise((resolve, reject) => {
-      this.agent.dispatch(
-        { origin: this.deviceManagementUrl.origin, path: this.deviceManagementUrl.pathname, method: 'POST', headers, body },
-        new TextAnswer(resolve, reject),
-      );
+      this.agent.dispatch({ origin: this.url.origin, path: this.url.pathname + this.url.search, method: 'POST', headers, body }, new TextAnswer(resolve, reject));
     });
   }
 
   /** Starts fetching package content from a distribution point URL, from byte `from` on (an HTTP Range). */
-  download(url: string, from: number): Promise<SiteResponse<Readable>> {
+  async download(url: string, from: number): Promise<SiteResponse<Readable>> {
     const headers = from > 0 ? { range: `bytes=${from}-` } : {};
-    return this.timed('Content', async () => {
-      const { statusCode, headers: answer, body } = await request(url, { headers, dispatcher: this.agent });
-      return { status: statusCode, headers: answer, body };
-    });
-  }
-
-  /** Runs one HTTP exchange: tracked on the clock, timed, and turned into a SiteRequestError if no answer came. */
-  private async timed<T extends { status: number }>(endpoint: string, exchange: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      const response = await this.clock.track(exchange());
-      this.onExchange?.(endpoint, performance.now() - started, response.status < 400);
-      return response;
+      const { statusCode, headers: answer, body } = await this.clock.track(request(url, { headers, dispatcher: this.agent }));
+      this.onExchange?.('Content', performance.now() - started, statusCode < 400);
+      return { status: statusCode, headers: answer, body };
     } catch (error) {
-      this.onExchange?.(endpoint, performance.now() - started, false);
-      throw new SiteRequestError(endpoint, null, (error as Error).message);
+      this.onExchange?.('Content', performance.now() - started, false);
+      throw new SiteRequestError('Content', null, (error as Error).message);
     }
   }
+}
+
+const ignoreBody = () => undefined;
+
+const single = (value: string | string[] | undefined): string | null => (Array.isArray(value) ? (value[0] ?? null) : (value ?? null));
+
+function wireEntry(device: string, action: string, headers: Record<string, string>, body: string, response: SiteResponse<string> | null, started: number): WireExchange {
+  return {
+    device,
+    action,
+    status: response?.status ?? null,
+    ms: Math.round((performance.now() - started) * 10) / 10,
+    request: { headers, body },
+    response: response && { headers: response.headers, body: response.body },
+  };
 }
 
 /**

@@ -1,21 +1,75 @@
 import { createActor, fromCallback, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import type { DeviceIdentity, InstructionResponse, PackageLocationResponse, PollResponse } from '../protocol/documents.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
+import type { Instructions } from '../protocol/documents/instructions.js';
+import type { PackageLocation } from '../protocol/documents/package-location.js';
+import type { PackageLocationRequest } from '../protocol/documents/package-location-request.js';
+import type { ReportType } from '../protocol/wire.js';
+import type { Clock } from '../time/clock.js';
 import { downloadPackage, type DownloadedContent, type DownloadRequest } from './downloader.js';
-import type { Credentials, SiteConnection } from './site-connection.js';
+import type { Credentials, PollAnswer, SiteConnection } from './site-connection.js';
 import { deliverOutbox, type Delivery, type Outbox } from './status-outbox.js';
+
+/** One report to send: an inventory document, or a collected file with its full device path. */
+export interface OutgoingReport {
+  type: ReportType;
+  body: string;
+  fileName?: string;
+}
+
+/**
+ * Everything a handheld asks of its site, and the clock its delays run on. The statechart is given one in its
+ * input: a fleet gives the HTTP connection (sitePortOf), a spec gives canned answers and a simulated clock.
+ */
+export interface SitePort {
+  readonly clock: Clock;
+  /** The management point, for logs. */
+  readonly server: string;
+  poll(credentials: Credentials, identification: Identification): Promise<PollAnswer>;
+  instructions(credentials: Credentials, packageId: string): Promise<Instructions>;
+  locate(credentials: Credentials, request: PackageLocationRequest): Promise<PackageLocation>;
+  download(request: DownloadRequest): Promise<DownloadedContent>;
+  deliver(credentials: Credentials, outbox: Outbox): Promise<Delivery>;
+  /** Sends reports in order; resolves with the types sent before any failed. */
+  report(credentials: Credentials, reports: readonly OutgoingReport[]): Promise<ReportType[]>;
+}
+
+/** The site port of an HTTP connection to a management point. */
+export function sitePortOf(connection: SiteConnection): SitePort {
+  return {
+    clock: connection.clock,
+    server: connection.url.href,
+    poll: (credentials, identification) => connection.poll(credentials, identification),
+    instructions: (credentials, packageId) => connection.instructions(credentials, packageId),
+    locate: (credentials, request) => connection.locate(credentials, request),
+    download: (request) => downloadPackage(connection, request),
+    deliver: (credentials, outbox) => deliverOutbox(connection, credentials, outbox),
+    report: async (credentials, reports) => {
+      const sent: ReportType[] = [];
+      for (const report of reports) {
+        try {
+          await connection.report(credentials, report.type, report.body, report.fileName);
+        } catch {
+          break;
+        }
+        sent.push(report.type);
+      }
+      return sent;
+    },
+  };
+}
 
 /** Every exchange a device has with its site: what a state asks for, and what comes back when it succeeds. */
 interface SiteExchanges {
-  register: { request: { identity: DeviceIdentity }; output: string };
-  poll: { request: { credentials: Credentials; policyVersion: number | null }; output: PollResponse };
-  fetchInstructions: { request: { credentials: Credentials; advertisementId: string }; output: InstructionResponse };
-  locateContent: { request: { credentials: Credentials; packageId: string; version: number }; output: PackageLocationResponse };
+  poll: { request: { credentials: Credentials; identification: Identification }; output: PollAnswer };
+  fetchInstructions: { request: { credentials: Credentials; packageId: string }; output: Instructions };
+  locateContent: { request: { credentials: Credentials; location: PackageLocationRequest }; output: PackageLocation };
   download: { request: { download: DownloadRequest }; output: DownloadedContent };
   deliverStatus: { request: { credentials: Credentials; outbox: Outbox }; output: Delivery };
+  sendReports: { request: { credentials: Credentials; reports: readonly OutgoingReport[] }; output: ReportType[] };
 }
 type Exchange = keyof SiteExchanges;
 
-/** What a state asks the line for: `{ type: 'poll', credentials, policyVersion }`. */
+/** What a state asks the line for: `{ type: 'poll', credentials, identification }`. */
 export type SiteRequest = { [K in Exchange]: { type: K } & SiteExchanges[K]['request'] }[Exchange];
 
 /** What the line sends back: `poll.done` with the exchange's output, or `poll.failed` with its error. */
@@ -23,13 +77,13 @@ export type SiteAnswer = {
   [K in Exchange]: { type: `${K}.done`; output: SiteExchanges[K]['output'] } | { type: `${K}.failed`; error: unknown };
 }[Exchange];
 
-const EXCHANGES: { [K in Exchange]: (connection: SiteConnection, request: SiteExchanges[K]['request']) => Promise<SiteExchanges[K]['output']> } = {
-  register: (connection, { identity }) => connection.register(identity),
-  poll: (connection, { credentials, policyVersion }) => connection.poll(credentials, policyVersion),
-  fetchInstructions: (connection, { credentials, advertisementId }) => connection.instructions(credentials, advertisementId),
-  locateContent: (connection, { credentials, packageId, version }) => connection.locate(credentials, packageId, version),
-  download: (connection, { download }) => downloadPackage(connection, download),
-  deliverStatus: (connection, { credentials, outbox }) => deliverOutbox(connection, credentials, outbox),
+const EXCHANGES: { [K in Exchange]: (port: SitePort, request: SiteExchanges[K]['request']) => Promise<SiteExchanges[K]['output']> } = {
+  poll: (port, { credentials, identification }) => port.poll(credentials, identification),
+  fetchInstructions: (port, { credentials, packageId }) => port.instructions(credentials, packageId),
+  locateContent: (port, { credentials, location }) => port.locate(credentials, location),
+  download: (port, { download }) => port.download(download),
+  deliverStatus: (port, { credentials, outbox }) => port.deliver(credentials, outbox),
+  sendReports: (port, { credentials, reports }) => port.report(credentials, reports),
 };
 
 /** The answers' event types, made once: the statechart looks each answer up by its type. */
@@ -39,16 +93,16 @@ const ANSWERS = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, {
 
 /**
  * The devices' line to their site: an actor that runs each exchange a device's state asks for and sends the answer
- * back to that device as an event. One line serves every device on a connection, as the connection's socket pool
- * does. Not an invoked actor per exchange: starting and stopping an actor per poll cost a third of a fleet's CPU;
- * nor one per device: it cost 2 KB of each idle device's memory (see bench/). An answer that comes after its state
- * was left is handled where the statechart says, or dropped; one for a stopped device is dropped.
+ * back to that device as an event. One line serves every device of a port, as the connection's socket pool does.
+ * Not an invoked actor per exchange: starting and stopping an actor per poll cost a third of a fleet's CPU; nor one
+ * per device: it cost 2 KB of each idle device's memory (see bench/). An answer that comes after its state was left
+ * is handled where the statechart says, or dropped; one for a stopped device is dropped.
  */
-const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SiteConnection>(({ input: connection, receive }) => {
+const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(({ input: port, receive }) => {
   receive((request) => {
-    const exchange = EXCHANGES[request.type] as (connection: SiteConnection, request: SiteRequest) => Promise<unknown>;
+    const exchange = EXCHANGES[request.type] as (port: SitePort, request: SiteRequest) => Promise<unknown>;
     const answer = ANSWERS[request.type];
-    exchange(connection, request).then(
+    exchange(port, request).then(
       (output) => request.replyTo.send({ type: answer.done, output }),
       (error: unknown) => request.replyTo.send({ type: answer.failed, error }),
     );
@@ -57,14 +111,14 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SiteConnec
 
 type SiteLine = ActorRefFrom<typeof siteLine>;
 
-const lines = new WeakMap<SiteConnection, SiteLine>();
+const lines = new WeakMap<SitePort, SiteLine>();
 
-/** The line of a connection, started at its first use. */
-export function siteLineOf(connection: SiteConnection): SiteLine {
-  let line = lines.get(connection);
+/** The line of a port, started at its first use. */
+export function siteLineOf(port: SitePort): SiteLine {
+  let line = lines.get(port);
   if (!line) {
-    line = createActor(siteLine, { input: connection }).start();
-    lines.set(connection, line);
+    line = createActor(siteLine, { input: port }).start();
+    lines.set(port, line);
   }
   return line;
 }

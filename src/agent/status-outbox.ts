@@ -1,56 +1,36 @@
-import { isDownloadEvent, type ComplianceResult, type StatusMessage } from '../domain/status-message.js';
-import type { StatusReportType } from '../protocol/documents.js';
+import { PARAMETER, type DeviceStatusMessage } from '../domain/device-status.js';
 import type { Credentials, SiteConnection } from './site-connection.js';
 
-/** Status and compliance results a device has recorded but the site has not yet confirmed. */
-export interface Outbox {
-  status: StatusMessage[];
-  compliance: ComplianceResult[];
-}
+/** Status messages a device has recorded but the site has not yet taken, oldest first. */
+export type Outbox = readonly DeviceStatusMessage[];
 
-export const EMPTY_OUTBOX: Outbox = { status: [], compliance: [] };
+export const EMPTY_OUTBOX: Outbox = Object.freeze([]);
 
-export function outboxSize(outbox: Outbox): number {
-  return outbox.status.length + outbox.compliance.length;
-}
+/** A message's Sequence parameter: unique per device, the key the site de-duplicates by. */
+export const sequenceOf = (message: DeviceStatusMessage) => message.parameters[PARAMETER.sequence] ?? '';
 
-/** Removes what the site confirmed; anything recorded meanwhile stays. */
+/** Removes what the site took; anything recorded meanwhile stays. */
 export function withoutDelivered(outbox: Outbox, delivered: ReadonlySet<string>): Outbox {
-  return {
-    status: outbox.status.filter((m) => !delivered.has(m.id)),
-    compliance: outbox.compliance.filter((r) => !delivered.has(r.id)),
-  };
+  return outbox.filter((m) => !delivered.has(sequenceOf(m)));
 }
 
 export interface Delivery {
+  /** Sequences of the messages the site took. */
   delivered: string[];
-  /** Why a document was not confirmed, if one was not; its entries stay in the outbox for the next delivery. */
+  /** Why the document was not taken, if it was not; its messages stay in the outbox for the next delivery. */
   error: string | null;
 }
 
 /**
- * Delivers the outbox, one document per report type: Download Event Status (11030-11035) first, so the site sees
- * a download before the program it enabled, then the 100xx messages, then compliance. Delivery is at least once;
- * the site de-duplicates by id.
+ * Delivers the outbox as one Status document, in the order the messages were recorded, so the site sees a
+ * download before the program it started. Delivery is at least once; the site de-duplicates by Sequence.
  */
 export async function deliverOutbox(connection: SiteConnection, credentials: Credentials, outbox: Outbox): Promise<Delivery> {
-  const delivered: string[] = [];
-  const documents: { type: StatusReportType | 'ComplianceReport'; ids: string[]; send: () => Promise<unknown> }[] = [];
-  for (const type of ['DownloadEventStatus', 'SoftwareDistributionStatus'] as const) {
-    const messages = outbox.status.filter((m) => isDownloadEvent(m.messageId) === (type === 'DownloadEventStatus'));
-    if (messages.length > 0) documents.push({ type, ids: messages.map((m) => m.id), send: () => connection.reportStatus(credentials, type, { messages }) });
+  if (outbox.length === 0) return { delivered: [], error: null };
+  try {
+    await connection.reportStatus(credentials, [...outbox]);
+    return { delivered: outbox.map(sequenceOf), error: null };
+  } catch (error) {
+    return { delivered: [], error: `Status: ${(error as Error).message}` };
   }
-  if (outbox.compliance.length > 0) {
-    const results = outbox.compliance;
-    documents.push({ type: 'ComplianceReport', ids: results.map((r) => r.id), send: () => connection.reportCompliance(credentials, { results }) });
-  }
-  for (const document of documents) {
-    try {
-      await document.send();
-      delivered.push(...document.ids);
-    } catch (error) {
-      return { delivered, error: `${document.type}: ${(error as Error).message}` };
-    }
-  }
-  return { delivered, error: null };
 }

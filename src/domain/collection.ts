@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { platformSchema, type Platform } from './platform.js';
+import { platformSchema } from './platform.js';
 
 /** A collection holds devices named explicitly, devices matching a rule, or both (a union, as in ConfigMgr). */
 export const collectionSchema = z
@@ -20,7 +20,8 @@ export type Collection = z.infer<typeof collectionSchema>;
 
 export interface CollectionCandidate {
   id: string;
-  platform: Platform;
+  /** As the device names it (Identification/Platform): a platform mlc-sim does not know matches no platform rule. */
+  platform: string;
 }
 
 export function isMember(collection: Collection, device: CollectionCandidate): boolean {
@@ -28,5 +29,5 @@ export function isMember(collection: Collection, device: CollectionCandidate): b
   const rule = collection.rule;
   if (!rule) return false;
   if (rule.allDevices) return true;
-  return rule.platforms?.includes(device.platform) ?? false;
+  return rule.platforms?.some((platform) => platform === device.platform) ?? false;
 }

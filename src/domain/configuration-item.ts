@@ -38,5 +38,8 @@ export function expectedValue(setting: Setting): string | undefined {
   return setting.expected;
 }
 
+/** The file a configuration item's provisioning document has in its package's content. */
+export const configurationItemFile = (itemId: string) => `${itemId}.xml`;
+
 export const COMPLIANCE_STATES = ['compliant', 'remediated', 'nonCompliant', 'notApplicable'] as const;
 export type ComplianceState = (typeof COMPLIANCE_STATES)[number];

@@ -19,7 +19,7 @@ export const softwarePackageSchema = z.strictObject({
   source: z.string().min(1).describe('directory of the package files, relative to the site content root'),
 });
 
-/** Configuration package: mobile-only, holds configuration items; no content to download. */
+/** Configuration package: mobile-only, holds configuration items; its content is one provisioning document per item. */
 export const configurationPackageSchema = z.strictObject({
   ...packageBase,
   type: z.literal('configuration'),
@@ -29,9 +29,10 @@ export const configurationPackageSchema = z.strictObject({
 export const packageSchema = z.discriminatedUnion('type', [softwarePackageSchema, configurationPackageSchema]);
 
 export type SoftwarePackage = z.infer<typeof softwarePackageSchema>;
+export type ConfigurationPackage = z.infer<typeof configurationPackageSchema>;
 export type Package = z.infer<typeof packageSchema>;
 
-/** What the distribution point knows of a software package once its archive is built. */
+/** What the distribution point knows of a package once its archive is built. */
 export interface PackageContent {
   packageId: string;
   version: number;

@@ -44,6 +44,7 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     advertisements: [...store.advertisements.values()],
     devices: store.devices.size,
     statusMessages: status.messageCount,
+    deviceMessages: status.deviceMessageCount,
     complianceResults: status.complianceCount,
   }));
 
@@ -76,7 +77,7 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
   app.put<{ Params: { id: string } }>(`${ADMIN_PATH}/configuration-items/:id`, async (request) => {
     const item = parseBody(configurationItemSchema, request.body);
     if (item.id !== request.params.id) throw new SiteError(400, 'id', `body id ${item.id} does not match the URL's ${request.params.id}`);
-    store.replaceConfigurationItem(item);
+    await store.replaceConfigurationItem(item);
     return item;
   });
 

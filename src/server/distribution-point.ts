@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { DISTRIBUTION_POINT_PATH } from '../protocol/documents.js';
+import { DISTRIBUTION_POINT_PATH } from '../protocol/wire.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
 

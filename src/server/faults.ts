@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { DEVICE_ACTIONS } from '../protocol/documents.js';
+import { ACTIONS } from '../protocol/wire.js';
 import type { Random } from '../random.js';
 
 /** Where a fault applies: one device action of the management point, or package content on the distribution point. */
-export const FAULT_ENDPOINTS = [...DEVICE_ACTIONS, 'Content'] as const;
+export const FAULT_ENDPOINTS = [...ACTIONS, 'Content'] as const;
 export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
 
 /** Faults that only make sense for package content. */

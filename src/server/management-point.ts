@@ -1,105 +1,237 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  complianceReport,
-  DEVICE_ACTIONS,
-  DEVICE_MANAGEMENT_PATH,
-  DISTRIBUTION_POINT_PATH,
-  errorDocument,
-  HEADERS,
-  instructionRequest,
-  instructionResponse,
-  packageLocationRequest,
-  packageLocationResponse,
-  pollRequest,
-  pollResponse,
-  ProtocolError,
-  registrationRequest,
-  registrationResponse,
-  REPORT_TYPES,
-  reportResponse,
-  statusReport,
-  type DeviceAction,
-} from '../protocol/documents.js';
+import { DEVICE_FLAGS } from '../domain/advertisement.js';
+import { configurationItemFile } from '../domain/configuration-item.js';
+import { PACKAGE_TYPE } from '../domain/package.js';
+import { programFlags } from '../domain/program.js';
+import { devicePoll } from '../protocol/documents/device-poll.js';
+import { fileReport, reportedFiles } from '../protocol/documents/file-report.js';
+import { instructions } from '../protocol/documents/instructions.js';
+import { instructionsRequest } from '../protocol/documents/instructions-request.js';
+import { machineInventory } from '../protocol/documents/machine-inventory.js';
+import { packageLocation } from '../protocol/documents/package-location.js';
+import { packageLocationRequest } from '../protocol/documents/package-location-request.js';
+import { pollResponse } from '../protocol/documents/poll-response.js';
+import { statusDocument } from '../protocol/documents/status.js';
+import { ACTIONS, CONNECTION_FLAGS, DEFAULT_DM_PATH, DISTRIBUTION_POINT_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
+import { parseRoot, ProtocolError } from '../protocol/xml.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
-import { SiteError } from './site-store.js';
+import { SiteError, type KnownDevice } from './site-store.js';
+import type { ReceivedMessage } from './status-store.js';
+import { advertisementReceived, translateStatus } from './status-translation.js';
+
+/** The path real devices use, and the documentation's spelling of it (`SvrFmt`'s example), which we honour too. */
+const PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
+const XML = 'text/xml; charset=utf-8';
+
+/** ConfigMgr's device assignment flags as the connection classes of Instructions/Flags. */
+const CONNECTION_CLASSES: Record<keyof typeof DEVICE_FLAGS, number> = {
+  always: CONNECTION_FLAGS.lowBandwidth | CONNECTION_FLAGS.highBandwidth,
+  highBandwidth: CONNECTION_FLAGS.highBandwidth | CONNECTION_FLAGS.passThrough,
+  docked: CONNECTION_FLAGS.passThrough,
+};
+
+/** An answer: a document (or nothing), with response headers. */
+interface Answer {
+  body: string;
+  headers?: Record<string, string>;
+}
 
 /**
- * The device management point: one URL, dispatched on `X-Device-Action`, XML in and out. It never answers a
- * device with 5xx for the device's own mistakes: bad documents get 400, unknown devices 401, with an Error document.
+ * The device management point: one URL, dispatched on `X-Device-Action`. Bad input on a known action gets a 4xx
+ * (400 for a document that does not decode, 401 for a device that has not polled or a wrong token). Actions and
+ * report types it does not know are logged and answered 200, as the reference's minimal server does; a body whose
+ * root is `Status` is taken as status whatever the action says.
  */
 export function registerManagementPoint(app: FastifyInstance, site: SiteContext): void {
-  app.post(DEVICE_MANAGEMENT_PATH, async (request, reply) => {
-    try {
-      const action = header(request, HEADERS.action);
-      if (!DEVICE_ACTIONS.includes(action as DeviceAction)) {
-        throw new SiteError(400, 'X-Device-Action', `"${action}" is not one of ${DEVICE_ACTIONS.join(', ')}`);
+  const polls = new PollAnswers();
+  for (const path of PATHS) {
+    app.post(path, async (request, reply) => {
+      try {
+        const uuid = request.headers[HEADERS.uuid];
+        if (typeof uuid !== 'string' || uuid === '') throw new SiteError(400, 'X-Device-UUID', 'header is missing');
+        const action = actionOf(request);
+        const fault = action === null ? undefined : site.faults.hit(action, site.now());
+        const refuse = (status: number) => reply.code(status).type('text/plain').send(`fault ${fault!.id} injected on ${action}`);
+        if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
+        const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, polls);
+        for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
+        return await deliver(reply.code(200), fault, XML, Buffer.from(answer.body));
+      } catch (error) {
+        if (error instanceof ProtocolError) return sendText(reply, 400, error.message);
+        if (error instanceof SiteError) return sendText(reply, error.status, error.message);
+        throw error;
       }
-      const fault = site.faults.hit(action as DeviceAction, site.now());
-      const refuse = (status: number) => sendError(reply, status, 'InjectedFault', `fault ${fault!.id} injected on ${action}`);
-      if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
-      return await deliver(reply.code(200), fault, XML, Buffer.from(handle(action as DeviceAction, request, site)));
-    } catch (error) {
-      if (error instanceof ProtocolError) return sendError(reply, 400, 'BadDocument', error.message);
-      if (error instanceof SiteError) return sendError(reply, error.status, 'Rejected', error.message);
-      throw error;
-    }
+    });
+  }
+}
+
+/** The action a request names, or the one its body's root stands for; null when neither is known. */
+function actionOf(request: FastifyRequest): Action | null {
+  const header = request.headers[HEADERS.action];
+  const named = ACTIONS.find((a) => typeof header === 'string' && a.toLowerCase() === header.toLowerCase());
+  if (named) return named;
+  try {
+    return parseRoot('(unknown action)', bodyText(request)).name === 'Status' ? 'Status' : null;
+  } catch {
+    return null;
+  }
+}
+
+function unknownAction(request: FastifyRequest, site: SiteContext): Answer {
+  const action = String(request.headers[HEADERS.action] ?? '');
+  site.logger.warn('unknown X-Device-Action', { action, uuid: request.headers[HEADERS.uuid] });
+  return { body: `Unknown X-Device-Action field: ${action}` };
+}
+
+function handle(action: Action, uuid: string, request: FastifyRequest, site: SiteContext, polls: PollAnswers): Answer {
+  const { store } = site;
+  const body = bodyText(request);
+  if (action === 'Poll') {
+    const poll = devicePoll.decode(body);
+    if (poll.identification.id !== uuid) site.logger.debug('Identification/ID differs from X-Device-UUID', { uuid, id: poll.identification.id });
+    const device = store.identify(uuid, poll.identification, site.now());
+    return {
+      body: polls.answer(store.policyVersion, store.applicablePackages(device), () => store.settings),
+      headers: { [HEADERS.auth]: device.authToken, [HEADERS.timestamp]: deviceTimestamp(site.now()) },
+    };
+  }
+  const device = store.authenticate(uuid, headerOf(request, HEADERS.auth));
+  switch (action) {
+    case 'InstructionRequest':
+      return { body: instructionsFor(device, instructionsRequest.decode(body).packageId, site) };
+    case 'LocationRequest':
+      return { body: locationFor(device, packageLocationRequest.decode(body).packageId, request, site) };
+    case 'Status':
+      acceptStatus(device, body, site);
+      return { body: '' };
+    case 'Report':
+      acceptReport(device, request, site);
+      return { body: '' };
+  }
+}
+
+function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteContext): string {
+  const { ad, revision, pkg, program, content } = site.store.offerTo(device, dmPackageId);
+  site.status.acceptStatus([advertisementReceived(contextOf(device, ad.id, pkg.id, program?.commandLine), dmPackageId, secondOf(site.now()))]);
+  const items = site.store.configurationItemsOf(pkg);
+  return instructions.encode({
+    id: dmPackageId,
+    required: ad.mandatory,
+    name: program?.name ?? pkg.name,
+    shortDescription: ad.name,
+    longDescription: `${pkg.name}, version ${pkg.version}`,
+    packageSize: content.archive.length,
+    flags: CONNECTION_CLASSES[ad.assignment],
+    startTime: Date.parse(ad.availableAt),
+    recurrence: null,
+    localDestination: `\\Temp\\${pkg.id}`,
+    commandLine: program?.commandLine ?? '',
+    sourceFiles: true,
+    extension: {
+      advertisement: { id: ad.id, name: ad.name, revision, expiresAt: ad.expiresAt === undefined ? null : Date.parse(ad.expiresAt) },
+      content: { packageId: pkg.id, version: pkg.version, packageType: PACKAGE_TYPE[pkg.type], sha256: content.sha256 },
+      program: program
+        ? { name: program.name, flags: programFlags(program), maxRunTimeMinutes: program.maxRunTimeMinutes, platforms: program.platforms, successExitCodes: program.successExitCodes }
+        : null,
+      configurationItems: items.map((item) => ({ id: item.id, name: item.name, remediate: item.remediate, file: configurationItemFile(item.id), platforms: item.platforms })),
+    },
   });
 }
 
-function handle(action: DeviceAction, request: FastifyRequest, site: SiteContext): string {
-  const { store, status } = site;
-  if (action === 'Register') {
-    const { device: identity } = registrationRequest.decode(request.body);
-    if (identity.uuid !== header(request, HEADERS.uuid)) throw new SiteError(400, 'Device.UUID', 'does not match X-Device-UUID');
-    return registrationResponse.encode({ authToken: store.register(identity, site.now()).authToken });
+function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyRequest, site: SiteContext): string {
+  const { content } = site.store.offerTo(device, dmPackageId);
+  const file = `${content.packageId}/${content.version}.tar`;
+  return packageLocation.encode({
+    packageId: dmPackageId,
+    locations: [
+      // An SMB source as a real site lists it; device clients download over HTTP, so they pass it over.
+      { metric: 1, smbPath: `\\\\MLC-DP01\\SMSPKGC$\\${content.packageId}`, httpUrl: null, directoryService: null, subnets: [] },
+      { metric: 2, smbPath: null, httpUrl: `http://${request.headers.host}${DISTRIBUTION_POINT_PATH}/${file}`, directoryService: null, subnets: [] },
+    ],
+  });
+}
+
+function acceptStatus(device: KnownDevice, body: string, site: SiteContext): void {
+  const received: ReceivedMessage[] = [];
+  for (const message of statusDocument.decode(body).messages) {
+    const advertised = site.store.advertisedRevision(message.packageId);
+    const ad = advertised && site.store.advertisements.get(advertised.advertisementId);
+    if (!ad) {
+      site.logger.warn('status about a package this site never listed', { device: device.name, packageId: message.packageId, messageId: message.messageId });
+      continue;
+    }
+    const program = ad.programName === undefined ? undefined : site.store.programs.get(`${ad.packageId}/${ad.programName}`);
+    const records = translateStatus(message, contextOf(device, ad.id, ad.packageId, program?.commandLine));
+    received.push({ key: records.key, message, records });
   }
-  const device = store.authenticate(request.headers[HEADERS.uuid] as string | undefined, request.headers[HEADERS.auth] as string | undefined);
-  switch (action) {
-    case 'Poll': {
-      const { policyVersion } = pollRequest.decode(request.body);
-      device.lastPollAt = site.now();
-      // An unchanged policy costs the site a version compare, not a membership evaluation.
-      const unchanged = policyVersion === store.policyVersion;
-      return pollResponse.encode({
-        policyVersion: store.policyVersion,
-        unchanged,
-        settings: store.settings,
-        offers: unchanged ? [] : store.offersFor(device),
-      });
+  site.status.acceptDeviceStatus(device.name, received);
+}
+
+function acceptReport(device: KnownDevice, request: FastifyRequest, site: SiteContext): void {
+  const type = String(request.headers[HEADERS.reportType] ?? '');
+  const now = site.now();
+  switch (type.toLowerCase()) {
+    case 'machineinventory':
+      site.inventory.recordMachine(device.name, now, machineInventory.decode(bodyText(request)));
+      return;
+    case 'softwareinventory': {
+      const files = reportedFiles(fileReport.decode(bodyText(request))).map(({ path, file }) => ({ path, size: file.size, ...(file.version && { version: file.version }) }));
+      site.inventory.recordSoftware(device.name, now, files);
+      return;
     }
-    case 'InstructionRequest':
-      return instructionResponse.encode(store.instructionFor(device, instructionRequest.decode(request.body).advertisementId));
-    case 'PackageLocationRequest': {
-      const { packageId, version } = packageLocationRequest.decode(request.body);
-      if (!store.contentOf(packageId, version)) throw new SiteError(404, 'Package', `no content for package ${packageId} version ${version}`);
-      return packageLocationResponse.encode({
-        sources: [
-          // An SMB source as a real site lists it; device clients download over HTTP, so they skip it.
-          { type: 'SMB', metric: 1, location: `\\\\MLC-DP01\\SMSPKGC$\\${packageId}` },
-          { type: 'HTTP', metric: 2, location: `http://${request.headers.host}${DISTRIBUTION_POINT_PATH}/${packageId}/${version}.tar` },
-        ],
-      });
+    case 'filecollection': {
+      const name = headerOf(request, HEADERS.fileName);
+      if (!name) throw new SiteError(400, 'X-Device-FullyQualifiedFilename', 'header is missing');
+      site.inventory.recordFile(device.name, now, name, Buffer.isBuffer(request.body) ? request.body.length : bodyText(request).length);
+      return;
     }
-    case 'Report': {
-      const type = header(request, HEADERS.reportType);
-      if (type === 'ComplianceReport') return reportResponse.encode(status.acceptCompliance(complianceReport.decode(device.identity.uuid, request.body).results));
-      if (type === 'DownloadEventStatus' || type === 'SoftwareDistributionStatus') {
-        return reportResponse.encode(status.acceptStatus(statusReport.decode(type, device.identity.uuid, request.body).messages));
-      }
-      throw new SiteError(400, 'X-Device-Reporttype', `"${type}" is not one of ${REPORT_TYPES.join(', ')}`);
-    }
+    default:
+      site.logger.warn('unknown X-Device-ReportType', { device: device.name, type });
   }
 }
 
-function header(request: FastifyRequest, name: string): string {
+function contextOf(device: KnownDevice, advertisementId: string, packageId: string, commandLine: string | undefined) {
+  return { deviceName: device.name, advertisementId, packageId, commandLine: commandLine ?? null };
+}
+
+/** Device timestamps have whole seconds: the site's own records about a device are stamped the same way. */
+const secondOf = (ms: number) => Math.floor(ms / 1000) * 1000;
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
-  if (typeof value !== 'string' || value === '') throw new SiteError(400, name, 'header is missing');
-  return value;
+  return typeof value === 'string' ? value : undefined;
 }
 
-const XML = 'application/xml; charset=utf-8';
+function bodyText(request: FastifyRequest): string {
+  const body = request.body;
+  return Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
+}
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type(XML).send(errorDocument.encode({ code, message }));
+function sendText(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('text/plain; charset=utf-8').send(message);
+}
+
+/**
+ * Poll answers, encoded once per policy version and package list: most devices of a site share a handful of
+ * lists, and an unchanged site answers every poll with a document it already has.
+ */
+class PollAnswers {
+  private version = -1;
+  private readonly answers = new Map<string, string>();
+
+  answer(version: number, packages: string[], settings: () => SiteContext['store']['settings']): string {
+    if (version !== this.version) {
+      this.answers.clear();
+      this.version = version;
+    }
+    const key = packages.join(',');
+    let answer = this.answers.get(key);
+    if (answer === undefined) {
+      const s = settings();
+      answer = pollResponse.encode({ client: s.client, softwareInventory: s.softwareInventory, fileCollection: s.fileCollection, machineInventory: s.machineInventory, packages });
+      this.answers.set(key, answer);
+    }
+    return answer;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../logging.js';
 import type { FaultInjector } from './faults.js';
+import type { InventoryStore } from './inventory-store.js';
 import type { SiteStore } from './site-store.js';
 import type { StatusStore } from './status-store.js';
 
@@ -7,6 +8,7 @@ import type { StatusStore } from './status-store.js';
 export interface SiteContext {
   store: SiteStore;
   status: StatusStore;
+  inventory: InventoryStore;
   faults: FaultInjector;
   /** The site's notion of now: real time, or the replay's simulated time. */
   now: () => number;

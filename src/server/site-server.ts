@@ -5,6 +5,7 @@ import { seededRandom, type Random } from '../random.js';
 import { registerAdminApi } from './admin-api.js';
 import { registerDistributionPoint } from './distribution-point.js';
 import { FaultInjector } from './faults.js';
+import { InventoryStore } from './inventory-store.js';
 import { registerManagementPoint } from './management-point.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError, SiteStore } from './site-store.js';
@@ -49,6 +50,7 @@ class SiteServer implements RunningSiteServer {
   readonly faults: FaultInjector;
   readonly logger: Logger;
   status: StatusStore;
+  readonly inventory = new InventoryStore();
   url = '';
   private app: FastifyInstance | null = null;
 
@@ -64,7 +66,8 @@ class SiteServer implements RunningSiteServer {
 
   async listen(port: number): Promise<void> {
     const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
-    app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    // Devices' content types are not documented: anything but JSON (the admin API) reaches the routes as bytes.
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
       if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
       const status = error.statusCode ?? 500;

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { DEVICE_FLAGS, type Advertisement } from '../domain/advertisement.js';
-import { toClientSettings, type ClientSettings } from '../domain/client-settings.js';
+import type { Advertisement } from '../domain/advertisement.js';
+import { toClientSettings, type SiteClientSettings } from '../domain/client-settings.js';
 import { isMember, type Collection } from '../domain/collection.js';
 import type { ConfigurationItem } from '../domain/configuration-item.js';
-import { PACKAGE_TYPE, type Package, type PackageContent } from '../domain/package.js';
-import { programFlags, type Program } from '../domain/program.js';
+import { guidOf } from '../domain/guid.js';
+import type { Package, PackageContent } from '../domain/package.js';
+import type { Program } from '../domain/program.js';
 import type { SiteDefinition } from '../domain/site.js';
-import type { DeviceIdentity, InstructionResponse, Offer } from '../protocol/documents.js';
-import { buildPackageContent } from './content-library.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
+import { buildConfigurationContent, buildPackageContent } from './content-library.js';
 
 /** A request the site cannot honour: the HTTP status, the field at fault, and why. */
 export class SiteError extends Error {
@@ -21,11 +22,22 @@ export class SiteError extends Error {
   }
 }
 
-export interface RegisteredDevice {
-  identity: DeviceIdentity;
+/** A device as the site knows it from its polls: `X-Device-UUID`, the token the site gave it, and its Identification. */
+export interface KnownDevice {
+  uuid: string;
+  /** The device's resource name (`Identification/DeviceName`): collections, status and reports name it so. */
+  name: string;
+  platform: string;
+  identification: Identification;
   authToken: string;
-  registeredAt: number;
-  lastPollAt: number | null;
+  firstPollAt: number;
+  lastPollAt: number;
+}
+
+/** What a device-management package id (a GUID) stands for: one revision of one advertisement. */
+export interface AdvertisedRevision {
+  advertisementId: string;
+  revision: number;
 }
 
 const programKey = (packageId: string, name: string) => `${packageId}/${name}`;
@@ -40,8 +52,11 @@ export class SiteStore {
   readonly configurationItems = new Map<string, ConfigurationItem>();
   readonly collections = new Map<string, Collection>();
   readonly advertisements = new Map<string, Advertisement>();
-  readonly devices = new Map<string, RegisteredDevice>();
+  /** Devices by X-Device-UUID. */
+  readonly devices = new Map<string, KnownDevice>();
   private readonly content = new Map<string, PackageContent>();
+  /** Every device-management package id the site has listed, for statuses that arrive after a change. */
+  private readonly dmPackages = new Map<string, AdvertisedRevision>();
   /** Per advertisement: the policy version at which it, its package or its program last changed. */
   private readonly revisions = new Map<string, number>();
   private version = 1;
@@ -50,14 +65,14 @@ export class SiteStore {
   private readonly createdAt = new Map<string, number>();
 
   private constructor(
-    readonly settings: ClientSettings,
+    readonly settings: SiteClientSettings,
     private readonly contentRoot: string,
     private readonly now: () => number,
   ) {}
 
   /** Builds a store from a site definition, creating each object as the admin API would (same checks). */
   static async fromDefinition(site: SiteDefinition, contentRoot: string, now: () => number = Date.now): Promise<SiteStore> {
-    const store = new SiteStore(toClientSettings(site.clientSettings), contentRoot, now);
+    const store = new SiteStore(toClientSettings(site.clientSettings, '127.0.0.1'), contentRoot, now);
     /** Adds each object of a list, naming the list and index in any error, e.g. `advertisements.2.collectionId`. */
     const addAll = async <T>(list: string, objects: T[], add: (object: T) => void | Promise<void>) => {
       for (const [index, object] of objects.entries()) {
@@ -101,9 +116,12 @@ export class SiteStore {
 
   private async storePackage(pkg: Package): Promise<void> {
     if (pkg.type === 'configuration') {
-      pkg.configurationItems.forEach((id, index) => {
-        if (!this.configurationItems.has(id)) throw new SiteError(400, `configurationItems.${index}`, `configuration item ${id} does not exist`);
+      const items = pkg.configurationItems.map((id, index) => {
+        const item = this.configurationItems.get(id);
+        if (!item) throw new SiteError(400, `configurationItems.${index}`, `configuration item ${id} does not exist`);
+        return item;
       });
+      this.content.set(pkg.id, await buildConfigurationContent(pkg, items));
     } else {
       try {
         this.content.set(pkg.id, await buildPackageContent(pkg, this.contentRoot));
@@ -131,12 +149,14 @@ export class SiteStore {
     this.changed();
   }
 
-  /** Replaces a configuration item; every advertisement of a configuration package holding it evaluates again. */
-  replaceConfigurationItem(item: ConfigurationItem): void {
+  /** Replaces a configuration item; every configuration package holding it gets new content and evaluates again. */
+  async replaceConfigurationItem(item: ConfigurationItem): Promise<void> {
     if (!this.configurationItems.has(item.id)) throw new SiteError(404, 'id', `configuration item ${item.id} does not exist`);
     this.configurationItems.set(item.id, item);
     this.changed();
-    for (const pkg of this.packages.values()) if (pkg.type === 'configuration' && pkg.configurationItems.includes(item.id)) this.changed(pkg.id);
+    for (const pkg of this.packages.values()) {
+      if (pkg.type === 'configuration' && pkg.configurationItems.includes(item.id)) await this.storePackage({ ...pkg, version: pkg.version + 1 });
+    }
   }
 
   addCollection(collection: Collection): void {
@@ -206,75 +226,74 @@ export class SiteStore {
 
   // --- devices -------------------------------------------------------------------------------------------------
 
-  register(identity: DeviceIdentity, now: number): RegisteredDevice {
-    const existing = this.devices.get(identity.uuid);
-    const device = { identity, authToken: existing?.authToken ?? randomBytes(12).toString('hex'), registeredAt: now, lastPollAt: null };
-    this.devices.set(identity.uuid, device);
+  /**
+   * The device behind a poll. A device is known from its first poll (X-Device-UUID plus Identification) and
+   * given a token in X-Device-Auth, which it echoes from then on.
+   */
+  identify(uuid: string, identification: Identification, now: number): KnownDevice {
+    const existing = this.devices.get(uuid);
+    const device: KnownDevice = {
+      uuid,
+      name: identification.deviceName || uuid,
+      platform: identification.platform,
+      identification,
+      authToken: existing?.authToken ?? randomBytes(12).toString('hex'),
+      firstPollAt: existing?.firstPollAt ?? now,
+      lastPollAt: now,
+    };
+    this.devices.set(uuid, device);
     return device;
   }
 
-  authenticate(uuid: string | undefined, authToken: string | undefined): RegisteredDevice {
+  /** The device making a request other than a poll: it must be known and present the token it was given. */
+  authenticate(uuid: string | undefined, authToken: string | undefined): KnownDevice {
     const device = uuid === undefined ? undefined : this.devices.get(uuid);
-    if (!device) throw new SiteError(401, 'X-Device-UUID', `device ${uuid ?? '(none)'} is not registered`);
+    if (!device) throw new SiteError(401, 'X-Device-UUID', `device ${uuid ?? '(none)'} has not polled this site`);
     if (device.authToken !== authToken) throw new SiteError(401, 'X-Device-Auth', `wrong token for device ${uuid}`);
     return device;
   }
 
   // --- policy --------------------------------------------------------------------------------------------------
 
-  /** Advertisements whose collection holds the device. Platform and timing are the client's to judge, as in ConfigMgr. */
-  offersFor(device: RegisteredDevice): Offer[] {
-    const offers: Offer[] = [];
-    for (const ad of this.advertisements.values()) {
-      if (!this.isTargeted(ad, device)) continue;
-      offers.push({
-        advertisementId: ad.id,
-        packageId: ad.packageId,
-        packageVersion: this.packages.get(ad.packageId)!.version,
-        revision: this.revisions.get(ad.id)!,
-      });
-    }
-    return offers;
+  /**
+   * The device-management packages that apply to a device: one per advertisement whose collection holds it, with
+   * an id (a GUID) that changes whenever the advertisement, its package or its program does, so a changed offer
+   * reaches the device as a new package. Platform and timing are the client's to judge, as in ConfigMgr.
+   */
+  applicablePackages(device: KnownDevice): string[] {
+    if (!this.settings.enableSoftwareDistribution) return [];
+    const ids: string[] = [];
+    for (const ad of this.advertisements.values()) if (this.isTargeted(ad, device)) ids.push(this.dmPackageId(ad.id));
+    return ids;
   }
 
-  instructionFor(device: RegisteredDevice, advertisementId: string): InstructionResponse {
-    const ad = this.advertisements.get(advertisementId);
-    if (!ad || !this.isTargeted(ad, device)) {
-      throw new SiteError(404, 'Advertisement.ID', `advertisement ${advertisementId} does not target device ${device.identity.uuid}`);
+  private dmPackageId(advertisementId: string): string {
+    const revision = this.revisions.get(advertisementId)!;
+    const id = guidOf(`${advertisementId}/${revision}`);
+    if (!this.dmPackages.has(id)) this.dmPackages.set(id, { advertisementId, revision });
+    return id;
+  }
+
+  /** What a device-management package id stands for, if the site ever listed it. */
+  advertisedRevision(dmPackageId: string): AdvertisedRevision | undefined {
+    return this.dmPackages.get(dmPackageId);
+  }
+
+  /** The current revision of an advertisement that targets the device, from its device-management package id. */
+  offerTo(device: KnownDevice, dmPackageId: string): { ad: Advertisement; revision: number; pkg: Package; program: Program | undefined; content: PackageContent } {
+    const advertised = this.dmPackages.get(dmPackageId);
+    const ad = advertised && this.advertisements.get(advertised.advertisementId);
+    if (!advertised || !ad || !this.isTargeted(ad, device)) {
+      throw new SiteError(404, 'Package/ID', `package ${dmPackageId} does not apply to device ${device.name}`);
     }
+    if (this.revisions.get(ad.id) !== advertised.revision) throw new SiteError(404, 'Package/ID', `package ${dmPackageId} was replaced by a newer revision`);
     const pkg = this.packages.get(ad.packageId)!;
-    const content = this.content.get(pkg.id);
-    const program = ad.programName === undefined ? undefined : this.programs.get(programKey(pkg.id, ad.programName))!;
-    return {
-      advertisement: {
-        id: ad.id,
-        name: ad.name,
-        revision: this.revisions.get(ad.id)!,
-        mandatory: ad.mandatory,
-        availableAt: Date.parse(ad.availableAt),
-        expiresAt: ad.expiresAt === undefined ? null : Date.parse(ad.expiresAt),
-        deviceFlags: DEVICE_FLAGS[ad.assignment],
-      },
-      package: {
-        id: pkg.id,
-        name: pkg.name,
-        version: pkg.version,
-        packageType: PACKAGE_TYPE[pkg.type],
-        size: content?.archive.length ?? 0,
-        sha256: content?.sha256 ?? '',
-      },
-      program: program
-        ? {
-            name: program.name,
-            commandLine: program.commandLine,
-            flags: programFlags(program),
-            platforms: program.platforms,
-            maxRunTimeMinutes: program.maxRunTimeMinutes,
-            successExitCodes: program.successExitCodes,
-          }
-        : null,
-      configurationItems: pkg.type === 'configuration' ? pkg.configurationItems.map((id) => this.configurationItems.get(id)!) : [],
-    };
+    const program = ad.programName === undefined ? undefined : this.programs.get(programKey(pkg.id, ad.programName));
+    return { ad, revision: advertised.revision, pkg, program, content: this.content.get(pkg.id)! };
+  }
+
+  configurationItemsOf(pkg: Package): ConfigurationItem[] {
+    return pkg.type === 'configuration' ? pkg.configurationItems.map((id) => this.configurationItems.get(id)!) : [];
   }
 
   /** The content of a package at a version, if the distribution point has it. */
@@ -283,14 +302,14 @@ export class SiteStore {
     return content?.version === version ? content : undefined;
   }
 
-  /** Registered devices an advertisement targets: the "targeted" count of the console. */
+  /** Known devices an advertisement targets, by name: the "targeted" count of the console. */
   targetedDevices(advertisementId: string): string[] {
     const ad = this.advertisements.get(advertisementId);
     if (!ad) throw new SiteError(404, 'advertisementId', `advertisement ${advertisementId} does not exist`);
-    return [...this.devices.values()].filter((d) => this.isTargeted(ad, d)).map((d) => d.identity.uuid);
+    return [...this.devices.values()].filter((d) => this.isTargeted(ad, d)).map((d) => d.name);
   }
 
-  private isTargeted(ad: Advertisement, device: RegisteredDevice): boolean {
-    return isMember(this.collections.get(ad.collectionId)!, { id: device.identity.uuid, platform: device.identity.platform });
+  private isTargeted(ad: Advertisement, device: KnownDevice): boolean {
+    return isMember(this.collections.get(ad.collectionId)!, { id: device.name, platform: device.platform });
   }
 }

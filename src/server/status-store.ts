@@ -1,6 +1,15 @@
 import Database from 'better-sqlite3';
 import type { ComplianceState } from '../domain/configuration-item.js';
+import type { DeviceStatusMessage } from '../domain/device-status.js';
+import type { Translation } from './status-translation.js';
 import { describeMessage, type ComplianceResult, type MessageState, type StatusMessage } from '../domain/status-message.js';
+
+/** A status message as a device sent it, its de-duplication key, and the records the site makes of it. */
+export interface ReceivedMessage {
+  key: string;
+  message: DeviceStatusMessage;
+  records: Translation;
+}
 
 export interface AcceptResult {
   accepted: number;
@@ -35,12 +44,13 @@ interface LastState {
  * a site that is killed and restarted on the same database loses nothing it acknowledged. Records are
  * de-duplicated by id, so a device that retries a batch it could not confirm is counted once. In memory it keeps,
  * per advertisement and device, the last state (as SMS_ClientAdvertisementStatus) for the console's counts,
- * rebuilt from the database on start.
+ * rebuilt from the database on start in the order it was built: by time, then by arrival.
  */
 export class StatusStore {
   private readonly db: Database.Database;
   private readonly insertMessage: Database.Statement;
   private readonly insertCompliance: Database.Statement;
+  private readonly insertDeviceMessage: Database.Statement;
   private readonly lastState = new Map<string, Map<string, LastState>>();
   private readonly lastCompliance = new Map<string, Map<string, ComplianceResult>>();
   private readonly received = new Map<string, Set<string>>();
@@ -54,19 +64,46 @@ export class StatusStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS status_messages (
-        id TEXT PRIMARY KEY, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL, package_id TEXT NOT NULL,
-        message_id INTEGER NOT NULL, time INTEGER NOT NULL, details TEXT NOT NULL) WITHOUT ROWID;
+        arrival INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL,
+        package_id TEXT NOT NULL, message_id INTEGER NOT NULL, time INTEGER NOT NULL, details TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS device_messages (
+        arrival INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, package_id TEXT NOT NULL,
+        message_id INTEGER NOT NULL, time INTEGER NOT NULL, parameters TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS compliance_results (
-        id TEXT PRIMARY KEY, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL, package_id TEXT NOT NULL,
-        item_id TEXT NOT NULL, state TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;`);
+        arrival INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL,
+        package_id TEXT NOT NULL, item_id TEXT NOT NULL, state TEXT NOT NULL, time INTEGER NOT NULL);`);
     this.insertMessage = this.db.prepare(
-      'INSERT OR IGNORE INTO status_messages VALUES (@id, @deviceId, @advertisementId, @packageId, @messageId, @time, @details)',
+      'INSERT OR IGNORE INTO status_messages VALUES (NULL, @id, @deviceId, @advertisementId, @packageId, @messageId, @time, @details)',
     );
     this.insertCompliance = this.db.prepare(
-      'INSERT OR IGNORE INTO compliance_results VALUES (@id, @deviceId, @advertisementId, @packageId, @itemId, @state, @time)',
+      'INSERT OR IGNORE INTO compliance_results VALUES (NULL, @id, @deviceId, @advertisementId, @packageId, @itemId, @state, @time)',
+    );
+    this.insertDeviceMessage = this.db.prepare(
+      'INSERT OR IGNORE INTO device_messages VALUES (NULL, @id, @deviceId, @packageId, @messageId, @time, @parameters)',
     );
     for (const message of this.statusMessages()) this.index(message);
     for (const result of this.complianceResults()) this.indexCompliance(result);
+  }
+
+  /**
+   * Takes a device's Status document in one transaction: each message not seen before (by its key) is kept as the
+   * device sent it, with the records it stands for (see status-translation.ts). A message sent again adds nothing.
+   */
+  acceptDeviceStatus(deviceId: string, messages: readonly ReceivedMessage[]): AcceptResult {
+    const fresh = this.db.transaction(() =>
+      messages.filter(({ key, message, records }) => {
+        const row = { id: key, deviceId, packageId: message.packageId, messageId: message.messageId, time: message.time, parameters: JSON.stringify(message.parameters) };
+        if (this.insertDeviceMessage.run(row).changes === 0) return false;
+        for (const record of records.status) this.insertMessage.run({ ...record, details: JSON.stringify(record.details) });
+        for (const result of records.compliance) this.insertCompliance.run(result);
+        return true;
+      }),
+    )();
+    for (const { records } of fresh) {
+      records.status.forEach((m) => this.index(m));
+      records.compliance.forEach((r) => this.indexCompliance(r));
+    }
+    return { accepted: fresh.length, duplicates: messages.length - fresh.length };
   }
 
   acceptStatus(messages: StatusMessage[]): AcceptResult {
@@ -106,7 +143,7 @@ export class StatusStore {
 
   statusMessages(filter: RecordFilter = {}): StatusMessage[] {
     const rows = this.db
-      .prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, id`)
+      .prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, arrival`)
       .all(filter) as { id: string; device_id: string; advertisement_id: string; package_id: string; message_id: number; time: number; details: string }[];
     return rows.map((r) => ({
       id: r.id,
@@ -121,13 +158,18 @@ export class StatusStore {
 
   complianceResults(filter: RecordFilter = {}): ComplianceResult[] {
     const rows = this.db
-      .prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, id`)
+      .prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, arrival`)
       .all(filter) as { id: string; device_id: string; advertisement_id: string; package_id: string; item_id: string; state: ComplianceState; time: number }[];
     return rows.map((r) => ({ id: r.id, deviceId: r.device_id, advertisementId: r.advertisement_id, packageId: r.package_id, itemId: r.item_id, state: r.state, time: r.time }));
   }
 
   get messageCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM status_messages').get() as { n: number }).n;
+  }
+
+  /** Status messages as devices sent them, each counted once. */
+  get deviceMessageCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM device_messages').get() as { n: number }).n;
   }
 
   get complianceCount(): number {

@@ -1,0 +1,153 @@
+/**
+ * The XML both sides of the wire share: a conforming parser (@rgrove/parse-xml) read through zod schemas, and a
+ * writer of plain XML (no DTD, no CDATA, no comments, no prefixes) that the CE client's limited parser takes.
+ *
+ * Elements are matched on their local names and namespaces are ignored, as the reference asks of both sides:
+ * devices send `http://…/DeviceManagement.xsd`, documentation pages show `https://…`, and captured replies have none.
+ */
+import { parseXml, XmlElement, XmlError } from '@rgrove/parse-xml';
+import { z } from 'zod';
+import { issuePath } from '../domain/validation.js';
+
+/** A document that did not decode: which document, which field, and why. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly document: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${document}: ${field || '(document)'}: ${reason}`);
+    this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * An element as a schema reads it: attributes under `$`, its own text under `#`, and every child element by local
+ * name, always as an array. Each schema says for itself which children repeat (`one`, `optional`, `many`).
+ */
+export interface XmlNode {
+  $: Record<string, string>;
+  '#': string;
+  [child: string]: XmlNode[] | Record<string, string> | string;
+}
+
+const localName = (name: string) => name.slice(name.indexOf(':') + 1);
+
+function nodeOf(element: XmlElement): XmlNode {
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(element.attributes)) if (name !== 'xmlns' && !name.startsWith('xmlns:')) attributes[localName(name)] = value;
+  const node: XmlNode = { $: attributes, '#': '' };
+  let text = '';
+  for (const child of element.children) {
+    if (child instanceof XmlElement) {
+      const name = localName(child.name);
+      const list = node[name];
+      if (Array.isArray(list)) list.push(nodeOf(child));
+      else node[name] = [nodeOf(child)];
+    } else if ('text' in child && typeof child.text === 'string') text += child.text;
+  }
+  node['#'] = text.trim();
+  return node;
+}
+
+/** The root element of a document, parsed by a conforming parser: not well-formed input is refused with its line. */
+export function parseRoot(document: string, xml: unknown): { name: string; node: XmlNode } {
+  if (typeof xml !== 'string' || xml.trim() === '') throw new ProtocolError(document, '', 'body is empty or not text');
+  let root: XmlElement | null;
+  try {
+    root = parseXml(xml).root;
+  } catch (error) {
+    const field = error instanceof XmlError ? `line ${error.line}` : '';
+    throw new ProtocolError(document, field, `not well-formed XML: ${(error as Error).message}`);
+  }
+  if (!root) throw new ProtocolError(document, '', 'no root element');
+  return { name: localName(root.name), node: nodeOf(root) };
+}
+
+/** Decodes a document whose root must be `root`, through `schema`. */
+export function decodeDocument<T>(root: string, xml: unknown, schema: z.ZodType<T, unknown>): T {
+  const parsed = parseRoot(root, xml);
+  if (parsed.name !== root) throw new ProtocolError(root, '', `expected root element <${root}>, got <${parsed.name}>`);
+  return decodeNode(root, parsed.node, schema);
+}
+
+export function decodeNode<T>(document: string, node: XmlNode, schema: z.ZodType<T, unknown>): T {
+  const result = schema.safeParse(node);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  // Paths read like XPath: `Settings/ClientSettings/PollInterval`, `Package/@ID`, with array indexes dropped.
+  const field = issuePath(issue)
+    .filter((segment) => typeof segment !== 'number' && segment !== '#')
+    .map((segment) => (segment === '$' ? '@' : String(segment)))
+    .join('/')
+    .replace('@/', '@');
+  throw new ProtocolError(document, field, issue.message);
+}
+
+// --- schema helpers: one per shape the documents use ------------------------------------------------------------
+
+/** A schema read from an element; the helpers below hand it the element it reads. */
+type Reads<S extends z.ZodType> = z.ZodType<z.output<S>, XmlNode>;
+const reads = <S extends z.ZodType>(schema: S) => schema as unknown as Reads<S>;
+
+const node = z.custom<XmlNode>((value) => typeof value === 'object' && value !== null);
+
+/** Exactly one child element. */
+export const one = <S extends z.ZodType>(schema: S) =>
+  z
+    .array(node, { error: 'element is missing' })
+    .refine((list) => list.length === 1, 'element must appear once')
+    .transform((list) => list[0]!)
+    .pipe(reads(schema));
+/** At most one child element; null when absent. */
+export const optional = <S extends z.ZodType>(schema: S) =>
+  z
+    .array(node)
+    .optional()
+    .refine((list) => (list?.length ?? 0) <= 1, 'element must appear at most once')
+    .transform((list) => list?.[0] ?? null)
+    .pipe(reads(schema).nullable());
+/** Any number of child elements. */
+export const many = <S extends z.ZodType>(schema: S) => z.array(node).default([]).pipe(z.array(reads(schema)));
+
+/** An element's text content, validated by `schema`. */
+export const text = <T = string>(schema: z.ZodType<T, string> = z.string() as unknown as z.ZodType<T, string>) =>
+  z.object({ '#': schema }).transform((n) => n['#']);
+/** An element's attributes, validated by `shape`. */
+export const attributes = <T extends z.ZodRawShape>(shape: T) => z.object({ $: z.object(shape) }).transform((n) => n.$);
+
+export const integer = z.string().trim().regex(/^-?\d+$/, 'must be an integer').transform(Number);
+/** Booleans are written lower case; the capture's `True` (a Python artefact) is read too. */
+export const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v === 'true' || v === 'false', 'must be true or false')
+  .transform((v) => v === 'true');
+/** `Yes`/`No`, as the client database spells `Required`. */
+export const yesNo = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v === 'yes' || v === 'no', 'must be Yes or No')
+  .transform((v) => v === 'yes');
+
+// --- writing ---------------------------------------------------------------------------------------------------
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+export const escape = (value: string | number) => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+type Attributes = Record<string, string | number | undefined>;
+
+/** One element: `el('Package', { ID: id })` is `<Package ID="…" />`; children are already-written XML. */
+export function el(name: string, attrs: Attributes | null, ...children: (string | null | undefined | false)[]): string {
+  let start = `<${name}`;
+  if (attrs) for (const [key, value] of Object.entries(attrs)) if (value !== undefined) start += ` ${key}="${escape(value)}"`;
+  const content = children.filter((c): c is string => typeof c === 'string').join('');
+  return content === '' ? `${start} />` : `${start}>${content}</${name}>`;
+}
+
+/** An element holding only text. */
+export const textEl = (name: string, value: string | number) => `<${name}>${escape(value)}</${name}>`;
+
+export const DECLARATION = '<?xml version="1.0" encoding="utf-8" ?>';
