@@ -4,6 +4,7 @@
 // collections of the new heap on its helper threads, which is start-up cost, not idle cost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { startSiteServer } from '../src/server/site-server.js';
@@ -31,7 +32,7 @@ await section(async ({ devices, idleSeconds, settleSeconds }: { devices: number;
   const started = performance.now();
   const random = seededRandom(1);
   // Profiles are drawn inside the measurement: what a device is made of is part of what it costs.
-  const fleet = new Fleet({ profiles: drawProfiles(scenario.mix, devices, random.fork()), connection, random, logger: silentLogger(), staggerMs: 24 * 3_600_000 });
+  const fleet = new Fleet({ profiles: drawProfiles(scenario.mix, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 24 * 3_600_000 });
   const startupSeconds = (performance.now() - started) / 1000;
   gc();
   const idle = process.memoryUsage();

@@ -1,5 +1,5 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
-// (register, poll, instructions, locate, download, run, report) per second for fresh devices; then policy polls per
+// (poll, instructions, locate, download, run, status, inventory) per second for fresh devices; then policy polls per
 // second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, against autocannon on the same
 // poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
 // autocannon on package content: the site alone.
@@ -11,9 +11,12 @@
 // and the runtime's warm-up are not what a load test of minutes sees.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { identificationOf } from '../src/agent/device-identity.js';
 import { SiteConnection, type Credentials } from '../src/agent/site-connection.js';
+import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
-import { DEVICE_MANAGEMENT_PATH, HEADERS, pollRequest } from '../src/protocol/documents.js';
+import { devicePoll } from '../src/protocol/documents/device-poll.js';
+import { CLIENT_VERSION, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { seededRandom } from '../src/random.js';
 import { realClock } from '../src/time/clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
@@ -88,7 +91,7 @@ function eagerFleet(serverUrl: string, devices: number, connections: number) {
     },
   });
   const random = seededRandom(1);
-  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), connection, random, logger: silentLogger(), staggerMs: 0 });
+  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 0 });
   return { fleet, counts: () => ({ requests, latency: latency.summary() }) };
 }
 
@@ -161,28 +164,29 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     requestsPerSecond: Math.round(lifecycleCounts.requests / lifecycleSeconds),
   };
 
-  // The same poll from autocannon: one registered device's request, sent as fast as the connections allow.
+  // The same poll from autocannon: one known device's DevicePoll, sent as fast as the connections allow.
   const device = new SiteConnection({ serverUrl: site.url, clock: realClock });
-  const credentials: Credentials = { uuid: 'BENCH-AUTOCANNON', authToken: null };
-  credentials.authToken = await device.register({ uuid: credentials.uuid, name: 'autocannon', platform: 'Windows Mobile 6.5', osVersion: '5.2.21234' });
-  const { policyVersion, offers } = await device.poll(credentials, null);
+  const identification = identificationOf({ ...drawProfiles(MIX, 1, seededRandom(1))[0]!, id: 'BENCH-AUTOCANNON' });
+  const first = await device.poll({ uuid: identification.id, auth: '', timestamp: '' }, identification);
+  const credentials: Credentials = { uuid: identification.id, auth: first.auth ?? '', timestamp: first.timestamp ?? '' };
   const cannonPolls = async () => {
     const cpu = new CpuMeter(site);
     // autocannon's types know neither `warmup` nor that the promise it returns also emits its run's events.
     const run = autocannon({
-      url: `${site.url}${DEVICE_MANAGEMENT_PATH}`,
+      url: device.url.href,
       method: 'POST',
       connections,
       duration: seconds,
       warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
       headers: {
-        'content-type': 'application/xml; charset=utf-8',
+        'content-type': 'text/xml; charset=utf-8',
         [HEADERS.uuid]: credentials.uuid,
-        [HEADERS.auth]: credentials.authToken!,
-        [HEADERS.timestamp]: new Date().toISOString(),
+        [HEADERS.auth]: credentials.auth,
+        [HEADERS.timestamp]: credentials.timestamp,
+        [HEADERS.clientVersion]: CLIENT_VERSION,
         [HEADERS.action]: 'Poll',
       },
-      body: pollRequest.encode({ policyVersion }),
+      body: devicePoll.encode({ managementSystem: MANAGEMENT_SYSTEM, identification, connection: { authorizationToken: credentials.auth, timestamp: credentials.timestamp } }),
     } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
     // The main run starts after the warm-up.
     run.on('start', cpu.start);
@@ -227,11 +231,11 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
   const cannonAround = (i: number) => (cannonRuns[i]!.perSecond + cannonRuns[i + 1]!.perSecond) / 2;
 
   // Package content, the site alone: what one distribution point serves.
-  const instruction = await device.instructions(credentials, offers[0]!.advertisementId);
-  const location = await device.locate(credentials, offers[0]!.packageId, instruction.package.version);
-  const http = location.sources.find((source) => source.type === 'HTTP');
-  if (!http) throw new Error('the site offered no HTTP source for the package');
-  const cannonContent = await autocannon({ url: http.location, connections, duration: seconds });
+  const packageId = first.policy.packages[0]!;
+  const location = await device.locate(credentials, { packageId, clientLocation: { directoryService: '', ipAddresses: [] } });
+  const url = location.locations.find((l) => l.httpUrl !== null)?.httpUrl;
+  if (!url) throw new Error('the site offered no HTTP source for the package');
+  const cannonContent = await autocannon({ url, connections, duration: seconds });
   await site.stop();
   return {
     connections,

@@ -15,15 +15,18 @@ describe('one handheld, end to end', () => {
       await site.advertise(APP);
     });
 
-    it('registers with the management point at its first poll, before anything else', async () => {
+    it('is known to the site from its first poll, and echoes the token and timestamp the site sets', async () => {
       const device = site.startDevice({}, 1, site.clock.now() + 10 * MINUTE);
       await site.clock.advance(9 * MINUTE);
-      expect(site.server.store.devices.has('WM-0001'), 'an idle device costs the site nothing').to.equal(false);
+      expect(site.knownDevice('WM-0001'), 'an idle device costs the site nothing').to.equal(undefined);
       await site.clock.advance(MINUTE);
-      const registered = site.server.store.devices.get('WM-0001');
-      expect(registered?.identity.platform).to.equal('Windows Mobile 6.5');
-      expect(registered?.lastPollAt).to.equal(registered?.registeredAt);
-      expect(device.getSnapshot().context.credentials.authToken).to.be.a('string').with.length.above(0);
+      const known = site.knownDevice('WM-0001');
+      expect(known?.platform).to.equal('Windows Mobile 6.5');
+      expect(known?.identification.userName).to.equal('MLCSIM\\handheld-1');
+      expect(known?.uuid).to.match(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
+      const { credentials } = device.getSnapshot().context;
+      expect(credentials.auth).to.equal(known?.authToken);
+      expect(credentials.timestamp).to.match(/^6\/1\/2009 \d{1,2}:\d{2}:\d{2} (AM|PM)$/);
     });
 
     it('polls, receives, downloads, runs and reports, in ConfigMgr order', async () => {
@@ -56,9 +59,9 @@ describe('one handheld, end to end', () => {
       const device = site.startDevice();
       await site.clock.advance(10 * MINUTE);
       expect(device.getSnapshot().value).to.equal('idle');
-      const firstPoll = site.server.store.devices.get('WM-0001')!.lastPollAt!;
+      const firstPoll = site.knownDevice('WM-0001')!.lastPollAt;
       await site.clock.advance(HOUR);
-      expect(site.server.store.devices.get('WM-0001')!.lastPollAt! - firstPoll).to.be.within(0.97 * HOUR, 1.03 * HOUR);
+      expect(site.knownDevice('WM-0001')!.lastPollAt - firstPoll).to.be.within(0.97 * HOUR, 1.03 * HOUR);
     });
 
     it('goes straight back to idle from a poll with nothing to do and nothing to report', async () => {
@@ -71,12 +74,14 @@ describe('one handheld, end to end', () => {
       expect(visited).to.not.include('"reporting"');
     });
 
-    it('does not rerun a program when a re-poll finds the policy unchanged', async () => {
+    it('does not rerun a program when a re-poll lists the same package', async () => {
       const device = site.startDevice();
       await site.clock.advance(4 * HOUR);
       const ids = await site.messageIds(APP.id);
       expect(ids.filter((id) => id === S.programStarted)).to.have.length(1);
-      expect(device.getSnapshot().context.policyVersion).to.equal(site.server.store.policyVersion);
+      const { packages, done } = device.getSnapshot().context;
+      expect(packages).to.have.length(1);
+      expect(done[packages[0]!]).to.equal(true);
     });
 
     it('does not rerun a finished program when the policy changes for another advertisement', async () => {
@@ -100,14 +105,14 @@ describe('one handheld, end to end', () => {
       expect(ids.filter((id) => id === S.advertisementReceived)).to.have.length(2);
     });
 
-    it('registers again when the site no longer knows it', async () => {
+    it('is known again from its next poll when the site has forgotten it, with a new token', async () => {
       const device = site.startDevice();
       await site.clock.advance(10 * MINUTE);
-      const firstToken = device.getSnapshot().context.credentials.authToken;
+      const firstToken = device.getSnapshot().context.credentials.auth;
       site.server.store.devices.clear();
       await site.clock.advance(HOUR + 10 * MINUTE);
-      expect(site.server.store.devices.has('WM-0001')).to.equal(true);
-      expect(device.getSnapshot().context.credentials.authToken).to.not.equal(firstToken);
+      expect(site.knownDevice('WM-0001')).to.not.equal(undefined);
+      expect(device.getSnapshot().context.credentials.auth).to.not.equal(firstToken);
       expect(device.getSnapshot().value).to.equal('idle');
     });
   });
@@ -237,7 +242,8 @@ describe('one handheld, end to end', () => {
       const messages = await site.messages(APP.id);
       const ids = messages.map((m) => m.messageId);
       expect(ids).to.deep.equal([S.advertisementReceived, S.downloadStarted, S.downloadFailed, S.contentMismatch]);
-      expect(messages.at(-1)!.details.Reason).to.match(/SHA-256/);
+      expect(messages.at(-1)!.details).to.include({ Reason: 'ContentMismatch' });
+      expect(messages.at(-1)!.details.Detail).to.match(/SHA-256/);
       // Three retries with capped exponential backoff from a 3-minute base: at least 1.5 + 3 + 6 minutes.
       expect(messages.at(-1)!.time - messages[1]!.time).to.be.at.least(10.5 * MINUTE);
     });
@@ -249,7 +255,7 @@ describe('one handheld, end to end', () => {
       const messages = await site.messages(APP.id);
       expect(messages.map((m) => m.messageId)).to.not.include(S.programStarted);
       expect(messages.at(-1)!.messageId).to.equal(S.contentMismatch);
-      expect(messages.at(-1)!.details.Reason).to.match(/bytes/);
+      expect(messages.at(-1)!.details.Detail).to.match(/bytes/);
     });
 
     it('gives up on HTTP errors after the retry count with 11032 only', async () => {
@@ -258,7 +264,8 @@ describe('one handheld, end to end', () => {
       await site.clock.advance(2 * HOUR);
       const messages = await site.messages(APP.id);
       expect(messages.map((m) => m.messageId)).to.deep.equal([S.advertisementReceived, S.downloadStarted, S.downloadFailed]);
-      expect(messages.at(-1)!.details.Reason).to.match(/HTTP 500/);
+      expect(messages.at(-1)!.details).to.include({ Reason: 'DownloadInterrupted' });
+      expect(messages.at(-1)!.details.Detail).to.match(/HTTP 500/);
     });
 
     it('recovers when the distribution point comes back during the retries', async () => {
@@ -312,16 +319,25 @@ describe('one handheld, end to end', () => {
 
     it('keeps status messages it could not deliver and delivers each exactly once later', async () => {
       const until = new Date(site.clock.now() + 30 * MINUTE).toISOString();
-      await site.admin.post('/faults', { endpoint: 'Report', kind: 'http-error', status: 503, until });
+      await site.admin.post('/faults', { endpoint: 'Status', kind: 'http-error', status: 503, until });
       const device = site.startDevice();
       await site.clock.advance(10 * MINUTE);
-      expect(await site.messageIds(APP.id)).to.deep.equal([]);
-      expect(device.getSnapshot().context.outbox.status).to.have.length(6);
+      expect(await site.messageIds(APP.id)).to.deep.equal([S.advertisementReceived]);
+      // 11030, 11031, 11035 as the device sends them; 10002 is the site's own record of serving the instructions.
+      expect(device.getSnapshot().context.outbox).to.have.length(3);
       await site.clock.advance(HOUR);
       const messages = await site.messages(APP.id);
-      expect(messages).to.have.length(6);
+      expect(messages.map((m) => m.messageId)).to.deep.equal([
+        S.advertisementReceived,
+        S.downloadStarted,
+        S.downloadSucceeded,
+        S.programStarted,
+        S.programSucceeded,
+        S.executionSucceeded,
+      ]);
       expect(new Set(messages.map((m) => m.id)).size).to.equal(6);
-      expect(device.getSnapshot().context.outbox.status).to.have.length(0);
+      expect(device.getSnapshot().context.outbox).to.have.length(0);
+      expect((await site.admin.get('/site')).data.deviceMessages).to.equal(3);
     });
   });
 

@@ -5,13 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { deviceUuidOf, identificationOf } from '../src/agent/device-identity.js';
+import { DEVICE_MESSAGE, PARAMETER, type DeviceStatusMessage } from '../src/domain/device-status.js';
 import type { StatusMessage } from '../src/domain/status-message.js';
 import { silentLogger } from '../src/logging.js';
 import { realClock } from '../src/time/clock.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
 import { writeScenario } from './support/scenario-file.js';
-import { testSite, writePackageSources } from './support/test-site.js';
+import { profile, testSite, writePackageSources } from './support/test-site.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -58,41 +60,46 @@ describe('durability: a site killed mid-run and restarted on the same database',
   it('loses no status message it acknowledged, and still counts a resent batch once', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-durability-'));
     const siteFile = path.join(dir, 'site.json');
-    await writeFile(siteFile, JSON.stringify({ ...testSite(), contentRoot: await writePackageSources() }));
+    const advertisements = [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }];
+    await writeFile(siteFile, JSON.stringify({ ...testSite({ advertisements }), contentRoot: await writePackageSources() }));
     const db = path.join(dir, 'status.db');
     const port = await freePort();
     const connection = new SiteConnection({ serverUrl: `http://127.0.0.1:${port}`, clock: realClock });
-    const identity = { uuid: 'WM-0001', name: 'handheld-1', platform: 'Windows Mobile 6.5' as const, osVersion: '5.2' };
-    const batch = (n: number): StatusMessage[] =>
+    const device = profile();
+    const batch = (packageId: string, n: number): DeviceStatusMessage[] =>
       Array.from({ length: 20 }, (_, i) => ({
-        id: `WM-0001:boot:${n * 100 + i}`,
-        deviceId: 'WM-0001',
-        advertisementId: 'TST20001',
-        packageId: 'TST00001',
-        messageId: 10002,
-        time: Date.now(),
-        details: { Batch: String(n) },
+        packageId,
+        messageId: DEVICE_MESSAGE.downloadStarting,
+        time: Math.floor(Date.now() / 1000) * 1000,
+        parameters: { [PARAMETER.sequence]: `boot.${String(n * 100 + i).padStart(8, '0')}` },
       }));
+    /** Polls as a device does, and takes the token the site sets. */
+    const poll = async () => {
+      const answer = await connection.poll({ uuid: deviceUuidOf(device), auth: '', timestamp: '' }, identificationOf(device));
+      return { credentials: { uuid: deviceUuidOf(device), auth: answer.auth!, timestamp: answer.timestamp! }, packageId: answer.policy.packages[0]! };
+    };
+    const storedIds = async () => new Set(((await (await fetch(`http://127.0.0.1:${port}/admin/status-messages`)).json()) as StatusMessage[]).map((m) => m.id));
 
     child = await serve(siteFile, db, port);
-    let credentials = { uuid: identity.uuid, authToken: await connection.register(identity) };
+    let { credentials, packageId } = await poll();
     const acknowledged: string[] = [];
     for (let n = 0; n < 10; n++) {
-      const messages = batch(n);
-      const answer = await connection.reportStatus(credentials, 'SoftwareDistributionStatus', { messages });
-      expect(answer).to.deep.equal({ accepted: 20, duplicates: 0 });
-      acknowledged.push(...messages.map((m) => m.id));
+      const messages = batch(packageId, n);
+      await connection.reportStatus(credentials, messages);
+      acknowledged.push(...messages.map((m) => `WM-0001:${m.parameters.Sequence}`));
     }
     // One more batch in flight when the process dies: it may or may not be stored, but it was never acknowledged.
-    void connection.reportStatus(credentials, 'SoftwareDistributionStatus', { messages: batch(10) }).catch(() => undefined);
+    void connection.reportStatus(credentials, batch(packageId, 10)).catch(() => undefined);
     child.kill('SIGKILL');
     await new Promise((resolve) => child!.once('exit', resolve));
 
     child = await serve(siteFile, db, port);
-    const stored = new Set(((await (await fetch(`http://127.0.0.1:${port}/admin/status-messages`)).json()) as StatusMessage[]).map((m) => m.id));
+    const stored = await storedIds();
     expect(acknowledged.filter((id) => !stored.has(id))).to.deep.equal([]);
-    // The site forgot its registrations (they are not persisted), so the device registers again, then resends.
-    credentials = { uuid: identity.uuid, authToken: await connection.register(identity) };
-    expect(await connection.reportStatus(credentials, 'SoftwareDistributionStatus', { messages: batch(0) })).to.deep.equal({ accepted: 0, duplicates: 20 });
+    // The site forgot the devices it knew (they are not persisted): the device polls again, then resends.
+    ({ credentials, packageId } = await poll());
+    await connection.reportStatus(credentials, batch(packageId, 0));
+    expect((await storedIds()).size).to.equal(stored.size);
+    await connection.close();
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { startHandheld } from '../src/agent/handheld.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
-import { outboxSize } from '../src/agent/status-outbox.js';
+import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
@@ -25,7 +25,7 @@ describe('real time: node-cron drives the device timers', () => {
     const polls: number[] = [];
     const device = startHandheld({
       profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0, max: 0 }, restartSeconds: 0 } }),
-      deps: { connection: new SiteConnection({ serverUrl: server.url, clock }), random: seededRandom(1), logger: silentLogger() },
+      deps: { site: sitePortOf(new SiteConnection({ serverUrl: server.url, clock })), random: seededRandom(1), logger: silentLogger() },
     });
     let previous: unknown;
     device.subscribe((snapshot) => {
@@ -34,7 +34,7 @@ describe('real time: node-cron drives the device timers', () => {
     });
     while (polls.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
     device.stop();
-    // The first poll follows registration at once (whole seconds); later ones come a 2-second interval (±2%, whole seconds) apart.
+    // The first poll comes at once (whole seconds); later ones come a 2-second interval (±2%, whole seconds) apart.
     expect(polls[2]! - polls[1]!).to.be.within(1000, 3100);
     expect(server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId)).to.include(10008);
   });
@@ -56,26 +56,26 @@ describe('real time: answers that come after the device moved on', () => {
     const fault = await fetch(`${server.url}/admin/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ endpoint: 'Report', kind: 'latency', latencyMs: { min: 400, max: 400 } }),
+      body: JSON.stringify({ endpoint: 'Status', kind: 'latency', latencyMs: { min: 400, max: 400 } }),
     });
     expect(fault.status).to.equal(201);
     const device = startHandheld({
       profile: profile({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 0.2, max: 0.2 }, restartSeconds: 0 } }),
-      deps: { connection: new SiteConnection({ serverUrl: server.url, clock: realClock }), random: seededRandom(1), logger: silentLogger() },
+      deps: { site: sitePortOf(new SiteConnection({ serverUrl: server.url, clock: realClock })), random: seededRandom(1), logger: silentLogger() },
     });
     let idleWithOutbox = false;
     device.subscribe((snapshot) => {
-      if (snapshot.value === 'idle' && outboxSize(snapshot.context.outbox) > 0) idleWithOutbox = true;
+      if (snapshot.value === 'idle' && snapshot.context.outbox.length > 0) idleWithOutbox = true;
     });
     const settled = () => {
       const { value, context } = device.getSnapshot();
-      return value === 'idle' && context.seq > 0 && outboxSize(context.outbox) === 0;
+      return value === 'idle' && context.seq > 0 && context.outbox.length === 0;
     };
     const deadline = Date.now() + 10_000;
     while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     device.stop();
     expect(idleWithOutbox, 'the device was idle while a delivery was still unanswered').to.equal(true);
-    expect(outboxSize(device.getSnapshot().context.outbox), 'messages the site confirmed, left in the outbox').to.equal(0);
+    expect(device.getSnapshot().context.outbox.length, 'messages the site confirmed, left in the outbox').to.equal(0);
     const ids = server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId);
     expect(ids).to.include(10008);
     expect(new Set(ids).size, 'each message stored once').to.equal(ids.length);

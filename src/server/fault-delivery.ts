@@ -30,6 +30,11 @@ export async function faultBeforeHandling(fault: ActiveFault | undefined, faults
 export async function deliver(reply: FastifyReply, fault: ActiveFault | undefined, contentType: string, body: Buffer): Promise<FastifyReply> {
   switch (fault?.kind) {
     case 'reset':
+      // An empty answer cut after its headers would be complete: cut it before them.
+      if (body.length === 0) {
+        reply.raw.destroy();
+        return reply;
+      }
       writeHeadRaw(reply, contentType, body.length);
       reply.raw.write(body.subarray(0, Math.floor(body.length / 2)), () => reply.raw.destroy());
       return reply;

@@ -5,6 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { deviceProfileSchema, type DeviceProfile } from '../../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../../src/agent/handheld.js';
 import { SiteConnection } from '../../src/agent/site-connection.js';
+import { sitePortOf, type SitePort } from '../../src/agent/site-line.js';
 import { siteSchema, type SiteDefinition } from '../../src/domain/site.js';
 import type { StatusMessage } from '../../src/domain/status-message.js';
 import { silentLogger } from '../../src/logging.js';
@@ -96,12 +97,14 @@ export class TestSite {
   server!: RunningSiteServer;
   admin!: AxiosInstance;
   connection!: SiteConnection;
+  site!: SitePort;
 
   static async start(site: SiteDefinition = testSite()): Promise<TestSite> {
     const test = new TestSite();
     test.server = await startSiteServer({ site, contentRoot: await writePackageSources(), now: () => test.clock.now() });
     test.admin = axios.create({ baseURL: `${test.server.url}/admin`, validateStatus: () => true });
     test.connection = new SiteConnection({ serverUrl: test.server.url, clock: test.clock });
+    test.site = sitePortOf(test.connection);
     return test;
   }
 
@@ -109,10 +112,15 @@ export class TestSite {
     const device = startHandheld({
       profile: profile(overrides),
       ...(firstPollAt !== undefined && { firstPollAt }),
-      deps: { connection: this.connection, random: seededRandom(seed), logger: silentLogger() },
+      deps: { site: this.site, random: seededRandom(seed), logger: silentLogger() },
     });
     this.devices.push(device);
     return device;
+  }
+
+  /** The site's record of a device, by its name (Identification/DeviceName). */
+  knownDevice(name: string) {
+    return [...this.server.store.devices.values()].find((d) => d.name === name);
   }
 
   /** Creates an advertisement through the admin API, failing loudly if the site refuses it. */
@@ -121,15 +129,14 @@ export class TestSite {
     if (response.status !== 201) throw new Error(`advertisement refused: ${JSON.stringify(response.data)}`);
   }
 
-  /** The status message ids a device sent for an advertisement, in the order the device recorded them. */
+  /** The status message ids the site recorded for a device and an advertisement, in the order it recorded them. */
   async messageIds(advertisementId: string, deviceId = 'WM-0001'): Promise<number[]> {
     return (await this.messages(advertisementId, deviceId)).map((m) => m.messageId);
   }
 
   async messages(advertisementId: string, deviceId = 'WM-0001'): Promise<StatusMessage[]> {
-    const { data } = await this.admin.get<StatusMessage[]>('/status-messages', { params: { advertisementId, deviceId } });
-    const seq = (m: StatusMessage) => Number(m.id.split(':').pop());
-    return data.sort((a, b) => a.time - b.time || seq(a) - seq(b));
+    // The site lists them by time, then arrival.
+    return (await this.admin.get<StatusMessage[]>('/status-messages', { params: { advertisementId, deviceId } })).data;
   }
 
   async stop(): Promise<void> {
