@@ -43,6 +43,7 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     collections: [...store.collections.values()],
     advertisements: [...store.advertisements.values()],
     devices: store.devices.size,
+    inventoryReports: site.inventory.received,
     statusMessages: status.messageCount,
     deviceMessages: status.deviceMessageCount,
     complianceResults: status.complianceCount,
@@ -105,6 +106,11 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
   );
 
   app.get(`${ADMIN_PATH}/devices`, async () => [...store.devices.values()].map(({ authToken: _token, ...device }) => device));
+  app.get<{ Params: { name: string } }>(`${ADMIN_PATH}/devices/:name/inventory`, async (request) => {
+    const inventory = site.inventory.get(request.params.name);
+    if (!inventory) throw new SiteError(404, 'name', `device ${request.params.name} has sent no inventory`);
+    return inventory;
+  });
   app.get(`${ADMIN_PATH}/status-messages`, async (request) => status.statusMessages(parseBody(filterSchema, request.query)));
   app.get(`${ADMIN_PATH}/compliance`, async (request) => status.complianceResults(parseBody(filterSchema, request.query)));
 
