@@ -64,7 +64,7 @@ describe('a live fleet against a server (fleet --server)', function () {
       site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 5, seed: 1, staggerMs: 0, durationMs: 1000, warmUpMs: 1000, backToBack: true, logger: silentLogger() });
-      // Every device registered, downloaded and reported in its first moments, long before the warm-up ended.
+      // Every device polled, downloaded and reported in its first moments, long before the warm-up ended.
       expect(report.advertisements[0]).to.include({ targeted: 5, received: 5, inProgress: 0 });
       expect(report.latency).to.have.all.keys('Poll');
       expect(report.latencyWindow).to.deep.equal({ warmUpSeconds: 1, seconds: 1 });
@@ -88,7 +88,7 @@ describe('a live fleet against a server (fleet --server)', function () {
       const run = () => runLiveFleet({ serverUrl: server.url, mix, devices: 10, seed: 3, staggerMs: 100, durationMs: 3000, stateDir, logger: silentLogger() });
 
       // Status intake refuses everything: the records pile up in the outboxes, and the simulator stops.
-      server.faults.add(faultSchema.parse({ endpoint: 'Report', kind: 'http-error', status: 503 }));
+      server.faults.add(faultSchema.parse({ endpoint: 'Status', kind: 'http-error', status: 503 }));
       const first = await run();
       expect(first.status.pending).to.equal(first.status.generated).and.be.above(0);
       expect(first.status.stored).to.equal(0);
@@ -98,7 +98,7 @@ describe('a live fleet against a server (fleet --server)', function () {
       const second = await run();
       expect(second.status.pending).to.equal(0);
       // Every record the first run made, and could not deliver, reached the site from the second.
-      expect(server.status.statusMessages().filter((m) => m.time < secondStart)).to.have.length(first.status.generated);
+      expect(server.status.deviceMessages().filter((m) => m.time < secondStart)).to.have.length(first.status.generated);
       // generated counts on from the first run: the devices remembered their sequence and their outboxes.
       expect(second.status.generated).to.be.at.least(first.status.generated);
       expect(second.status.stored).to.equal(second.status.generated);
@@ -122,8 +122,8 @@ describe('a live fleet against a server (fleet --server)', function () {
       const { port } = foreign.address() as AddressInfo;
       const report = await runLiveFleet({ serverUrl: `http://127.0.0.1:${port}`, mix, devices: 5, seed: 1, staggerMs: 100, durationMs: 1500, logger: silentLogger() });
       expect(report.advertisements).to.deep.equal([]);
-      expect(report.latency.Register!.errors).to.equal(report.latency.Register!.count).and.be.above(0);
-      expect(report.deviceStates).to.deep.equal({ registrationBackoff: 5 });
+      expect(report.latency.Poll!.errors).to.equal(report.latency.Poll!.count).and.be.above(0);
+      expect(report.deviceStates).to.deep.equal({ pollBackoff: 5 });
     });
   });
 });

@@ -523,6 +523,13 @@ describe('device-management wire (src/protocol)', () => {
       expectRefused(() => instructions.decode(xml.replace('<Name>', '<ID>second</ID><Name>')), 'Instructions', 'Package/ID', /once/);
     });
 
+    it('a count or size that is not a whole number', () => {
+      const poll = golden('PollResponse.xml').replace('<FailureRetryCount>4<', '<FailureRetryCount>-4<');
+      expectRefused(() => pollResponse.decode(poll), 'PollResponse', 'Settings/ClientSettings/FailureRetryCount', /whole number/);
+      const size = golden('Instructions.xml').replace('<PackageSize>262144<', '<PackageSize>-1<');
+      expectRefused(() => instructions.decode(size), 'Instructions', 'Package/PackageSize', /negative/);
+    });
+
     it('the wrong root element, naming both', () => {
       const error = expectRefused(() => pollResponse.decode(golden('Status.xml')), 'PollResponse', '', /<PollResponse>/);
       expect(error.reason).to.contain('<Status>');

@@ -1,68 +1,106 @@
+// A site connection decodes each distinct poll response, instructions and package location once and hands the
+// value to every device that receives the same text (src/agent/decode-cache.ts). Shared values must be frozen,
+// so one device cannot change what its neighbours hold.
 import { expect } from 'chai';
 import { DecodeCache } from '../src/agent/decode-cache.js';
-import { pollResponse, ProtocolError, type PollResponse } from '../src/protocol/documents.js';
-import { TestSite } from './support/test-site.js';
+import { instructions, type Instructions } from '../src/protocol/documents/instructions.js';
+import { pollResponse, type PollResponse } from '../src/protocol/documents/poll-response.js';
+import { ProtocolError } from '../src/protocol/xml.js';
 
-const SETTINGS = { pollIntervalMs: 3_600_000, failureRetryCount: 5, failureRetryIntervalMs: 180_000, enableSoftwareDistribution: true };
+const HOUR = 3_600_000;
 
-function policy(policyVersion: number): string {
+function policy(pollIntervalHours: number): string {
   return pollResponse.encode({
-    policyVersion,
-    unchanged: false,
-    settings: SETTINGS,
-    offers: [{ advertisementId: 'MLC20001', packageId: 'MLC00001', packageVersion: 1, revision: 1 }],
+    client: { pollServer: 'dm.acme.example', pollIntervalMs: pollIntervalHours * HOUR, failureRetryCount: 5, failureRetryIntervalMs: 180_000 },
+    softwareInventory: {
+      enabled: true,
+      intervalMs: 24 * HOUR,
+      fileFilters: [{ filter: '*.exe', path: '\\Program Files', recursive: true, excludeCompressed: false, excludeEncrypted: false }],
+    },
+    fileCollection: { enabled: false, intervalMs: 7 * 24 * HOUR, fileFilters: [] },
+    machineInventory: { enabled: true, intervalMs: 24 * HOUR, fileFilters: [] },
+    packages: ['MLC00001'],
   });
 }
 
-/** A cache over the real poll response decoder that counts how often it decodes. */
-function countingCache(capacity?: number) {
+const INSTRUCTIONS = instructions.encode({
+  id: 'MLC00001',
+  required: true,
+  name: 'Install',
+  shortDescription: 'Rollout',
+  longDescription: 'Field Inventory, version 3',
+  packageSize: 1536,
+  flags: 0x03,
+  startTime: Date.UTC(2024, 4, 1),
+  recurrence: null,
+  localDestination: '\\Temp\\MLC00001',
+  commandLine: 'wceload.exe /noui fi.cab',
+  sourceFiles: true,
+  extension: {
+    advertisement: { id: 'MLC20001', name: 'Rollout', revision: 7, expiresAt: null },
+    content: { packageId: 'MLC00001', version: 3, packageType: 0, sha256: 'ab'.repeat(32) },
+    program: { name: 'Install', flags: 0, maxRunTimeMinutes: 15, platforms: ['Windows CE 6.0'], successExitCodes: [0] },
+    configurationItems: [],
+  },
+});
+
+/** A cache over a real decoder that counts how often it decodes. */
+function counting<T>(decode: (text: string) => T, capacity?: number) {
   const counted = { decodes: 0 };
-  const cache = new DecodeCache<PollResponse>((text) => {
+  const cache = new DecodeCache<T>((text) => {
     counted.decodes++;
-    return pollResponse.decode(text);
+    return decode(text);
   }, capacity);
   return { cache, counted };
 }
 
-describe('documents the devices of one connection share (DecodeCache, the poll document)', () => {
+describe('documents the devices of one connection share (DecodeCache)', () => {
   it('decodes a text once and gives every receiver the value its own decode would give', () => {
-    const { cache, counted } = countingCache();
-    const first = cache.get(policy(3));
-    const second = cache.get(policy(3));
-    expect(second).to.equal(first);
-    expect(first).to.deep.equal(pollResponse.decode(policy(3)));
+    const { cache, counted } = counting<PollResponse>(pollResponse.decode);
+    const first = cache.get(policy(1));
+    expect(cache.get(policy(1))).to.equal(first);
+    expect(first).to.deep.equal(pollResponse.decode(policy(1)));
     expect(counted.decodes).to.equal(1);
-    expect(cache.get(policy(4)).policyVersion).to.equal(4);
+    expect(cache.get(policy(4)).client!.pollIntervalMs).to.equal(4 * HOUR);
     expect(counted.decodes).to.equal(2);
   });
 
-  it('freezes the shared value to its leaves, so no device can change what its neighbours hold', () => {
-    const { cache } = countingCache();
-    const shared = cache.get(policy(3));
+  it('freezes the shared value to its leaves', () => {
+    const { cache } = counting<PollResponse>(pollResponse.decode);
+    const shared = cache.get(policy(1));
     expect(() => {
-      (shared.settings as { pollIntervalMs: number }).pollIntervalMs = 1;
+      (shared.client as { pollIntervalMs: number }).pollIntervalMs = 1;
     }).to.throw(TypeError);
-    expect(() => (shared.offers as unknown[]).push({})).to.throw(TypeError);
+    expect(() => shared.packages.push('MLC00002')).to.throw(TypeError);
     expect(() => {
-      (shared.offers[0] as { revision: number }).revision = 2;
+      (shared.softwareInventory!.fileFilters[0] as { recursive: boolean }).recursive = false;
     }).to.throw(TypeError);
-    expect(cache.get(policy(3)).settings.pollIntervalMs).to.equal(3_600_000);
+    expect(cache.get(policy(1))).to.deep.equal(pollResponse.decode(policy(1)));
+  });
+
+  it('freezes the instructions extension too, down to its lists', () => {
+    const { cache } = counting<Instructions>(instructions.decode);
+    const shared = cache.get(INSTRUCTIONS);
+    expect(() => shared.extension!.program!.successExitCodes.push(3010)).to.throw(TypeError);
+    expect(() => {
+      (shared.extension!.advertisement as { revision: number }).revision = 8;
+    }).to.throw(TypeError);
+    expect(Object.isFrozen(instructions.decode(INSTRUCTIONS)), 'a decode of its own is not frozen').to.equal(false);
   });
 
   it('keeps nothing of a document that does not decode: every receiver gets the error', () => {
-    const { cache, counted } = countingCache();
-    const broken = policy(3).slice(0, 80);
-    expect(() => cache.get(broken)).to.throw(ProtocolError);
-    expect(() => cache.get(broken)).to.throw(ProtocolError);
+    const { cache, counted } = counting<PollResponse>(pollResponse.decode);
+    const broken = policy(1).replace('0000-00-00 01:00:00', '1:00:00');
+    expect(() => cache.get(broken)).to.throw(ProtocolError, /PollInterval/);
+    expect(() => cache.get(broken)).to.throw(ProtocolError, /PollInterval/);
     expect(counted.decodes).to.equal(2);
   });
 
-  it('forgets the oldest text first when full', () => {
-    const { cache, counted } = countingCache(2);
+  it('holds at most its capacity, forgetting the oldest text first', () => {
+    const { cache, counted } = counting<PollResponse>(pollResponse.decode, 2);
     cache.get(policy(1));
     cache.get(policy(2));
     cache.get(policy(3));
-    expect(counted.decodes).to.equal(3);
     cache.get(policy(3));
     cache.get(policy(2));
     expect(counted.decodes, 'the two newest are kept').to.equal(3);
@@ -70,38 +108,11 @@ describe('documents the devices of one connection share (DecodeCache, the poll d
     expect(counted.decodes, 'the oldest was forgotten').to.equal(4);
   });
 
-  it('still tells the site which policy version each device holds, though devices share their poll documents', async () => {
-    const site = await TestSite.start();
-    try {
-      const register = async (uuid: string) => {
-        const credentials = { uuid, authToken: null as string | null };
-        credentials.authToken = await site.connection.register({ uuid, name: uuid, platform: 'Windows Mobile 6.5', osVersion: '5.2.21234' });
-        return credentials;
-      };
-      const [a, b] = [await register('WM-A'), await register('WM-B')];
-      const current = (await site.connection.poll(a, null)).policyVersion;
-      expect((await site.connection.poll(a, current)).unchanged).to.equal(true);
-      expect((await site.connection.poll(b, null)).unchanged, 'a first poll after one at the current version').to.equal(false);
-      expect((await site.connection.poll(b, current - 1)).unchanged, 'an older version').to.equal(false);
-      expect((await site.connection.poll(a, current)).unchanged).to.equal(true);
-    } finally {
-      await site.stop();
-    }
-  });
-
-  it('lets the devices of one connection share the policy and instructions they were sent', async () => {
-    const site = await TestSite.start();
-    try {
-      await site.advertise({ id: 'TST20001', packageId: 'TST00001', programName: 'Install' });
-      const devices = [site.startDevice({ id: 'WM-0001' }, 1), site.startDevice({ id: 'WM-0002' }, 2)];
-      await site.clock.advance(10 * 60_000);
-      const [a, b] = devices.map((device) => device.getSnapshot().context);
-      expect(a!.settings).to.equal(b!.settings);
-      expect(a!.offers).to.equal(b!.offers);
-      expect(a!.current!.instruction).to.equal(b!.current!.instruction);
-      expect(await site.messageIds('TST20001', 'WM-0002')).to.include(10008);
-    } finally {
-      await site.stop();
-    }
+  it('is bound, so a connection can hand get over on its own', () => {
+    const { cache, counted } = counting<PollResponse>(pollResponse.decode);
+    const { get } = cache;
+    expect(get(policy(2)).packages).to.deep.equal(['MLC00001']);
+    expect(cache.get(policy(2))).to.equal(get(policy(2)));
+    expect(counted.decodes).to.equal(1);
   });
 });

@@ -58,12 +58,18 @@ describe('site files', () => {
       const { site, contentRoot } = await loadSiteFile(SITE_FILE);
       expect(contentRoot).to.equal(path.resolve('config/packages'));
       expect(site.siteCode).to.equal('MLC');
-      expect(site.clientSettings).to.deep.equal({
+      expect(site.clientSettings).to.deep.include({
         pollInterval: '0000-00-00 01:00:00',
         failureRetryCount: 5,
         failureRetryInterval: '0000-00-00 00:03:00',
         enableSoftwareDistribution: true,
       });
+      // Inventory as a real site would ask for it: hardware and .exe files daily; no file collection by default.
+      expect(site.clientSettings.machineInventory).to.deep.equal({ enabled: true, interval: '0000-00-01 00:00:00', fileFilters: [] });
+      expect(site.clientSettings.softwareInventory.fileFilters).to.deep.equal([
+        { filter: '*.exe', path: '\\Program Files', recursive: true, excludeCompressed: false, excludeEncrypted: false },
+      ]);
+      expect(site.clientSettings.fileCollection.enabled).to.equal(false);
       expect(site.packages.map((p) => p.id)).to.deep.equal(['MLC00001', 'MLC00002', 'MLC00003', 'MLC00004']);
       expect(site.packages[0]).to.deep.include({ type: 'software', version: 1 });
       expect(site.advertisements.map((a) => a.id)).to.deep.equal(['MLC20001', 'MLC20002', 'MLC20003', 'MLC20004']);
@@ -77,10 +83,10 @@ describe('site files', () => {
 
     it('starts a server that serves its objects and its package content', async () => {
       server = await startSiteServer(await loadSiteFile(SITE_FILE));
-      const { data } = await axios.get<{ packages: unknown[]; advertisements: { id: string }[]; settings: { pollIntervalMs: number } }>(`${server.url}/admin/site`);
+      const { data } = await axios.get<{ packages: unknown[]; advertisements: { id: string }[]; settings: { client: { pollIntervalMs: number } } }>(`${server.url}/admin/site`);
       expect(data.packages).to.have.length(4);
       expect(data.advertisements.map((a) => a.id)).to.deep.equal(['MLC20001', 'MLC20002', 'MLC20003', 'MLC20004']);
-      expect(data.settings.pollIntervalMs).to.equal(3_600_000);
+      expect(data.settings.client.pollIntervalMs).to.equal(3_600_000);
       const content = await axios.get<ArrayBuffer>(`${server.url}/SMS_DP_SMSPKG$/MLC00001/1.tar`, { responseType: 'arraybuffer' });
       expect(await tarPaths(Buffer.from(content.data))).to.deep.equal(['FieldInventory.cab', 'README.TXT']);
     });

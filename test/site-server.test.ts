@@ -1,31 +1,35 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios from 'axios';
 import { expect } from 'chai';
 import { Parser, type ReadEntry } from 'tar';
-import type { Platform } from '../src/domain/platform.js';
-import type { StatusMessage } from '../src/domain/status-message.js';
-import {
-  DEVICE_MANAGEMENT_PATH,
-  instructionRequest,
-  instructionResponse,
-  packageLocationRequest,
-  packageLocationResponse,
-  pollRequest,
-  pollResponse,
-  registrationRequest,
-  registrationResponse,
-  reportResponse,
-  statusReport,
-  type PollResponse,
-} from '../src/protocol/documents.js';
+import { identificationOf } from '../src/agent/device-identity.js';
+import type { DeviceProfile } from '../src/agent/device-profile.js';
+import { PARAMETER, type DeviceStatusMessage } from '../src/domain/device-status.js';
+import { devicePoll, type Identification } from '../src/protocol/documents/device-poll.js';
+import { instructions, type Instructions } from '../src/protocol/documents/instructions.js';
+import { instructionsRequest } from '../src/protocol/documents/instructions-request.js';
+import { packageLocation, type PackageLocation } from '../src/protocol/documents/package-location.js';
+import { packageLocationRequest } from '../src/protocol/documents/package-location-request.js';
+import { pollResponse, type PollResponse } from '../src/protocol/documents/poll-response.js';
+import { statusDocument } from '../src/protocol/documents/status.js';
+import { CLIENT_VERSION, DEFAULT_DM_PATH, HEADERS, MANAGEMENT_SYSTEM, parseDate } from '../src/protocol/wire.js';
 import { buildPackageContent } from '../src/server/content-library.js';
 import { parseRange } from '../src/server/distribution-point.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
-import { testSite, TestSite, writePackageSources } from './support/test-site.js';
+import { HOUR, profile, testSite, TestSite, writePackageSources } from './support/test-site.js';
+import { assertValid } from './support/xml-conformance.js';
 
 const APP_AD = { id: 'TST20001', name: 'Test App rollout', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' };
+
+const GOLDEN = new URL('./conformance/golden/', import.meta.url);
+const golden = (file: string) => readFileSync(new URL(file, GOLDEN), 'utf8');
+/** The package id the golden documents use; replaced by one the site listed. */
+const GOLDEN_PACKAGE = '7E5A9C21-4B3D-4F60-9A1E-2C8D0B6F4E13';
+/** Who DevicePoll-capture.xml says it is. */
+const CAPTURE = { uuid: '9C3D0000-0000-0000-0000-00616377656E', name: 'Acwen PDT-42', platform: 'ACWEN PDT' };
 
 interface TarEntry {
   path: string;
@@ -50,60 +54,151 @@ function readTar(archive: Buffer): Promise<TarEntry[]> {
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** Speaks the device side of the protocol with plain HTTP: no agent code involved. */
+/** An answer from the site, its body as text. */
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * A 200 answer that carries a document must conform to the reference's schema: every answer the specs below get
+ * goes through here. Empty answers (Status, Report) and the text answer to an unknown action are not documents.
+ */
+function checkAnswer(answer: Answer, what: string): void {
+  if (answer.status === 200 && answer.body.trimStart().startsWith('<')) assertValid(answer.body, what);
+}
+
+/**
+ * One POST to the management point with exactly these headers (fetch adds no Content-Type to a byte body), and
+ * the answer as text.
+ */
+async function post(baseUrl: string, headers: Record<string, string>, body: string | Buffer, dmPath = DEFAULT_DM_PATH): Promise<Answer> {
+  const bytes = new Uint8Array(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  const response = await fetch(new URL(dmPath, baseUrl), { method: 'POST', headers, body: bytes });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+interface SendOptions {
+  /** null sends no Content-Type at all. */
+  contentType?: string | null;
+  headers?: Record<string, string>;
+  /** Headers to leave out, e.g. X-Device-UUID. */
+  omit?: string[];
+  path?: string;
+}
+
+/** Speaks the device side of the protocol with plain HTTP: no agent code involved beyond the document codecs. */
 class RawDevice {
-  readonly http: AxiosInstance;
-  token: string | null = null;
+  /** X-Device-Auth and X-Device-Timestamp as the site last set them; sent on every request once set. */
+  auth: string | null = null;
+  timestamp = '';
 
   constructor(
-    baseURL: string,
-    readonly uuid: string,
-    readonly platform: Platform = 'Windows Mobile 6.5',
-  ) {
-    this.http = axios.create({ baseURL, validateStatus: () => true, responseType: 'text', transformResponse: (data: unknown) => data });
+    readonly baseUrl: string,
+    readonly identification: Identification,
+    readonly uuid: string = identification.id,
+  ) {}
+
+  static of(site: TestSite, overrides: Partial<DeviceProfile> = {}): RawDevice {
+    return new RawDevice(site.server.url, identificationOf(profile(overrides)));
   }
 
-  send(action: string, body: string, extraHeaders: Record<string, string> = {}): Promise<AxiosResponse<string>> {
+  get name(): string {
+    return this.identification.deviceName;
+  }
+
+  async send(action: string | null, body: string | Buffer, options: SendOptions = {}): Promise<Answer> {
     const headers: Record<string, string> = {
-      'content-type': 'application/xml; charset=utf-8',
-      'x-device-uuid': this.uuid,
-      'x-device-timestamp': '2009-06-01T08:00:00Z',
-      'x-device-action': action,
-      ...extraHeaders,
+      [HEADERS.uuid]: this.uuid,
+      [HEADERS.timestamp]: this.timestamp,
+      [HEADERS.clientVersion]: CLIENT_VERSION,
     };
-    if (this.token !== null) headers['x-device-auth'] = this.token;
-    return this.http.post<string>(DEVICE_MANAGEMENT_PATH, body, { headers });
+    if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'text/xml; charset=utf-8';
+    if (action !== null) headers[HEADERS.action] = action;
+    if (this.auth !== null) headers[HEADERS.auth] = this.auth;
+    Object.assign(headers, options.headers);
+    for (const name of options.omit ?? []) delete headers[name];
+    const answer = await post(this.baseUrl, headers, body, options.path);
+    checkAnswer(answer, `answer to ${action ?? '(no action)'}`);
+    return answer;
   }
 
-  async register(): Promise<string> {
-    const response = await this.send('Register', registrationRequest.encode({ device: { uuid: this.uuid, name: this.uuid, platform: this.platform, osVersion: '5.2' } }));
-    expect(response.status, response.data).to.equal(200);
-    this.token = registrationResponse.decode(response.data).authToken;
-    return this.token;
+  pollDocument(): string {
+    return devicePoll.encode({
+      managementSystem: MANAGEMENT_SYSTEM,
+      identification: this.identification,
+      connection: { authorizationToken: this.auth ?? '0', timestamp: this.timestamp || '0' },
+    });
   }
 
-  async poll(policyVersion: number | null): Promise<PollResponse> {
-    const response = await this.send('Poll', pollRequest.encode({ policyVersion }));
-    expect(response.status, response.data).to.equal(200);
-    return pollResponse.decode(response.data);
+  /** Takes in the values the site sets on a poll answer, as a device stores them. */
+  remember(answer: Answer): void {
+    const auth = answer.headers.get(HEADERS.auth);
+    expect(auth, 'X-Device-Auth on the poll answer').to.be.a('string').and.not.equal('');
+    this.auth = auth;
+    this.timestamp = answer.headers.get(HEADERS.timestamp) ?? '';
   }
+
+  async poll(): Promise<PollResponse> {
+    const answer = await this.send('Poll', this.pollDocument());
+    expect(answer.status, answer.body).to.equal(200);
+    this.remember(answer);
+    return pollResponse.decode(answer.body);
+  }
+
+  async instructions(packageId: string): Promise<Instructions> {
+    const answer = await this.send('InstructionRequest', instructionsRequest.encode({ packageId }));
+    expect(answer.status, answer.body).to.equal(200);
+    return instructions.decode(answer.body);
+  }
+
+  locationRequest(packageId: string): string {
+    const adapter = this.identification.networkAdapters[0]!;
+    return packageLocationRequest.encode({ packageId, clientLocation: { directoryService: '', ipAddresses: [{ address: adapter.ipAddress, subnet: adapter.ipSubnet }] } });
+  }
+
+  async locate(packageId: string): Promise<PackageLocation> {
+    const answer = await this.send('LocationRequest', this.locationRequest(packageId));
+    expect(answer.status, answer.body).to.equal(200);
+    return packageLocation.decode(answer.body);
+  }
+
+  status(messages: DeviceStatusMessage[]): Promise<Answer> {
+    return this.send('Status', statusDocument.encode({ messages }));
+  }
+}
+
+/** The HTTP source of a package location. */
+function httpUrlOf(location: PackageLocation): string {
+  const url = location.locations.find((l) => l.httpUrl !== null)?.httpUrl;
+  expect(url, 'an HTTP location').to.be.a('string');
+  return url!;
+}
+
+/** The advertisement a device-management package id stands for. */
+const advertisementOf = (site: TestSite, dmPackageId: string) => site.server.store.advertisedRevision(dmPackageId)?.advertisementId;
+
+const adminSite = async (site: TestSite) => (await site.admin.get<{ deviceMessages: number; statusMessages: number; devices: number }>('/site')).data;
+
+/** A device's status message: Sequence as mlc-sim's devices number them, plus any other parameters. */
+function sequenced(packageId: string, messageId: number, time: number, sequence: number, parameters: Record<string, string> = {}): DeviceStatusMessage {
+  return { packageId, messageId, time, parameters: { [PARAMETER.sequence]: `1.${String(sequence).padStart(8, '0')}`, ...parameters } };
 }
 
 describe('the stub site server over HTTP', () => {
   describe('distribution point', () => {
     let site: TestSite;
     let device: RawDevice;
+    let dmPackageId: string;
     let contentUrl: string;
     let archive: Buffer;
 
     before(async () => {
       site = await TestSite.start(testSite({ advertisements: [APP_AD] }));
-      device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
-      const located = await device.send('PackageLocationRequest', packageLocationRequest.encode({ packageId: 'TST00001', version: 1 }));
-      expect(located.status, located.data).to.equal(200);
-      const http = packageLocationResponse.decode(located.data).sources.find((s) => s.type === 'HTTP');
-      contentUrl = http!.location;
+      device = RawDevice.of(site);
+      [dmPackageId] = (await device.poll()).packages as [string];
+      contentUrl = httpUrlOf(await device.locate(dmPackageId));
       const response = await axios.get<ArrayBuffer>(contentUrl, { responseType: 'arraybuffer' });
       archive = Buffer.from(response.data);
     });
@@ -120,12 +215,11 @@ describe('the stub site server over HTTP', () => {
       expect(entries.find((e) => e.path === 'readme.txt')!.content).to.equal('Test application, version 1');
     });
 
-    it('serves content whose SHA-256 and size are what the instruction response announces', async () => {
-      const response = await device.send('InstructionRequest', instructionRequest.encode({ advertisementId: APP_AD.id }));
-      expect(response.status, response.data).to.equal(200);
-      const instruction = instructionResponse.decode(response.data);
-      expect(instruction.package.sha256).to.equal(sha256(archive));
-      expect(instruction.package.size).to.equal(archive.length);
+    it('serves content whose size is the PackageSize, and whose SHA-256 is the one the instructions announce', async () => {
+      const instruction = await device.instructions(dmPackageId);
+      expect(instruction.id).to.equal(dmPackageId);
+      expect(instruction.packageSize).to.equal(archive.length);
+      expect(instruction.extension?.content.sha256).to.equal(sha256(archive));
       const head = await axios.get(contentUrl, { responseType: 'arraybuffer' });
       expect(head.headers.etag).to.equal(`"${sha256(archive)}"`);
       expect(head.headers['accept-ranges']).to.equal('bytes');
@@ -175,16 +269,27 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers 404 for a package version or file it does not have', async () => {
-      for (const file of ['TST00001/2.tar', 'TST00001/1.zip', 'NOPE0001/1.tar', 'TST00005/1.tar']) {
+      for (const file of ['TST00001/2.tar', 'TST00001/1.zip', 'NOPE0001/1.tar', 'TST00006/1.tar', 'TST00005/2.tar']) {
         const response = await axios.get(`${site.server.url}/SMS_DP_SMSPKG$/${file}`, { validateStatus: () => true });
         expect(response.status, file).to.equal(404);
       }
     });
 
-    it('refuses to locate content of a version that does not exist', async () => {
-      const response = await device.send('PackageLocationRequest', packageLocationRequest.encode({ packageId: 'TST00001', version: 9 }));
-      expect(response.status).to.equal(404);
-      expect(response.data).to.include('<Error');
+    it('serves a configuration package as one provisioning document per configuration item, each valid', async () => {
+      const response = await axios.get<ArrayBuffer>(`${site.server.url}/SMS_DP_SMSPKG$/TST00005/1.tar`, { responseType: 'arraybuffer' });
+      const entries = await readTar(Buffer.from(response.data));
+      expect(entries.map((e) => e.path)).to.deep.equal(['CI-PIN.xml', 'CI-BT.xml', 'CI-CE-ONLY.xml']);
+      for (const entry of entries) assertValid(entry.content, entry.path);
+      expect(entries.find((e) => e.path === 'CI-BT.xml')!.content).to.include('<characteristic type="Registry">');
+    });
+
+    it('refuses, with 404, to give instructions or a location for a package id it never listed', async () => {
+      const stranger = '0BADBEEF-0000-4000-8000-000000000000';
+      for (const [action, body] of [['InstructionRequest', instructionsRequest.encode({ packageId: stranger })], ['LocationRequest', device.locationRequest(stranger)]] as const) {
+        const response = await device.send(action, body);
+        expect(response.status, action).to.equal(404);
+        expect(response.body, action).to.include(stranger);
+      }
     });
   });
 
@@ -216,6 +321,306 @@ describe('the stub site server over HTTP', () => {
     });
   });
 
+  describe('documents shaped like a real device’s', () => {
+    let site: TestSite;
+    /** The captured device, once it has polled: its token, and the package the site listed for it. */
+    let capture: RawDevice;
+    let listed: string;
+
+    beforeEach(async () => {
+      site = await TestSite.start(testSite({ advertisements: [APP_AD] }));
+      capture = new RawDevice(site.server.url, devicePoll.decode(golden('DevicePoll-capture.xml')).identification, CAPTURE.uuid);
+      const answer = await capture.send('Poll', golden('DevicePoll-capture.xml'));
+      expect(answer.status, answer.body).to.equal(200);
+      capture.remember(answer);
+      [listed] = pollResponse.decode(answer.body).packages as [string];
+    });
+    afterEach(async () => site?.stop());
+
+    /** A golden document about the golden package, made about the package the site listed. */
+    const about = (file: string) => golden(file).replaceAll(GOLDEN_PACKAGE, listed);
+
+    it('answers the captured poll (no Domain or MAC, NetworkAdapter before CodePage) with a PollResponse that validates, and X-Device-Auth and X-Device-Timestamp', async () => {
+      const first = new RawDevice(site.server.url, capture.identification, CAPTURE.uuid);
+      // No X-Device-Auth, and an empty X-Device-Timestamp: a device's very first poll.
+      const answer = await first.send('Poll', golden('DevicePoll-capture.xml'));
+      expect(answer.status, answer.body).to.equal(200);
+      assertValid(answer.body, 'PollResponse');
+      for (const group of ['ClientSettings', 'SoftwareInventorySettings', 'FileCollectionSettings', 'MachineInventorySettings', 'ApplicablePackages']) {
+        expect(answer.body, group).to.match(new RegExp(`<${group}[ >]`));
+      }
+      const policy = pollResponse.decode(answer.body);
+      expect(policy.client).to.include({ failureRetryCount: 3, pollIntervalMs: HOUR, failureRetryIntervalMs: 3 * 60_000 });
+      expect(policy.softwareInventory?.enabled).to.equal(true);
+      expect(policy.machineInventory?.enabled).to.equal(true);
+      expect(policy.fileCollection?.enabled).to.equal(false);
+      expect(policy.packages).to.have.length(1);
+      expect(policy.packages[0]).to.match(/^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$/);
+      expect(advertisementOf(site, policy.packages[0]!)).to.equal('TST20001');
+      expect(answer.headers.get(HEADERS.auth)).to.equal(capture.auth);
+      // The time of the poll on the site's clock, in the documentation's sample shape M/D/YYYY h:mm:ss AM.
+      expect(answer.headers.get(HEADERS.timestamp)).to.equal('6/1/2009 8:00:00 AM');
+      const known = site.server.store.devices.get(CAPTURE.uuid);
+      expect(known).to.include({ name: CAPTURE.name, platform: CAPTURE.platform });
+      expect(known?.identification).to.deep.include({ userName: 'STOCKROOM\\ivanov', codePage: '866', systemDefaultLcid: '1049', domain: null });
+    });
+
+    it('answers InstructionRequest and LocationRequest for a listed package with documents that validate, an <ID> element, and an HTTP URL that downloads with Range support', async () => {
+      const instructed = await capture.send('InstructionRequest', about('InstructionsRequest.xml'));
+      expect(instructed.status, instructed.body).to.equal(200);
+      assertValid(instructed.body, 'Instructions');
+      expect(instructed.body).to.include(`<ID>${listed}</ID>`);
+      const instruction = instructions.decode(instructed.body);
+      expect(instruction).to.include({ id: listed, commandLine: 'wceload.exe /noui App.cab', required: true });
+
+      const located = await capture.send('LocationRequest', about('PackageLocationRequest.xml'));
+      expect(located.status, located.body).to.equal(200);
+      assertValid(located.body, 'PackageLocation');
+      expect(located.body).to.include(`<PackageID>${listed}</PackageID>`);
+      const url = httpUrlOf(packageLocation.decode(located.body));
+      expect(url).to.match(/^http:\/\//);
+
+      const whole = await fetch(url);
+      expect(whole.status).to.equal(200);
+      expect(whole.headers.get('accept-ranges')).to.equal('bytes');
+      const bytes = Buffer.from(await whole.arrayBuffer());
+      expect(bytes.length).to.equal(instruction.packageSize);
+      // Checkpoint restart: the rest of the file from where the download stopped.
+      const rest = await fetch(url, { headers: { range: 'bytes=512-' } });
+      expect(rest.status).to.equal(206);
+      expect(rest.headers.get('content-range')).to.equal(`bytes 512-${bytes.length - 1}/${bytes.length}`);
+      expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(512))).to.equal(true);
+    });
+
+    it('accepts a Status document as a documented device sends it (11030, 11031, 11035, no Parameters): 200, empty, recorded as ConfigMgr messages', async () => {
+      await capture.instructions(listed);
+      const status = about('Status.xml').replace(/\s*<Parameter [^>]*>[^<]*<\/Parameter>/g, '');
+      expect(status).to.not.include('<Parameter');
+      assertValid(status, 'the Status document sent');
+      const answer = await capture.send('Status', status);
+      expect(answer.status, answer.body).to.equal(200);
+      expect(answer.body).to.equal('');
+      const messages = await site.messages('TST20001', CAPTURE.name);
+      // 10002 when the site gave the instructions; the download, the program it started, and its success.
+      expect(messages.map((m) => m.messageId)).to.deep.equal([10002, 11030, 11031, 10005, 10008, 11035]);
+      expect(messages.find((m) => m.messageId === 11030)!.time).to.equal(parseDate('2024-09-14 06:30:02'));
+      expect(messages.find((m) => m.messageId === 10005)!.details).to.deep.equal({ CommandLine: 'wceload.exe /noui App.cab' });
+      expect(messages.every((m) => m.packageId === 'TST00001' && m.deviceId === CAPTURE.name)).to.equal(true);
+      const { data: summary } = await site.admin.get('/advertisements/TST20001/status');
+      expect(summary).to.deep.include({ targeted: 1, received: 1 });
+      expect(summary.byState.succeeded).to.equal(1);
+      // The same document again (a device that did not see the answer): nothing more.
+      expect((await capture.send('Status', status)).status).to.equal(200);
+      expect(await site.messageIds('TST20001', CAPTURE.name)).to.have.length(6);
+      expect((await adminSite(site)).deviceMessages).to.equal(3);
+    });
+
+    it('accepts Parameters, message ids and packages it does not know, and records what it can', async () => {
+      const answer = await capture.send('Status', about('Status.xml'));
+      expect(answer.status, answer.body).to.equal(200);
+      const succeeded = (await site.messages('TST20001', CAPTURE.name)).find((m) => m.messageId === 10008);
+      expect(succeeded?.details).to.include({ ExitCode: '0' });
+      const strange = statusDocument.encode({
+        messages: [
+          { packageId: listed, messageId: 11099, time: parseDate('2024-09-14 07:00:00'), parameters: { Whatever: 'x' } },
+          { packageId: '0BADBEEF-0000-4000-8000-000000000000', messageId: 11031, time: parseDate('2024-09-14 07:00:01'), parameters: {} },
+        ],
+      });
+      const accepted = await capture.send('Status', strange);
+      expect(accepted.status, accepted.body).to.equal(200);
+      expect(accepted.body).to.equal('');
+      expect(await site.messageIds('TST20001', CAPTURE.name)).to.deep.equal([11030, 11031, 10005, 10008, 11035]);
+    });
+
+    it('accepts a MachineInventory report (no namespace, no declaration) and a SoftwareInventory FileReport, and keeps them for the device', async () => {
+      const machine = await capture.send('Report', golden('Inventory-capture.xml'), { headers: { [HEADERS.reportType]: 'MachineInventory' } });
+      expect(machine.status, machine.body).to.equal(200);
+      expect(machine.body).to.equal('');
+      const software = await capture.send('Report', golden('FileReport.xml'), { headers: { [HEADERS.reportType]: 'SoftwareInventory' } });
+      expect(software.status, software.body).to.equal(200);
+      expect(software.body).to.equal('');
+      const inventory = site.server.inventory.get(CAPTURE.name);
+      expect(inventory?.machine?.items.map((i) => i.name)).to.deep.equal([
+        'Device_System', 'Device_OS', 'Device_Network', 'Device_Power', 'Device_Display', 'Device_Memory',
+        'Device_FileSystem', 'Device_FileSystem', 'Device_FileSystem',
+      ]);
+      expect(inventory?.machine?.items[0]?.properties).to.deep.include(['OEMInfo', 'ACWEN PDT-42']);
+      expect(inventory?.machine?.items[8]?.properties).to.deep.equal([['Name', 'Flash'], ['Size', '61440'], ['UsedSpace', '20480']]);
+      expect(inventory?.software?.files).to.have.deep.members([
+        { path: '\\Program Files\\PickList\\picklist.exe', size: 131072, version: '1.4.2.0' },
+        { path: '\\Program Files\\PickList\\readme.txt', size: 812 },
+        { path: '\\Program Files\\PickList\\Data\\lists.sdf', size: 40960 },
+      ]);
+      expect(site.server.inventory.received).to.deep.include({ machine: 1, software: 1 });
+    });
+
+    it('accepts a collected file as raw bytes with its full device path', async () => {
+      const bytes = Buffer.from([0xef, 0xbb, 0xbf, 0x5b, 0x73, 0x63, 0x61, 0x6e, 0x5d, 0x0d, 0x0a, 0x00, 0xff, 0xfe]);
+      const file = '\\Application\\scanner\\settings.ini';
+      const answer = await capture.send('Report', bytes, { contentType: null, headers: { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: file } });
+      expect(answer.status, answer.body).to.equal(200);
+      expect(answer.body).to.equal('');
+      expect(site.server.inventory.get(CAPTURE.name)?.collectedFiles[file]).to.deep.equal({ size: bytes.length, time: site.clock.now() });
+      const nameless = await capture.send('Report', bytes, { headers: { [HEADERS.reportType]: 'FileCollection' } });
+      expect(nameless.status).to.equal(400);
+      expect(nameless.body).to.include('X-Device-FullyQualifiedFilename');
+    });
+
+    it('takes any content type, or none, and documents with or without declaration and namespace, on either documented path', async () => {
+      const variants = (xml: string): Record<string, string> => ({
+        'as sent': xml,
+        'no declaration': xml.replace(/^<\?xml[^>]*\?>\s*/, ''),
+        'no namespace': xml.replace(/ xmlns="[^"]*"/, ''),
+        'the https namespace': xml.replace('xmlns="http://', 'xmlns="https://'),
+      });
+      const contentTypes = ['text/xml; charset=utf-8', 'text/html; charset=utf-8', 'application/octet-stream', null, 'text/plain', 'application/xml'];
+      const documents: [string, string, RegExp][] = [
+        ['Poll', golden('DevicePoll-capture.xml'), /<PollResponse>/],
+        ['InstructionRequest', about('InstructionsRequest.xml'), /<Instructions[ >]/],
+        ['LocationRequest', about('PackageLocationRequest.xml'), /<PackageLocation[ >]/],
+      ];
+      for (const contentType of contentTypes) {
+        for (const [action, xml, answerRoot] of documents) {
+          for (const [variant, body] of Object.entries(variants(xml))) {
+            const what = `${action}, ${variant}, Content-Type ${contentType ?? '(none)'}`;
+            const answer = await capture.send(action, body, { contentType });
+            expect(answer.status, `${what}: ${answer.body}`).to.equal(200);
+            expect(answer.body, what).to.match(answerRoot);
+          }
+        }
+      }
+      const status = about('Status.xml').replace(/^<\?xml[^>]*\?>\s*/, '').replace(/ xmlns="[^"]*"/, '');
+      expect((await capture.send('Status', status, { contentType: 'application/octet-stream' })).status).to.equal(200);
+      expect(await site.messageIds('TST20001', CAPTURE.name)).to.include.members([11030, 11031, 11035]);
+      const spelled = await capture.send('Poll', golden('DevicePoll-capture.xml'), { path: '/devicemgmt/server/aspx', contentType: null });
+      expect(spelled.status, spelled.body).to.equal(200);
+      expect(pollResponse.decode(spelled.body).packages).to.deep.equal([listed]);
+    });
+
+    it('answers an unknown X-Device-Action with 200 and a line of text, and does nothing', async () => {
+      for (const action of ['Dance', 'Register', '']) {
+        const answer = await capture.send(action, golden('DevicePoll-capture.xml'));
+        expect(answer.status, action).to.equal(200);
+        expect(answer.body, action).to.equal(`Unknown X-Device-Action field: ${action}`);
+      }
+      const stranger = new RawDevice(site.server.url, { ...capture.identification, id: 'NEW-DEVICE' }, 'NEW-DEVICE');
+      const none = await stranger.send(null, stranger.pollDocument());
+      expect(none.status).to.equal(200);
+      expect(none.body).to.equal('Unknown X-Device-Action field: ');
+      expect(site.server.store.devices.has('NEW-DEVICE')).to.equal(false);
+      expect((await adminSite(site)).devices).to.equal(1);
+    });
+
+    it('takes a body whose root is Status as status whatever the action says', async () => {
+      await capture.instructions(listed);
+      const answer = await capture.send('DownloadEventStatus', about('Status.xml'));
+      expect(answer.status, answer.body).to.equal(200);
+      expect(answer.body).to.equal('');
+      expect(await site.messageIds('TST20001', CAPTURE.name)).to.deep.equal([10002, 11030, 11031, 10005, 10008, 11035]);
+      // Taken as status, it must carry the device's token like any status.
+      const anonymous = await capture.send('DownloadEventStatus', about('Status.xml'), { omit: [HEADERS.auth] });
+      expect(anonymous.status).to.equal(401);
+    });
+
+    it('answers a request without X-Device-UUID with 400, whatever the action', async () => {
+      for (const [action, body] of [['Poll', golden('DevicePoll-capture.xml')], ['InstructionRequest', about('InstructionsRequest.xml')], ['Status', about('Status.xml')], ['Dance', '']] as const) {
+        const missing = await capture.send(action, body, { omit: [HEADERS.uuid] });
+        expect(missing.status, action).to.equal(400);
+        expect(missing.body, action).to.include('X-Device-UUID');
+        const empty = await capture.send(action, body, { headers: { [HEADERS.uuid]: '' } });
+        expect(empty.status, action).to.equal(400);
+      }
+      const bare = await post(site.server.url, {}, golden('DevicePoll-capture.xml'));
+      expect(bare.status).to.equal(400);
+      expect(bare.body).to.include('X-Device-UUID');
+    });
+
+    it('answers 401 to any request but a poll without the token the poll gave, with a wrong one, or from a device that never polled', async () => {
+      const requests: [string, string, Record<string, string>][] = [
+        ['InstructionRequest', about('InstructionsRequest.xml'), {}],
+        ['LocationRequest', about('PackageLocationRequest.xml'), {}],
+        ['Status', about('Status.xml'), {}],
+        ['Report', golden('Inventory-capture.xml'), { [HEADERS.reportType]: 'MachineInventory' }],
+        ['Report', 'raw bytes', { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: '\\a.txt' }],
+      ];
+      const stranger = new RawDevice(site.server.url, { ...capture.identification, id: 'NEVER-POLLED' }, 'NEVER-POLLED');
+      stranger.auth = capture.auth;
+      for (const [action, body, headers] of requests) {
+        const without = await capture.send(action, body, { headers, omit: [HEADERS.auth] });
+        expect(without.status, `${action} without a token`).to.equal(401);
+        const wrong = await capture.send(action, body, { headers: { ...headers, [HEADERS.auth]: 'not-the-token' } });
+        expect(wrong.status, `${action} with a wrong token`).to.equal(401);
+        const unknown = await stranger.send(action, body, { headers });
+        expect(unknown.status, `${action} from a device that never polled`).to.equal(401);
+        expect(unknown.body).to.include('NEVER-POLLED');
+      }
+      expect(await site.messageIds('TST20001', CAPTURE.name)).to.deep.equal([]);
+      expect(site.server.inventory.get(CAPTURE.name)).to.equal(undefined);
+      // The token the poll gave still works.
+      expect((await capture.send('InstructionRequest', about('InstructionsRequest.xml'))).status).to.equal(200);
+    });
+
+    it('keeps a device’s token across its polls, and stamps each poll with the time of the poll', async () => {
+      const token = capture.auth;
+      await site.clock.advance(5 * HOUR + 30 * 60_000);
+      const again = await capture.send('Poll', golden('DevicePoll-capture.xml'));
+      expect(again.status).to.equal(200);
+      expect(again.headers.get(HEADERS.auth)).to.equal(token);
+      expect(again.headers.get(HEADERS.timestamp)).to.equal('6/1/2009 1:30:00 PM');
+      // Even a poll that presents no token (a cold-booted device) is the same device, with the same token.
+      const cold = await capture.send('Poll', golden('DevicePoll-capture.xml'), { omit: [HEADERS.auth], headers: { [HEADERS.timestamp]: '' } });
+      expect(cold.headers.get(HEADERS.auth)).to.equal(token);
+      expect((await adminSite(site)).devices).to.equal(1);
+      expect(site.server.store.devices.get(CAPTURE.uuid)).to.include({ firstPollAt: Date.parse('2009-06-01T08:00:00Z'), lastPollAt: site.clock.now() });
+    });
+
+    it('answers a document that does not decode with 400 and a line saying what is wrong, and keeps serving', async () => {
+      const bad: [string, string, string][] = [
+        ['Poll', '<DevicePoll><ManagementSystem><Name>x</Name></DevicePoll', 'not well-formed'],
+        ['Poll', 'not xml at all', 'not well-formed'],
+        ['Poll', '', 'empty'],
+        ['Poll', golden('DevicePoll-capture.xml').replace(/<ID>[^<]*<\/ID>/, '<ID></ID>'), 'Identification/ID'],
+        ['Poll', golden('DevicePoll-capture.xml').replace(/<Identification>[\s\S]*<\/Identification>/, ''), 'Identification'],
+        ['Poll', about('Status.xml'), 'expected root element <DevicePoll>'],
+        ['InstructionRequest', '<InstructionsRequest><Package /></InstructionsRequest>', 'Package/@ID'],
+        ['LocationRequest', about('PackageLocationRequest.xml').replace(/<PackageID>[^<]*<\/PackageID>/, ''), 'PackageID'],
+        ['Status', about('Status.xml').replace('messageID="11030"', 'messageID="starting"'), 'messageID'],
+        ['Status', about('Status.xml').replace('timestamp="2024-09-14 06:30:02"', 'timestamp="yesterday"'), 'timestamp'],
+        ['Status', '<Status xmlns="http://www.microsoft.com/DeviceManagement.xsd" />', 'StatusMessage'],
+      ];
+      for (const [action, body, mention] of bad) {
+        const response = await capture.send(action, body);
+        expect(response.status, `${action}: ${body}`).to.equal(400);
+        expect(response.headers.get('content-type'), action).to.match(/^text\/plain/);
+        expect(response.body, action).to.include(mention);
+      }
+      const reports: [string, string][] = [
+        ['MachineInventory', golden('FileReport.xml')],
+        ['MachineInventory', golden('Inventory-capture.xml').replace('<InventoryItem name="Device_OS">', '<InventoryItem>')],
+        ['SoftwareInventory', golden('FileReport.xml').replace('Size="812"', 'Size="big"')],
+        ['SoftwareInventory', '<FileReport />'],
+      ];
+      for (const [type, body] of reports) {
+        const response = await capture.send('Report', body, { headers: { [HEADERS.reportType]: type } });
+        expect(response.status, `${type}: ${body.slice(0, 80)}`).to.equal(400);
+      }
+      expect(site.server.inventory.get(CAPTURE.name)).to.equal(undefined);
+      expect((await capture.send('Poll', golden('DevicePoll-capture.xml'))).status).to.equal(200);
+      expect((await capture.instructions(listed)).id).to.equal(listed);
+    });
+
+    it('answers a report of a type it does not know with 200 and keeps nothing', async () => {
+      for (const type of ['Gossip', '']) {
+        const response = await capture.send('Report', golden('Inventory-capture.xml'), { headers: { [HEADERS.reportType]: type } });
+        expect(response.status, type).to.equal(200);
+        expect(response.body).to.equal('');
+      }
+      const untyped = await capture.send('Report', golden('FileReport.xml'));
+      expect(untyped.status).to.equal(200);
+      expect(site.server.inventory.get(CAPTURE.name)).to.equal(undefined);
+    });
+  });
+
   describe('device endpoint', () => {
     let site: TestSite;
     beforeEach(async () => {
@@ -223,116 +628,131 @@ describe('the stub site server over HTTP', () => {
     });
     afterEach(async () => site?.stop());
 
-    it('answers an unknown X-Device-Action with 400 and an Error document', async () => {
-      const response = await new RawDevice(site.server.url, 'WM-0001').send('Dance', pollRequest.encode({ policyVersion: null }));
-      expect(response.status).to.equal(400);
-      expect(response.headers['content-type']).to.match(/^application\/xml/);
-      expect(response.data).to.match(/<Error [^>]*Code="Rejected"/);
-      expect(response.data).to.include('X-Device-Action');
-    });
-
-    it('answers a request without X-Device headers with 400', async () => {
-      const http = axios.create({ baseURL: site.server.url, validateStatus: () => true, responseType: 'text' });
-      const response = await http.post(DEVICE_MANAGEMENT_PATH, pollRequest.encode({ policyVersion: null }), { headers: { 'content-type': 'application/xml' } });
-      expect(response.status).to.equal(400);
-      expect(response.data).to.include('<Error').and.include('x-device-action');
-      const registration = registrationRequest.encode({ device: { uuid: 'WM-0001', name: 'h', platform: 'Windows Mobile 6.5', osVersion: '5.2' } });
-      const noUuid = await http.post(DEVICE_MANAGEMENT_PATH, registration, { headers: { 'content-type': 'application/xml', 'x-device-action': 'Register' } });
-      expect(noUuid.status).to.equal(400);
-      expect(noUuid.data).to.include('x-device-uuid');
-    });
-
-    it('answers a poll from an unregistered device, or with a wrong token, with 401', async () => {
-      const stranger = new RawDevice(site.server.url, 'WM-0404');
-      const response = await stranger.send('Poll', pollRequest.encode({ policyVersion: null }));
-      expect(response.status).to.equal(401);
-      expect(response.data).to.include('<Error').and.include('WM-0404');
-      const device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
-      device.token = 'not-the-token';
-      expect((await device.send('Poll', pollRequest.encode({ policyVersion: null }))).status).to.equal(401);
-    });
-
-    it("offers a registered device the advertisements of its collections, and nothing else", async () => {
+    it('offers a device the advertisements of its collections, and nothing else', async () => {
       await site.admin.post('/advertisements', { id: 'TST20002', name: 'CE driver', collectionId: 'CE6', packageId: 'TST00002', programName: 'Install' });
-      const wm = new RawDevice(site.server.url, 'WM-0001');
-      await wm.register();
-      const wmPoll = await wm.poll(null);
-      expect(wmPoll.unchanged).to.equal(false);
-      expect(wmPoll.policyVersion).to.equal(site.server.store.policyVersion);
-      expect(wmPoll.offers.map((o) => o.advertisementId)).to.deep.equal(['TST20001']);
-      expect(wmPoll.offers[0]).to.include({ packageId: 'TST00001', packageVersion: 1 });
-      expect(wmPoll.settings.failureRetryCount).to.equal(3);
-      const ce = new RawDevice(site.server.url, 'CE-0001', 'Windows CE 6.0');
-      await ce.register();
-      expect((await ce.poll(null)).offers.map((o) => o.advertisementId)).to.have.members(['TST20001', 'TST20002']);
+      const wm = RawDevice.of(site);
+      const wmPoll = await wm.poll();
+      expect(wmPoll.packages.map((id) => advertisementOf(site, id))).to.deep.equal(['TST20001']);
+      expect(wmPoll.client?.failureRetryCount).to.equal(3);
+      const offered = await wm.instructions(wmPoll.packages[0]!);
+      expect(offered.extension?.advertisement).to.include({ id: 'TST20001', name: 'Test App rollout' });
+      expect(offered.extension?.content).to.include({ packageId: 'TST00001', version: 1 });
+      const ce = RawDevice.of(site, { id: 'CE-0001', platform: 'Windows CE 6.0' });
+      const cePoll = await ce.poll();
+      expect(cePoll.packages.map((id) => advertisementOf(site, id))).to.have.members(['TST20001', 'TST20002']);
+      // The CE device's id for the driver is no use to the WM device.
+      const driver = cePoll.packages.find((id) => advertisementOf(site, id) === 'TST20002')!;
+      expect((await wm.send('InstructionRequest', instructionsRequest.encode({ packageId: driver }))).status).to.equal(404);
     });
 
-    it('answers Unchanged with no packages when the device holds the current policy, until an admin change', async () => {
-      const device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
-      const first = await device.poll(null);
-      const second = await device.poll(first.policyVersion);
-      expect(second).to.deep.include({ unchanged: true, offers: [], policyVersion: first.policyVersion });
-      const created = await site.admin.post('/collections', { id: 'PILOT', name: 'Pilot', members: ['WM-0001'] });
-      expect(created.status).to.equal(201);
-      const third = await device.poll(first.policyVersion);
-      expect(third.unchanged).to.equal(false);
-      expect(third.policyVersion).to.be.greaterThan(first.policyVersion);
-      expect(third.offers.map((o) => o.advertisementId)).to.deep.equal(['TST20001']);
+    it('lists the same package id while the advertisement stays as it is, and a new one, with new content, once its package changes', async () => {
+      const device = RawDevice.of(site);
+      const first = await device.poll();
+      expect((await device.poll()).packages).to.deep.equal(first.packages);
+      // A change elsewhere on the site (a new collection, a direct member) leaves the package id as it is...
+      expect((await site.admin.post('/collections', { id: 'PILOT', name: 'Pilot', members: ['WM-0001'] })).status).to.equal(201);
+      expect((await device.poll()).packages).to.deep.equal(first.packages);
+      // ...and makes the device a member of what it targets.
+      expect((await site.admin.post('/advertisements', { id: 'TST20002', name: 'Pilot driver', collectionId: 'PILOT', packageId: 'TST00002', programName: 'Install' })).status).to.equal(201);
+      const piloted = await device.poll();
+      expect(piloted.packages.map((id) => advertisementOf(site, id))).to.deep.equal(['TST20001', 'TST20002']);
+      expect(piloted.packages[0]).to.equal(first.packages[0]);
+
+      const replaced = await site.admin.put('/packages/TST00001', { id: 'TST00001', name: 'Test App', source: 'app-v2' });
+      expect(replaced.status, JSON.stringify(replaced.data)).to.equal(200);
+      const after = await device.poll();
+      const [renewed] = after.packages as [string];
+      expect(renewed).to.not.equal(first.packages[0]);
+      expect(advertisementOf(site, renewed)).to.equal('TST20001');
+      const old = await device.send('InstructionRequest', instructionsRequest.encode({ packageId: first.packages[0]! }));
+      expect(old.status).to.equal(404);
+      expect(old.body).to.include('newer revision');
+      expect((await device.instructions(renewed)).longDescription).to.equal('Test App, version 2');
+      expect(httpUrlOf(await device.locate(renewed))).to.equal(`${site.server.url}/SMS_DP_SMSPKG$/TST00001/2.tar`);
     });
 
-    it('answers a garbage body with 400 and keeps serving', async () => {
-      const device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
-      for (const body of ['<DevicePoll><PolicyVersion>1</DevicePoll', 'not xml at all', '<DevicePoll><PolicyVersion>x</PolicyVersion></DevicePoll>']) {
-        const response = await device.send('Poll', body);
-        expect(response.status, body).to.equal(400);
-        expect(response.data).to.match(/<Error [^>]*Code="BadDocument"/);
-      }
-      const registration = await device.send('Register', '<DeviceRegistration><Device/></DeviceRegistration>');
-      expect(registration.status).to.equal(400);
-      expect((await device.poll(null)).offers).to.have.length(1);
-    });
-
-    it('counts a repeated status batch once: accepted, then all duplicates', async () => {
-      const device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
+    it('counts a status message sent twice (same Sequence) once, and /site counts the messages devices sent', async () => {
+      const device = RawDevice.of(site);
+      const [id] = (await device.poll()).packages as [string];
+      await device.instructions(id);
       const time = Date.parse('2009-06-01T08:05:00Z');
-      const messages = [10002, 10005, 10008].map((messageId, i): StatusMessage => ({
-        id: `WM-0001:TST20001:${i + 1}`,
-        deviceId: 'WM-0001',
-        advertisementId: 'TST20001',
-        packageId: 'TST00001',
-        messageId,
-        time: time + i * 1000,
-        details: messageId === 10008 ? { ExitCode: '0' } : {},
-      }));
-      const body = statusReport.encode('SoftwareDistributionStatus', { messages });
-      const headers = { 'x-device-reporttype': 'SoftwareDistributionStatus' };
-      const first = await device.send('Report', body, headers);
-      expect(first.status, first.data).to.equal(200);
-      expect(reportResponse.decode(first.data)).to.deep.equal({ accepted: 3, duplicates: 0 });
-      const second = await device.send('Report', body, headers);
-      expect(reportResponse.decode(second.data)).to.deep.equal({ accepted: 0, duplicates: 3 });
-      const { data: stored } = await site.admin.get<StatusMessage[]>('/status-messages');
-      expect(stored).to.have.length(3);
-      expect(stored.map((m) => m.messageId).sort()).to.deep.equal([10002, 10005, 10008]);
-      expect(stored.every((m) => m.deviceId === 'WM-0001')).to.equal(true);
+      const messages = [
+        sequenced(id, 11030, time, 1),
+        sequenced(id, 11031, time + 1000, 2),
+        sequenced(id, 11035, time + 31_000, 3, { [PARAMETER.exitCode]: '0', [PARAMETER.durationSeconds]: '30' }),
+      ];
+      const first = await device.status(messages);
+      expect(first.status, first.body).to.equal(200);
+      expect(first.body).to.equal('');
+      const second = await device.status(messages);
+      expect(second.status, second.body).to.equal(200);
+      // The same Sequence with another timestamp is still the same message.
+      expect((await device.status([{ ...messages[2]!, time: time + 60_000 }])).status).to.equal(200);
+
+      const counts = await adminSite(site);
+      expect(counts.deviceMessages).to.equal(3);
+      // 10002, then 11030; 11031 and the 10005 of the program it started; 10008 and 11035.
+      expect(counts.statusMessages).to.equal(6);
+      const stored = await site.messages('TST20001');
+      expect(stored.map((m) => m.messageId)).to.deep.equal([10002, 11030, 11031, 10005, 10008, 11035]);
+      expect(stored.every((m) => m.deviceId === 'WM-0001' && m.packageId === 'TST00001')).to.equal(true);
+      const succeeded = stored.find((m) => m.messageId === 10008)!;
+      expect(succeeded.time).to.equal(time + 31_000);
+      expect(succeeded.details).to.deep.equal({ ExitCode: '0', DurationSeconds: '30' });
       const { data: summary } = await site.admin.get('/advertisements/TST20001/status');
       expect(summary).to.deep.include({ targeted: 1, received: 1 });
       expect(summary.byState.succeeded).to.equal(1);
+      expect(summary.byMessageId).to.deep.equal({ 10002: 1, 10005: 1, 10008: 1, 11030: 1, 11031: 1, 11035: 1 });
     });
 
-    it('refuses a report of an unknown type', async () => {
-      const device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
-      const body = statusReport.encode('SoftwareDistributionStatus', {
-        messages: [{ id: 'x', deviceId: 'WM-0001', advertisementId: 'TST20001', packageId: 'TST00001', messageId: 10002, time: 0, details: {} }],
-      });
-      const response = await device.send('Report', body, { 'x-device-reporttype': 'Gossip' });
-      expect(response.status).to.equal(400);
-      expect(response.data).to.include('X-Device-Reporttype');
+    it('records a failed program and a refused package as ConfigMgr would', async () => {
+      const device = RawDevice.of(site);
+      const [id] = (await device.poll()).packages as [string];
+      const time = Date.parse('2009-06-01T08:05:00Z');
+      const answer = await device.status([
+        sequenced(id, 11030, time, 1),
+        sequenced(id, 11031, time + 1000, 2),
+        sequenced(id, 11033, time + 2000, 3, { [PARAMETER.reason]: 'ExitCode', [PARAMETER.exitCode]: '1603' }),
+        sequenced(id, 11034, time + 3000, 4, { [PARAMETER.reason]: 'AdvertisementExpired' }),
+      ]);
+      expect(answer.status, answer.body).to.equal(200);
+      expect(await site.messageIds('TST20001')).to.deep.equal([11030, 11031, 10005, 10006, 10019]);
+      expect((await site.messages('TST20001')).find((m) => m.messageId === 10006)!.details).to.include({ ExitCode: '1603' });
+    });
+
+    it('answers every valid request with a document that validates against the reference schema, or with nothing', async () => {
+      await site.admin.post('/advertisements', { id: 'TST20005', name: 'Baseline', collectionId: 'ALL', packageId: 'TST00005' });
+      await site.admin.post('/advertisements', { id: 'TST20002', name: 'Driver when docked', collectionId: 'ALL', packageId: 'TST00002', programName: 'Install', assignment: 'docked', mandatory: false, expiresAt: '2030-01-01T00:00:00Z' });
+      const device = RawDevice.of(site);
+      // RawDevice.send validates every 200 answer that carries a document; here every answer is checked by hand too.
+      const answers: [string, Answer][] = [];
+      const send = async (action: string, body: string, headers: Record<string, string> = {}) => {
+        const answer = await device.send(action, body, { headers });
+        expect(answer.status, `${action}: ${answer.body}`).to.equal(200);
+        answers.push([action, answer]);
+        return answer;
+      };
+      device.remember(await send('Poll', device.pollDocument()));
+      const packages = pollResponse.decode(answers[0]![1].body).packages;
+      expect(packages.map((id) => advertisementOf(site, id))).to.have.members(['TST20001', 'TST20002', 'TST20005']);
+      for (const id of packages) {
+        await send('InstructionRequest', instructionsRequest.encode({ packageId: id }));
+        await send('LocationRequest', device.locationRequest(id));
+        await send('Status', statusDocument.encode({ messages: [sequenced(id, 11030, site.clock.now(), packages.indexOf(id) + 1)] }));
+      }
+      await send('Report', golden('Inventory-capture.xml'), { [HEADERS.reportType]: 'MachineInventory' });
+      await send('Report', golden('FileReport.xml'), { [HEADERS.reportType]: 'SoftwareInventory' });
+      await send('Report', 'x=1', { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: '\\Windows\\a.ini' });
+      await send('Poll', device.pollDocument());
+      for (const [action, answer] of answers) {
+        if (action === 'Status' || action === 'Report') {
+          expect(answer.body, action).to.equal('');
+        } else {
+          assertValid(answer.body, `answer to ${action}`);
+        }
+      }
+      const docked = answers.find(([action, answer]) => action === 'InstructionRequest' && answer.body.includes('TST00002'))![1].body;
+      expect(instructions.decode(docked)).to.include({ required: false, flags: 0x04 });
     });
   });
 
@@ -369,18 +789,21 @@ describe('the stub site server over HTTP', () => {
       expect((await readTar(Buffer.from(content.data))).map((e) => e.path)).to.deep.equal(['App.cab', 'readme.txt']);
     });
 
-    it('counts as targeted the registered devices of the collection', async () => {
+    it('counts as targeted the devices of the collection that have polled, and lists them without their tokens', async () => {
       await createAll();
       const none = await site.admin.get(`/advertisements/${ADVERTISEMENT.id}/status`);
       expect(none.status).to.equal(200);
       expect(none.data).to.deep.include({ advertisementId: ADVERTISEMENT.id, targeted: 0, received: 0 });
-      for (const [uuid, platform] of [['WM-0001', 'Windows Mobile 6.5'], ['WM-0002', 'Windows Mobile 6.5'], ['CE-0001', 'Windows CE 6.0'], ['WM-0003', 'Windows Mobile 6.1']] as const) {
-        await new RawDevice(site.server.url, uuid, platform).register();
+      for (const [id, platform] of [['WM-0001', 'Windows Mobile 6.5'], ['WM-0002', 'Windows Mobile 6.5'], ['CE-0001', 'Windows CE 6.0'], ['WM-0003', 'Windows Mobile 6.1']] as const) {
+        await RawDevice.of(site, { id, platform }).poll();
       }
       const { data: status } = await site.admin.get(`/advertisements/${ADVERTISEMENT.id}/status`);
       expect(status.targeted).to.equal(2);
       await site.admin.post(`/collections/${COLLECTION.id}/members`, { devices: ['CE-0001'] });
       expect((await site.admin.get(`/advertisements/${ADVERTISEMENT.id}/status`)).data.targeted).to.equal(3);
+      const { data: devices } = await site.admin.get<Record<string, unknown>[]>('/devices');
+      expect(devices.map((d) => d.name)).to.have.members(['WM-0001', 'WM-0002', 'CE-0001', 'WM-0003']);
+      expect(devices.every((d) => !('authToken' in d) && typeof d.uuid === 'string')).to.equal(true);
     });
 
     it('answers an invalid body with 400 naming the field and the reason', async () => {
@@ -479,22 +902,23 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('makes polls answer the fault status until the faults are cleared', async () => {
-      const device = new RawDevice(site.server.url, 'WM-0001');
-      await device.register();
+      const device = RawDevice.of(site);
+      await device.poll();
       const added = await site.admin.post('/faults', { endpoint: 'Poll', kind: 'http-error', status: 503, rate: 1 });
       expect(added.status).to.equal(201);
       expect(added.data).to.include({ endpoint: 'Poll', kind: 'http-error', status: 503 });
       for (let i = 0; i < 3; i++) {
-        const response = await device.send('Poll', pollRequest.encode({ policyVersion: null }));
+        const response = await device.send('Poll', device.pollDocument());
         expect(response.status).to.equal(503);
-        expect(response.data).to.match(/<Error [^>]*Code="InjectedFault"/);
+        expect(response.body).to.include(`fault ${added.data.id} injected on Poll`);
       }
       // Other endpoints are untouched.
-      expect((await device.send('InstructionRequest', instructionRequest.encode({ advertisementId: 'NOPE0001' }))).status).to.equal(404);
+      const other = await device.send('InstructionRequest', instructionsRequest.encode({ packageId: '0BADBEEF-0000-4000-8000-000000000000' }));
+      expect(other.status).to.equal(404);
       const cleared = await site.admin.delete('/faults');
       expect(cleared.status).to.equal(204);
       expect((await site.admin.get('/faults')).data).to.deep.equal([]);
-      expect((await device.poll(null)).unchanged).to.equal(false);
+      expect((await device.poll()).client).to.not.equal(null);
     });
   });
 
@@ -517,3 +941,4 @@ describe('the stub site server over HTTP', () => {
     });
   });
 });
+

@@ -39,7 +39,10 @@ export const clientSettingsSchema = z.strictObject({
   failureRetryInterval: intervalSchema.default('0000-00-00 00:03:00'),
   /** Off: every device is told that no package applies to it. */
   enableSoftwareDistribution: z.boolean().default(true),
-  machineInventory: reportSettingsSchema(true, '0000-00-01 00:00:00'),
+  // Hardware inventory searches no files.
+  machineInventory: z
+    .strictObject({ enabled: z.boolean().default(true), interval: intervalSchema.default('0000-00-01 00:00:00') })
+    .default({ enabled: true, interval: '0000-00-01 00:00:00' }),
   softwareInventory: reportSettingsSchema(true, '0000-00-01 00:00:00', [{ filter: '*.exe', path: '\\Program Files' }]),
   fileCollection: reportSettingsSchema(false, '0000-00-07 00:00:00'),
 });
@@ -93,7 +96,11 @@ export interface SiteClientSettings extends DeviceSettings {
 }
 
 export function toClientSettings(definition: ClientSettingsDefinition, pollServer: string): SiteClientSettings {
-  const report = (r: ClientSettingsDefinition['machineInventory']): ReportSettings => ({ enabled: r.enabled, intervalMs: parseDuration(r.interval), fileFilters: r.fileFilters });
+  const report = (r: { enabled: boolean; interval: string; fileFilters?: FileFilter[] }): ReportSettings => ({
+    enabled: r.enabled,
+    intervalMs: parseDuration(r.interval),
+    fileFilters: r.fileFilters ?? [],
+  });
   return {
     client: {
       pollServer,

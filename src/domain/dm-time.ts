@@ -16,18 +16,25 @@ export function parseDate(text: string): number {
   if (!m) throw new Error(`"${text}" is not a time in the form YYYY-MM-DD hh:mm:ss`);
   const [year, month, day, hours, minutes, seconds] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const ms = Date.UTC(year, month - 1, day, hours, minutes, seconds);
-  if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== day) throw new Error(`"${text}" is not a valid date`);
+  // Date.UTC rolls over out-of-range fields (month 13, minute 60): a real time reads back field for field.
+  const d = new Date(ms);
+  const same = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+  if (same.some((field, i) => field !== [year, month, day, hours, minutes, seconds][i])) throw new Error(`"${text}" is not a valid date`);
   return ms;
 }
 
 /**
- * A duration in the same format, its fields counts: one week is `0000-00-07 00:00:00`. Written with days only
- * (months have no fixed length); read with months as 30 days and years as 365.
+ * A duration in the same format, its fields counts: one week is `0000-00-07 00:00:00`. Months count 30 days and
+ * years 365, both ways; days are written as days up to 99, past that as years, months and days.
  */
 export function formatDuration(ms: number): string {
   const total = Math.round(ms / 1000);
-  const days = Math.floor(total / 86_400);
-  return `0000-00-${pad(days)} ${pad(Math.floor(total / 3600) % 24)}:${pad(Math.floor(total / 60) % 60)}:${pad(total % 60)}`;
+  let days = Math.floor(total / 86_400);
+  const years = days > 99 ? Math.floor(days / 365) : 0;
+  days -= years * 365;
+  const months = days > 99 ? Math.floor(days / 30) : 0;
+  days -= months * 30;
+  return `${pad(years, 4)}-${pad(months)}-${pad(days)} ${pad(Math.floor(total / 3600) % 24)}:${pad(Math.floor(total / 60) % 60)}:${pad(total % 60)}`;
 }
 
 export function parseDuration(text: string): number {

@@ -167,6 +167,14 @@ export class StatusStore {
     return (this.db.prepare('SELECT count(*) AS n FROM status_messages').get() as { n: number }).n;
   }
 
+  /** Status messages as devices sent them, oldest first: a device's own account of what it did. */
+  deviceMessages(filter: Pick<RecordFilter, 'deviceId'> = {}): (DeviceStatusMessage & { id: string; deviceId: string })[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM device_messages WHERE ${where(filter)} ORDER BY time, arrival`)
+      .all(filter) as { id: string; device_id: string; package_id: string; message_id: number; time: number; parameters: string }[];
+    return rows.map((r) => ({ id: r.id, deviceId: r.device_id, packageId: r.package_id, messageId: r.message_id, time: r.time, parameters: JSON.parse(r.parameters) as Record<string, string> }));
+  }
+
   /** Status messages as devices sent them, each counted once. */
   get deviceMessageCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM device_messages').get() as { n: number }).n;

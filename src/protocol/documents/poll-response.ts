@@ -109,7 +109,8 @@ export const pollResponse = {
           ),
         writeReportSettings('SoftwareInventorySettings', doc.softwareInventory),
         writeReportSettings('FileCollectionSettings', doc.fileCollection),
-        writeReportSettings('MachineInventorySettings', doc.machineInventory),
+        // Hardware inventory has no file filters.
+        writeReportSettings('MachineInventorySettings', doc.machineInventory && { ...doc.machineInventory, fileFilters: [] }),
       ),
       // Always present, even empty: the device removes packages that are not listed.
       `<ApplicablePackages>${doc.packages.map((id) => el('Package', { ID: id })).join('')}</ApplicablePackages>`,
