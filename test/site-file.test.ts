@@ -65,7 +65,7 @@ describe('site files', () => {
         enableSoftwareDistribution: true,
       });
       // Inventory as a real site would ask for it: hardware and .exe files daily; no file collection by default.
-      expect(site.clientSettings.machineInventory).to.deep.equal({ enabled: true, interval: '0000-00-01 00:00:00', fileFilters: [] });
+      expect(site.clientSettings.machineInventory).to.deep.equal({ enabled: true, interval: '0000-00-01 00:00:00' });
       expect(site.clientSettings.softwareInventory.fileFilters).to.deep.equal([
         { filter: '*.exe', path: '\\Program Files', recursive: true, excludeCompressed: false, excludeEncrypted: false },
       ]);
