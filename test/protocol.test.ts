@@ -1,6 +1,7 @@
 // The device-management wire (src/protocol) graded against material it did not write: the golden documents and
 // XSDs in test/conformance, written from the protocol reference (dm-protocol.md). Decoders must read the golden
 // documents to the values written in them; encoders must write documents the reference schemas accept.
+import { CONNECTION_FLAGS } from '../src/domain/eligibility.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { devicePoll, type DevicePoll } from '../src/protocol/documents/device-poll.js';
@@ -15,7 +16,6 @@ import { provisioningDocument, provisioningOf, settingsOf } from '../src/protoco
 import { statusDocument, type StatusDocument } from '../src/protocol/documents/status.js';
 import {
   ACTIONS,
-  CONNECTION_FLAGS,
   deviceTimestamp,
   flagsText,
   formatDate,

@@ -61,10 +61,7 @@ const via = (parse: (text: string) => number) =>
 export const dateText = via(parseDate);
 export const durationText = via(parseDuration);
 
-// --- Instructions/Flags --------------------------------------------------------------------------------------------
-
-/** The connection classes of `Flags`: a package may download over any class whose bit is set. */
-export const CONNECTION_FLAGS = { lowBandwidth: 0x01, highBandwidth: 0x02, passThrough: 0x04 } as const;
+// --- Instructions/Flags (the classes are src/domain/eligibility.ts's CONNECTION_FLAGS) -------------------------------
 
 /** `Flags` as four space-separated hex bytes, least significant first: 0x06 is `06 00 00 00`. */
 export function formatFlags(mask: number): string {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEVICE_FLAGS } from '../domain/advertisement.js';
 import { configurationItemFile } from '../domain/configuration-item.js';
+import { CONNECTION_CLASSES_OF_ASSIGNMENT } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { programFlags } from '../domain/program.js';
 import { devicePoll } from '../protocol/documents/device-poll.js';
@@ -12,7 +12,7 @@ import { packageLocation } from '../protocol/documents/package-location.js';
 import { packageLocationRequest } from '../protocol/documents/package-location-request.js';
 import { pollResponse } from '../protocol/documents/poll-response.js';
 import { statusDocument } from '../protocol/documents/status.js';
-import { ACTIONS, CONNECTION_FLAGS, DEFAULT_DM_PATH, DISTRIBUTION_POINT_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
+import { ACTIONS, DEFAULT_DM_PATH, DISTRIBUTION_POINT_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
 import { parseRoot, ProtocolError } from '../protocol/xml.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
@@ -23,13 +23,6 @@ import { advertisementReceived, translateStatus } from './status-translation.js'
 /** The path real devices use, and the documentation's spelling of it (`SvrFmt`'s example), which we honour too. */
 const PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
 const XML = 'text/xml; charset=utf-8';
-
-/** ConfigMgr's device assignment flags as the connection classes of Instructions/Flags. */
-const CONNECTION_CLASSES: Record<keyof typeof DEVICE_FLAGS, number> = {
-  always: CONNECTION_FLAGS.lowBandwidth | CONNECTION_FLAGS.highBandwidth,
-  highBandwidth: CONNECTION_FLAGS.highBandwidth | CONNECTION_FLAGS.passThrough,
-  docked: CONNECTION_FLAGS.passThrough,
-};
 
 /** An answer: a document (or nothing), with response headers. */
 interface Answer {
@@ -122,7 +115,7 @@ function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteCon
     shortDescription: ad.name,
     longDescription: `${pkg.name}, version ${pkg.version}`,
     packageSize: content.archive.length,
-    flags: CONNECTION_CLASSES[ad.assignment],
+    flags: CONNECTION_CLASSES_OF_ASSIGNMENT[ad.assignment],
     startTime: Date.parse(ad.availableAt),
     recurrence: null,
     localDestination: `\\Temp\\${pkg.id}`,

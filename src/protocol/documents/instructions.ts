@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { DECLARATION, attributes, boolean, decodeDocument, el, integer, many, one, optional, text, textEl, yesNo } from '../xml.js';
-import { CONNECTION_FLAGS, DM_NAMESPACE, EXTENSION_NAMESPACE, dateText, durationText, flagsText, formatDate, formatDuration, formatFlags } from '../wire.js';
+import { CONNECTION_FLAGS } from '../../domain/eligibility.js';
+import { DM_NAMESPACE, EXTENSION_NAMESPACE, dateText, durationText, flagsText, formatDate, formatDuration, formatFlags } from '../wire.js';
 
 const BEHAVIORS = ['Download and Execute', 'Execute Only'] as const;
 const hex = z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be 0x hex').transform(Number);

@@ -1,0 +1,392 @@
+/**
+ * One package a handheld was offered, from its instructions to the end: judge them (src/domain/eligibility.ts),
+ * locate and download the content (size- and hash-checked, resumed after a cut), then run its command line or,
+ * for a configuration package, apply its provisioning documents. A child of the device statechart: its context
+ * always holds the package's instructions. It tells the device each status message to record and when to deliver
+ * them, and ends with what changed on the device.
+ *
+ *   judging ─► locatingContent ─► downloading ─► running ─► done
+ *      │                              │   │          │  └─► restarting ─► done
+ *      │                 downloadBackoff   │          └─ max run time ─► done
+ *      │                                   └─ configuration package ─► applyingConfiguration ─► done
+ *      └─ refused / declined / does not fit ─► done;  not yet started / connection ─► deferred
+ */
+import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-status.js';
+import { connectionClassesOf, judgeOffer, type Verdict } from '../domain/eligibility.js';
+import { PACKAGE_TYPE } from '../domain/package.js';
+import { RESTART_EXIT_CODES } from '../domain/program.js';
+import type { Logger } from '../logging.js';
+import type { Instructions, InstructionsExtension } from '../protocol/documents/instructions.js';
+import type { PackageLocation } from '../protocol/documents/package-location.js';
+import type { Random } from '../random.js';
+import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
+import { ipAddressOf } from './device-identity.js';
+import type { DeviceProfile } from './device-profile.js';
+import { DownloadError, type DownloadedContent } from './downloader.js';
+import { runProgram, type ProgramResult } from './program-runner.js';
+import type { InstalledPackage } from './reports.js';
+import { SiteRequestError, type Credentials } from './site-connection.js';
+import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
+
+/** The documented default when a server names no maximum run time. */
+const DEFAULT_MAX_RUN_TIME_MINUTES = 120;
+
+export interface OfferInput {
+  packageId: string;
+  instructions: Instructions;
+  profile: DeviceProfile;
+  site: SitePort;
+  random: Random;
+  logger: Logger;
+  credentials: Credentials;
+  /** The site's failure-recovery settings (FailureRetryCount, FailureRetryInterval). */
+  retry: { count: number; intervalMs: number };
+}
+
+/** What handling the offer changed on the device. */
+export interface OfferOutcome {
+  /** Handled to the end (run, refused, failed): not handled again. False: deferred to the next poll. */
+  done: boolean;
+  installed: InstalledPackage | null;
+  /** The device's settings after a configuration package, when it applied one. */
+  settings: Record<string, string> | null;
+}
+
+/** What the offer asks of the device while it runs. */
+export type OfferEvent =
+  | { type: 'offer.record'; packageId: string; message: DeviceMessageKey; parameters: Record<string, string> }
+  | { type: 'offer.deliver' };
+
+interface OfferContext extends OfferInput {
+  extension: InstructionsExtension | null;
+  verdict: Verdict;
+  /** The lowest-metric HTTP source, once located. */
+  sourceUrl: string;
+  /** Bytes of an interrupted download, resumed from at the next attempt. */
+  partial: Buffer | null;
+  content: DownloadedContent;
+  attempts: number;
+  retryAfterMs: number | null;
+  outcome: OfferOutcome;
+}
+
+const NO_CONTENT: DownloadedContent = Object.freeze({ bytes: 0, files: [], documents: {} });
+
+/**
+ * Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in
+ * step, and never sooner than the site's Retry-After.
+ */
+export function retryDelay(baseMs: number, attempt: number, random: Random, retryAfterMs: number | null): number {
+  const capped = Math.min(baseMs * 2 ** Math.max(0, attempt - 1), baseMs * 8);
+  return Math.max(Math.round(capped * (0.5 + 0.5 * random.next())), retryAfterMs ?? 0);
+}
+
+/** The Retry-After an error carries, if the site sent one. */
+export function retryAfterOf(error: unknown): number | null {
+  return error instanceof SiteRequestError || error instanceof DownloadError ? error.retryAfterMs : null;
+}
+
+const isConfiguration = (context: OfferContext) => context.extension?.content.packageType === PACKAGE_TYPE.configuration;
+const maxRunTimeMinutes = (context: OfferContext) => context.extension?.program?.maxRunTimeMinutes ?? DEFAULT_MAX_RUN_TIME_MINUTES;
+
+function failure(reason: string, error: unknown): Record<string, string> {
+  return { [PARAMETER.reason]: reason, [PARAMETER.detail]: error instanceof Error ? error.message : String(error) };
+}
+
+function programResult(result: ProgramResult, reason?: string): Record<string, string> {
+  return {
+    ...(reason !== undefined && { [PARAMETER.reason]: reason }),
+    [PARAMETER.exitCode]: String(result.exitCode),
+    [PARAMETER.durationSeconds]: String(Math.round(result.durationMs / 1000)),
+  };
+}
+
+export const offerMachine = setup({
+  types: {
+    context: {} as OfferContext,
+    input: {} as OfferInput,
+    events: {} as SiteAnswer,
+    output: {} as OfferOutcome,
+  },
+  actors: {
+    runProgram: fromPromise<ProgramResult, OfferContext>(({ input, signal }) =>
+      runProgram({
+        commandLine: input.instructions.commandLine,
+        files: input.content.files,
+        behaviour: input.profile.programBehaviour,
+        random: input.random,
+        clock: input.site.clock,
+        signal,
+      }),
+    ),
+    evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
+      evaluateConfiguration(deliveredItems(input.extension?.configurationItems ?? [], input.content.documents), input.profile.platform, input.profile.settings),
+    ),
+  },
+  delays: {
+    retryDelay: ({ context }) => retryDelay(context.retry.intervalMs, context.attempts, context.random, context.retryAfterMs),
+    maxRunTime: ({ context }) => maxRunTimeMinutes(context) * 60_000,
+    restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
+  },
+  guards: {
+    verdictIs: ({ context }, params: { kind: Verdict['kind'] }) => context.verdict.kind === params.kind,
+    isConfigurationPackage: ({ context }) => isConfiguration(context),
+    canRetry: ({ context }) => context.attempts < context.retry.count,
+    contentMismatch: (_, params: { error: unknown }) => params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
+    hasHttpSource: (_, params: { location: PackageLocation }) => params.location.locations.some((l) => l.httpUrl !== null),
+    restartRequested: (_, params: { result: ProgramResult }) => (RESTART_EXIT_CODES as readonly number[]).includes(params.result.exitCode),
+    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) => (context.extension?.program?.successExitCodes ?? [0]).includes(params.result.exitCode),
+  },
+  actions: {
+    /** Asks the site line for an exchange; its answer comes back as an event. */
+    ask: sendTo(({ context }) => siteLineOf(context.site), ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
+    record: sendParent(({ context }, params: { message: DeviceMessageKey; parameters?: Record<string, string> }): OfferEvent => ({
+      type: 'offer.record',
+      packageId: context.packageId,
+      message: params.message,
+      parameters: params.parameters ?? {},
+    })),
+    /** The device delivers what it recorded (while a program runs, before a restart). */
+    deliver: sendParent((): OfferEvent => ({ type: 'offer.deliver' })),
+    countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
+    /** Keeps what an interrupted download received; a content mismatch starts over. */
+    keepPartial: assign({ partial: (_, params: { error: unknown }) => (params.error instanceof DownloadError ? params.error.partial : null) }),
+    /** The HTTP source with the lowest metric (SMB paths are for desktop clients). */
+    storeSource: assign({
+      sourceUrl: (_, params: { location: PackageLocation }) =>
+        params.location.locations.reduce<{ url: string; metric: number } | null>(
+          (best, l) => (l.httpUrl !== null && (best === null || l.metric < best.metric) ? { url: l.httpUrl, metric: l.metric } : best),
+          null,
+        )?.url ?? '',
+    }),
+    storeContent: assign({ content: (_, params: { content: DownloadedContent }) => params.content, attempts: 0, retryAfterMs: null }),
+    markDone: assign({ outcome: ({ context }) => ({ ...context.outcome, done: true }) }),
+    /** The package's files are now on the device, under its LocalDestination. */
+    install: assign({
+      outcome: ({ context }) => ({ ...context.outcome, installed: { destination: context.instructions.localDestination, files: context.content.files } }),
+    }),
+    applySettings: assign({ outcome: ({ context }, params: { evaluation: ConfigurationEvaluation }) => ({ ...context.outcome, settings: params.evaluation.settings }) }),
+    log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
+      // Quiet by default at fleet scale: a filtered level costs a check, not a metadata object per event.
+      if (!context.logger.isLevelEnabled(params.level)) return;
+      context.logger.log(params.level, params.message, {
+        packageId: context.packageId,
+        server: context.site.server,
+        ...(params.error !== undefined && { error: String(params.error) }),
+      });
+    },
+  },
+}).createMachine({
+  id: 'offer',
+  context: ({ input }) => ({
+    ...input,
+    extension: input.instructions.extension,
+    verdict: judgeOffer(
+      {
+        required: input.instructions.required,
+        startTime: input.instructions.startTime,
+        expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
+        flags: input.instructions.flags,
+        packageSize: input.instructions.packageSize,
+        isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
+        program: input.instructions.extension?.program ?? null,
+      },
+      {
+        platform: input.profile.platform,
+        connectionClasses: connectionClassesOf(input.profile.connectivity),
+        freeStorageBytes: input.profile.freeStorageBytes,
+        runsOptionalPrograms: input.profile.runsOptionalPrograms,
+      },
+      input.site.clock.now(),
+    ),
+    sourceUrl: '',
+    partial: null,
+    content: NO_CONTENT,
+    attempts: 0,
+    retryAfterMs: null,
+    outcome: { done: false, installed: null, settings: null },
+  }),
+  output: ({ context }) => context.outcome,
+  initial: 'judging',
+  states: {
+    judging: {
+      always: [
+        {
+          guard: { type: 'verdictIs', params: { kind: 'refuse' } },
+          target: 'done',
+          actions: [
+            { type: 'record', params: ({ context }) => ({ message: 'packageRefused', parameters: { [PARAMETER.reason]: context.verdict.kind === 'refuse' ? context.verdict.reason : '' } }) },
+            'markDone',
+          ],
+        },
+        { guard: { type: 'verdictIs', params: { kind: 'defer' } }, target: 'deferred' },
+        { guard: { type: 'verdictIs', params: { kind: 'decline' } }, target: 'done', actions: 'markDone' },
+        {
+          guard: { type: 'verdictIs', params: { kind: 'insufficientStorage' } },
+          target: 'done',
+          actions: [
+            {
+              type: 'record',
+              params: ({ context }) => ({
+                message: 'downloadFailed',
+                parameters: {
+                  [PARAMETER.reason]: REASON.insufficientStorage,
+                  [PARAMETER.packageSize]: String(context.instructions.packageSize),
+                  [PARAMETER.freeStorage]: String(context.profile.freeStorageBytes),
+                },
+              }),
+            },
+            'markDone',
+          ],
+        },
+        { target: 'locatingContent' },
+      ],
+    },
+    locatingContent: {
+      entry: {
+        type: 'ask',
+        params: ({ context }) => ({
+          type: 'locateContent',
+          credentials: context.credentials,
+          location: {
+            packageId: context.packageId,
+            clientLocation: { directoryService: 'MLCSIM', ipAddresses: [{ address: ipAddressOf(context.profile), subnet: '255.255.0.0' }] },
+          },
+        }),
+      },
+      on: {
+        'locateContent.done': [
+          {
+            guard: { type: 'hasHttpSource', params: ({ event }) => ({ location: event.output }) },
+            target: 'downloading',
+            actions: [{ type: 'storeSource', params: ({ event }) => ({ location: event.output }) }, { type: 'record', params: { message: 'downloadStarting' } }],
+          },
+          {
+            target: 'done',
+            actions: [{ type: 'record', params: { message: 'downloadFailed', parameters: { [PARAMETER.reason]: REASON.noHttpSource } } }, 'markDone'],
+          },
+        ],
+        'locateContent.failed': {
+          target: 'deferred',
+          actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }) },
+        },
+      },
+    },
+    downloading: {
+      entry: {
+        type: 'ask',
+        params: ({ context }) => ({
+          type: 'download',
+          download: { url: context.sourceUrl, expectedSize: context.instructions.packageSize, expectedSha256: context.extension?.content.sha256 ?? null, partial: context.partial },
+        }),
+      },
+      on: {
+        'download.done': [
+          {
+            guard: 'isConfigurationPackage',
+            target: 'applyingConfiguration',
+            actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, { type: 'record', params: { message: 'downloadSucceeded' } }],
+          },
+          {
+            target: 'running',
+            actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, { type: 'record', params: { message: 'downloadSucceeded' } }],
+          },
+        ],
+        'download.failed': [
+          {
+            guard: 'canRetry',
+            target: 'downloadBackoff',
+            actions: [
+              { type: 'countFailure', params: ({ event }) => ({ error: event.error }) },
+              { type: 'keepPartial', params: ({ event }) => ({ error: event.error }) },
+              { type: 'log', params: ({ event }) => ({ level: 'info', message: 'download failed, will retry', error: event.error }) },
+            ],
+          },
+          {
+            // The content never matched the source: the command line never runs on it.
+            guard: { type: 'contentMismatch', params: ({ event }) => ({ error: event.error }) },
+            target: 'done',
+            actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.contentMismatch, event.error) }) }, 'markDone'],
+          },
+          {
+            target: 'done',
+            actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) }, 'markDone'],
+          },
+        ],
+      },
+    },
+    downloadBackoff: { after: { retryDelay: 'downloading' } },
+    running: {
+      // The outbox goes out while the command runs, so the site sees "running" for long installs.
+      entry: 'deliver',
+      invoke: {
+        src: 'runProgram',
+        input: ({ context }) => context,
+        onDone: [
+          {
+            guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
+            target: 'restarting',
+            actions: { type: 'record', params: ({ event }) => ({ message: 'restartPending', parameters: programResult(event.output) }) },
+          },
+          {
+            guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
+            target: 'done',
+            actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output) }) }, 'install', 'markDone'],
+          },
+          {
+            target: 'done',
+            actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode) }) }, 'markDone'],
+          },
+        ],
+      },
+      after: {
+        maxRunTime: {
+          target: 'done',
+          actions: [
+            {
+              type: 'record',
+              params: ({ context }) => ({
+                message: 'executionFailed',
+                parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(maxRunTimeMinutes(context)) },
+              }),
+            },
+            'markDone',
+          ],
+        },
+      },
+    },
+    restarting: {
+      // The client reports "restart pending" before it goes down.
+      entry: 'deliver',
+      after: { restart: { target: 'done', actions: [{ type: 'record', params: { message: 'executionSucceeded' } }, 'install', 'markDone'] } },
+    },
+    applyingConfiguration: {
+      invoke: {
+        src: 'evaluateConfiguration',
+        input: ({ context }) => context,
+        onDone: {
+          target: 'done',
+          actions: [
+            {
+              type: 'record',
+              params: ({ event }) => ({
+                message: 'executionSucceeded',
+                parameters: Object.fromEntries(event.output.results.map((r) => [`${PARAMETER.configurationItemPrefix}${r.itemId}`, r.state])),
+              }),
+            },
+            { type: 'applySettings', params: ({ event }) => ({ evaluation: event.output }) },
+            'markDone',
+          ],
+        },
+        onError: {
+          target: 'done',
+          actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error) }) }, 'markDone'],
+        },
+      },
+    },
+    /** Not handled this round (not yet started, connection, site trouble): handled again at the next poll. */
+    deferred: { type: 'final' },
+    done: { type: 'final' },
+  },
+});
