@@ -1,0 +1,259 @@
+// The device statechart with no socket: a fake site port gives canned answers, and a simulated clock drives every
+// delay. Each spec checks which state follows an answer or an error, and what the device recorded and sent.
+import { expect } from 'chai';
+import { createActor } from 'xstate';
+import { DEFAULT_DEVICE_SETTINGS } from '../src/domain/client-settings.js';
+import { DEVICE_MESSAGE } from '../src/domain/device-status.js';
+import { CONNECTION_FLAGS } from '../src/domain/eligibility.js';
+import { PACKAGE_TYPE } from '../src/domain/package.js';
+import { PROGRAM_FLAG_WINDOWS_CE } from '../src/domain/program.js';
+import { handheldMachine } from '../src/agent/machine.js';
+import { DownloadError, type DownloadedContent } from '../src/agent/downloader.js';
+import { SiteRequestError, type PollAnswer } from '../src/agent/site-connection.js';
+import type { OutgoingReport, SitePort } from '../src/agent/site-line.js';
+import type { Outbox } from '../src/agent/status-outbox.js';
+import { silentLogger } from '../src/logging.js';
+import type { Instructions } from '../src/protocol/documents/instructions.js';
+import { provisioningDocument, provisioningOf } from '../src/protocol/documents/provisioning.js';
+import { seededRandom } from '../src/random.js';
+import { SimulatedClock } from '../src/time/simulated-clock.js';
+import { profile } from './support/test-site.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const PKG = 'PKG-1';
+
+const policy = (packages: string[] = [PKG]): PollAnswer => ({
+  policy: { client: { ...DEFAULT_DEVICE_SETTINGS.client, failureRetryCount: 2 }, softwareInventory: null, fileCollection: null, machineInventory: null, packages },
+  auth: 'token-1',
+  timestamp: '6/1/2009 8:00:00 AM',
+});
+
+const instructions = (overrides: Partial<Instructions> = {}): Instructions => ({
+  id: PKG,
+  required: true,
+  name: 'App',
+  shortDescription: '',
+  longDescription: '',
+  packageSize: 100,
+  flags: CONNECTION_FLAGS.lowBandwidth | CONNECTION_FLAGS.highBandwidth,
+  startTime: null,
+  recurrence: null,
+  localDestination: '\\Temp\\PKG1',
+  commandLine: 'wceload.exe /noui App.cab',
+  sourceFiles: true,
+  extension: null,
+  ...overrides,
+});
+
+const CONTENT: DownloadedContent = { bytes: 100, files: ['App.cab'], documents: {} };
+
+/** A site with canned answers. Each exchange is a function the spec may replace; every call is recorded. */
+class FakeSite implements SitePort {
+  readonly clock = new SimulatedClock();
+  readonly server = 'fake://site';
+  readonly delivered: Outbox[] = [];
+  readonly reported: OutgoingReport[][] = [];
+  readonly calls: string[] = [];
+  answerPoll: () => Promise<PollAnswer> = async () => policy();
+  answerInstructions: () => Promise<Instructions> = async () => instructions();
+  answerDownload: () => Promise<DownloadedContent> = async () => CONTENT;
+
+  poll = () => this.call('poll', this.answerPoll);
+  instructions = () => this.call('instructions', this.answerInstructions);
+  locate = () => this.call('locate', async () => ({ packageId: PKG, locations: [{ metric: 1, httpUrl: 'http://dp/pkg.tar', smbPath: null, directoryService: null, subnets: [] }] }));
+  download: SitePort['download'] = () => this.call('download', this.answerDownload);
+  deliver = (_credentials: unknown, outbox: Outbox) => {
+    this.delivered.push(outbox);
+    return this.call('deliver', async () => ({ delivered: outbox.map((m) => m.parameters.Sequence ?? ''), error: null }));
+  };
+  report = (_credentials: unknown, reports: readonly OutgoingReport[]) => {
+    this.reported.push([...reports]);
+    return this.call('report', async () => reports.map((r) => r.type));
+  };
+
+  private call<T>(name: string, answer: () => Promise<T>): Promise<T> {
+    this.calls.push(name);
+    return this.clock.track(answer());
+  }
+
+  /** Message ids the device delivered, in order, each once. */
+  messageIds(): number[] {
+    const seen = new Map<string, number>();
+    for (const outbox of this.delivered) for (const m of outbox) seen.set(m.parameters.Sequence ?? '', m.messageId);
+    return [...seen.values()];
+  }
+}
+
+function start(site: FakeSite, overrides: Parameters<typeof profile>[0] = {}) {
+  const actor = createActor(handheldMachine, {
+    input: { profile: profile(overrides), deps: { site, random: seededRandom(1), logger: silentLogger() } },
+    clock: site.clock,
+  });
+  actor.start();
+  return actor;
+}
+
+describe('the device statechart, through a fake site port', () => {
+  it('polls, handles the package, delivers 11030, 11031 and 11035, and is idle again with nothing left', async () => {
+    const site = new FakeSite();
+    const device = start(site);
+    await site.clock.advance(5 * MINUTE);
+    expect(site.calls.slice(0, 4)).to.deep.equal(['poll', 'instructions', 'locate', 'download']);
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded]);
+    const { value, context } = device.getSnapshot();
+    expect(value).to.equal('idle');
+    expect(context.outbox).to.have.length(0);
+    expect(context.done).to.deep.equal({ [PKG]: true });
+    expect(context.installed).to.deep.equal([{ destination: '\\Temp\\PKG1', files: ['App.cab'] }]);
+    expect(context.credentials).to.include({ auth: 'token-1', timestamp: '6/1/2009 8:00:00 AM' });
+  });
+
+  it('goes straight from polling to idle when the package is done and nothing is due', async () => {
+    const site = new FakeSite();
+    const device = start(site);
+    await site.clock.advance(5 * MINUTE);
+    const states: unknown[] = [];
+    device.subscribe((s) => states.push(s.value));
+    await site.clock.advance(2 * HOUR);
+    expect(states.filter((s) => s === 'polling')).to.have.length(2);
+    expect(states).to.not.include('evaluating');
+    expect(site.calls.filter((c) => c === 'instructions')).to.have.length(1);
+  });
+
+  it('retries a failed poll on the backoff, then gives up until the next interval', async () => {
+    const site = new FakeSite();
+    site.answerPoll = async () => {
+      throw new SiteRequestError('Poll', 503, 'down');
+    };
+    const device = start(site);
+    await site.clock.advance(MINUTE);
+    expect(device.getSnapshot().value).to.equal('pollBackoff');
+    await site.clock.advance(HOUR - MINUTE);
+    // The documented defaults (no poll response yet): one poll and five retries.
+    expect(site.calls.filter((c) => c === 'poll')).to.have.length(6);
+    expect(device.getSnapshot().value).to.equal('idle');
+  });
+
+  it('waits at least what a Retry-After asks', async () => {
+    const site = new FakeSite();
+    let polls = 0;
+    site.answerPoll = async () => {
+      if (polls++ === 0) throw new SiteRequestError('Poll', 503, 'busy', 20 * MINUTE);
+      return policy();
+    };
+    start(site);
+    await site.clock.advance(19 * MINUTE);
+    expect(polls).to.equal(1);
+    await site.clock.advance(2 * MINUTE);
+    expect(polls).to.equal(2);
+  });
+
+  it('defers a package whose instructions do not come, and handles it at the next poll', async () => {
+    const site = new FakeSite();
+    let asked = 0;
+    site.answerInstructions = async () => {
+      if (asked++ === 0) throw new SiteRequestError('InstructionRequest', 500, 'oops');
+      return instructions();
+    };
+    const device = start(site);
+    await site.clock.advance(5 * MINUTE);
+    expect(device.getSnapshot().context.done).to.deep.equal({});
+    expect(site.messageIds()).to.deep.equal([]);
+    await site.clock.advance(HOUR);
+    expect(site.messageIds()).to.include(DEVICE_MESSAGE.executionSucceeded);
+  });
+
+  it('refuses a desktop program with 11034 and never downloads it', async () => {
+    const site = new FakeSite();
+    site.answerInstructions = async () => instructions({ extension: extension({ program: { name: 'Setup', flags: 0, maxRunTimeMinutes: 60, platforms: ['Windows XP'], successExitCodes: [0] } }) });
+    start(site);
+    await site.clock.advance(5 * MINUTE);
+    expect(site.calls).to.not.include('download');
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.packageRefused]);
+    expect(site.delivered.flat()[0]!.parameters.Reason).to.equal('PlatformNotSupported');
+  });
+
+  it('retries an interrupted download from the bytes it has, then reports 11032 when the retries run out', async () => {
+    const site = new FakeSite();
+    const partials: (number | undefined)[] = [];
+    site.download = (request) => {
+      partials.push(request.partial?.length);
+      return site.clock.track(Promise.reject(new DownloadError('http', 'cut', Buffer.alloc(10 * partials.length))));
+    };
+    start(site);
+    await site.clock.advance(HOUR);
+    expect(partials).to.deep.equal([undefined, 10, 20]);
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadFailed]);
+    expect(site.delivered.flat().at(-1)!.parameters.Reason).to.equal('DownloadInterrupted');
+  });
+
+  it('records restart pending (11036) and delivers it before the restart, then 11035', async () => {
+    const site = new FakeSite();
+    const device = start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
+    await site.clock.advance(MINUTE);
+    expect(device.getSnapshot().children.offer?.getSnapshot().value).to.equal('restarting');
+    expect(site.messageIds()).to.include(DEVICE_MESSAGE.restartPending).and.not.include(DEVICE_MESSAGE.executionSucceeded);
+    await site.clock.advance(10 * MINUTE);
+    expect(site.messageIds().slice(-2)).to.deep.equal([DEVICE_MESSAGE.restartPending, DEVICE_MESSAGE.executionSucceeded]);
+  });
+
+  it('stops a program at its maximum run time with 11033', async () => {
+    const site = new FakeSite();
+    site.answerInstructions = async () => instructions({ extension: extension({ program: { name: 'Install', flags: PROGRAM_FLAG_WINDOWS_CE, maxRunTimeMinutes: 5, platforms: ['Windows Mobile 6.5'], successExitCodes: [0] } }) });
+    start(site, { programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 3600, max: 3600 }, restartSeconds: 0 } });
+    await site.clock.advance(30 * MINUTE);
+    expect(site.messageIds().at(-1)).to.equal(DEVICE_MESSAGE.executionFailed);
+    expect(site.delivered.flat().at(-1)!.parameters).to.include({ Reason: 'MaxRunTimeExceeded', MaxRunTimeMinutes: '5' });
+  });
+
+  it('applies a configuration package from its provisioning document, and reports compliance per item', async () => {
+    const site = new FakeSite();
+    const document = provisioningDocument.encode(provisioningOf([{ kind: 'setting', name: 'PasswordType', expected: 'PIN' }]));
+    site.answerInstructions = async () =>
+      instructions({
+        commandLine: '',
+        extension: extension({ packageType: PACKAGE_TYPE.configuration, items: [{ id: 'CI-PIN', name: 'PIN', remediate: true, file: 'CI-PIN.xml', platforms: ['Windows Mobile 6.5'] }] }),
+      });
+    site.answerDownload = async () => ({ bytes: 10, files: ['CI-PIN.xml'], documents: { 'CI-PIN.xml': document } });
+    const device = start(site, { settings: { 'setting:PasswordType': 'none' } });
+    await site.clock.advance(5 * MINUTE);
+    expect(site.delivered.flat().at(-1)!.parameters).to.include({ 'ConfigurationItem:CI-PIN': 'remediated' });
+    expect(device.getSnapshot().context.profile.settings['setting:PasswordType']).to.equal('PIN');
+  });
+
+  it('fails a configuration package whose provisioning document does not read, naming the item', async () => {
+    const site = new FakeSite();
+    site.answerInstructions = async () =>
+      instructions({ commandLine: '', extension: extension({ packageType: PACKAGE_TYPE.configuration, items: [{ id: 'CI-X', name: 'X', remediate: false, file: 'CI-X.xml', platforms: ['Windows Mobile 6.5'] }] }) });
+    site.answerDownload = async () => ({ bytes: 10, files: ['CI-X.xml'], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
+    start(site);
+    await site.clock.advance(5 * MINUTE);
+    const last = site.delivered.flat().at(-1)!;
+    expect(last.messageId).to.equal(DEVICE_MESSAGE.executionFailed);
+    expect(last.parameters).to.include({ Reason: 'BadContent' });
+    expect(last.parameters.Detail).to.match(/CI-X/);
+  });
+
+  it('sends the reports the poll response enables, once per interval', async () => {
+    const site = new FakeSite();
+    const every = { enabled: true, intervalMs: 3 * HOUR, fileFilters: [{ filter: '*.exe', path: '\\Windows', recursive: true, excludeCompressed: false, excludeEncrypted: false }] };
+    site.answerPoll = async () => ({ ...policy([]), policy: { ...policy([]).policy, machineInventory: every, softwareInventory: every } });
+    start(site);
+    await site.clock.advance(5 * HOUR);
+    expect(site.reported.map((batch) => batch.map((r) => r.type))).to.deep.equal([
+      ['MachineInventory', 'SoftwareInventory'],
+      ['MachineInventory', 'SoftwareInventory'],
+    ]);
+    expect(site.reported[0]![1]!.body).to.match(/^<FileReport><Directory Name="\\"/);
+  });
+});
+
+function extension(options: { program?: NonNullable<Instructions['extension']>['program']; packageType?: number; items?: NonNullable<Instructions['extension']>['configurationItems'] }) {
+  return {
+    advertisement: { id: 'TST20001', name: 'Ad', revision: 1, expiresAt: null },
+    content: { packageId: 'TST00001', version: 1, packageType: options.packageType ?? PACKAGE_TYPE.software, sha256: 'a'.repeat(64) },
+    program: options.program ?? null,
+    configurationItems: options.items ?? [],
+  };
+}
