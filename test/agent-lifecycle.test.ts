@@ -109,7 +109,7 @@ describe('one handheld, end to end', () => {
       const device = site.startDevice();
       await site.clock.advance(10 * MINUTE);
       const firstToken = device.getSnapshot().context.credentials.auth;
-      site.server.store.devices.clear();
+      expect((await site.admin.delete('/devices')).status).to.equal(204);
       await site.clock.advance(HOUR + 10 * MINUTE);
       expect(site.knownDevice('WM-0001')).to.not.equal(undefined);
       expect(device.getSnapshot().context.credentials.auth).to.not.equal(firstToken);

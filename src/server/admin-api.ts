@@ -106,6 +106,10 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
   );
 
   app.get(`${ADMIN_PATH}/devices`, async () => [...store.devices.values()].map(({ authToken: _token, ...device }) => device));
+  app.delete(`${ADMIN_PATH}/devices`, async (_request, reply) => {
+    store.forgetDevices();
+    return reply.code(204).send();
+  });
   app.get<{ Params: { name: string } }>(`${ADMIN_PATH}/devices/:name/inventory`, async (request) => {
     const inventory = site.inventory.get(request.params.name);
     if (!inventory) throw new SiteError(404, 'name', `device ${request.params.name} has sent no inventory`);

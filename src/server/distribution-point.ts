@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DISTRIBUTION_POINT_PATH } from '../protocol/wire.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
+import type { ActiveFault } from './faults.js';
 import type { SiteContext } from './site-context.js';
 
 /** Parses a single `bytes=` range against a body of `size` bytes; null when absent, 'unsatisfiable' when out of range. */
@@ -33,7 +34,7 @@ export function registerDistributionPoint(app: FastifyInstance, site: SiteContex
     if (!content) return notFound(reply, `no content for ${packageId}/${file}`);
 
     const fault = site.faults.hit('Content', site.now());
-    const refuse = (status: number) => reply.code(status).type('text/plain').send(`fault ${fault!.id} injected on Content`);
+    const refuse = (status: number, hit: ActiveFault) => reply.code(status).type('text/plain').send(`fault ${hit.id} injected on Content`);
     if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
 
     const archive = content.archive;

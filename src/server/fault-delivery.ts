@@ -8,15 +8,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A fault that strikes before the request is handled: the site never processes it. Answers for http-error and
  * retry-after (and returns true); waits out a latency fault (and returns false, so the request is then served).
  */
-export async function faultBeforeHandling(fault: ActiveFault | undefined, faults: FaultInjector, reply: FastifyReply, refuse: (status: number) => FastifyReply): Promise<boolean> {
+export async function faultBeforeHandling(
+  fault: ActiveFault | undefined,
+  faults: FaultInjector,
+  reply: FastifyReply,
+  refuse: (status: number, fault: ActiveFault) => FastifyReply,
+): Promise<boolean> {
   if (!fault) return false;
   if (fault.kind === 'http-error') {
-    refuse(fault.status);
+    refuse(fault.status, fault);
     return true;
   }
   if (fault.kind === 'retry-after') {
     reply.header('retry-after', String(fault.retryAfterSeconds));
-    refuse(fault.status);
+    refuse(fault.status, fault);
     return true;
   }
   if (fault.kind === 'latency') await sleep(faults.latency(fault));
@@ -60,7 +65,7 @@ function writeHeadRaw(reply: FastifyReply, contentType: string, length: number):
 /** Flips every 512th byte: same length, a different hash, and tar headers that no longer check out. */
 function corrupt(archive: Buffer): Buffer {
   const copy = Buffer.from(archive);
-  for (let i = 0; i < copy.length; i += 512) copy[i] = copy[i]! ^ 0xff;
+  for (let i = 0; i < copy.length; i += 512) copy.writeUInt8(copy.readUInt8(i) ^ 0xff, i);
   return copy;
 }
 

@@ -15,6 +15,7 @@ import { statusDocument } from '../protocol/documents/status.js';
 import { ACTIONS, DEFAULT_DM_PATH, DISTRIBUTION_POINT_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
 import { parseRoot, ProtocolError } from '../protocol/xml.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
+import type { ActiveFault } from './faults.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError, type KnownDevice } from './site-store.js';
 import type { ReceivedMessage } from './status-store.js';
@@ -23,10 +24,12 @@ import { advertisementReceived, translateStatus } from './status-translation.js'
 /** The path real devices use, and the documentation's spelling of it (`SvrFmt`'s example), which we honour too. */
 const PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
 const XML = 'text/xml; charset=utf-8';
+const TEXT = 'text/plain; charset=utf-8';
 
-/** An answer: a document (or nothing), with response headers. */
+/** An answer: a document (or nothing, or a line of text), with response headers. */
 interface Answer {
   body: string;
+  contentType?: string;
   headers?: Record<string, string>;
 }
 
@@ -38,25 +41,31 @@ interface Answer {
  */
 export function registerManagementPoint(app: FastifyInstance, site: SiteContext): void {
   const polls = new PollAnswers();
-  for (const path of PATHS) {
-    app.post(path, async (request, reply) => {
-      try {
-        const uuid = request.headers[HEADERS.uuid];
-        if (typeof uuid !== 'string' || uuid === '') throw new SiteError(400, 'X-Device-UUID', 'header is missing');
-        const action = actionOf(request);
-        const fault = action === null ? undefined : site.faults.hit(action, site.now());
-        const refuse = (status: number) => reply.code(status).type('text/plain').send(`fault ${fault!.id} injected on ${action}`);
-        if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
-        const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, polls);
-        for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
-        return await deliver(reply.code(200), fault, XML, Buffer.from(answer.body));
-      } catch (error) {
-        if (error instanceof ProtocolError) return sendText(reply, 400, error.message);
-        if (error instanceof SiteError) return sendText(reply, error.status, error.message);
-        throw error;
-      }
-    });
-  }
+  void app.register(async (scope) => {
+    // Devices' content types are not documented and not to be relied on: every body reaches the management point
+    // as bytes, whatever it says it is (JSON included).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    for (const path of PATHS) {
+      scope.post(path, async (request, reply) => {
+        try {
+          const uuid = request.headers[HEADERS.uuid];
+          if (typeof uuid !== 'string' || uuid === '') throw new SiteError(400, 'X-Device-UUID', 'header is missing');
+          const action = actionOf(request);
+          const fault = action === null ? undefined : site.faults.hit(action, site.now());
+          const refuse = (status: number, hit: ActiveFault) => sendText(reply, status, `fault ${hit.id} injected on ${action}`);
+          if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
+          const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, polls);
+          for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
+          return await deliver(reply.code(200), fault, answer.contentType ?? XML, Buffer.from(answer.body));
+        } catch (error) {
+          if (error instanceof ProtocolError) return sendText(reply, 400, error.message);
+          if (error instanceof SiteError) return sendText(reply, error.status, error.message);
+          throw error;
+        }
+      });
+    }
+  });
 }
 
 /** The action a request names, or the one its body's root stands for; null when neither is known. */
@@ -74,7 +83,7 @@ function actionOf(request: FastifyRequest): Action | null {
 function unknownAction(request: FastifyRequest, site: SiteContext): Answer {
   const action = String(request.headers[HEADERS.action] ?? '');
   site.logger.warn('unknown X-Device-Action', { action, uuid: request.headers[HEADERS.uuid] });
-  return { body: `Unknown X-Device-Action field: ${action}` };
+  return { body: `Unknown X-Device-Action field: ${action}`, contentType: TEXT };
 }
 
 function handle(action: Action, uuid: string, request: FastifyRequest, site: SiteContext, polls: PollAnswers): Answer {
@@ -138,9 +147,9 @@ function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyR
   return packageLocation.encode({
     packageId: dmPackageId,
     locations: [
-      // An SMB source as a real site lists it; device clients download over HTTP, so they pass it over.
-      { metric: 1, smbPath: `\\\\MLC-DP01\\SMSPKGC$\\${content.packageId}`, httpUrl: null, directoryService: null, subnets: [] },
-      { metric: 2, smbPath: null, httpUrl: `http://${request.headers.host}${DISTRIBUTION_POINT_PATH}/${file}`, directoryService: null, subnets: [] },
+      { metric: 1, smbPath: null, httpUrl: `http://${hostOf(request)}${DISTRIBUTION_POINT_PATH}/${file}`, directoryService: null, subnets: [] },
+      // An SMB source as a real site lists it, behind the HTTP one: device clients download over HTTP.
+      { metric: 2, smbPath: `\\\\MLC-DP01\\SMSPKGC$\\${content.packageId}`, httpUrl: null, directoryService: null, subnets: [] },
     ],
   });
 }
@@ -176,7 +185,7 @@ function acceptReport(device: KnownDevice, request: FastifyRequest, site: SiteCo
     case 'filecollection': {
       const name = headerOf(request, HEADERS.fileName);
       if (!name) throw new SiteError(400, 'X-Device-FullyQualifiedFilename', 'header is missing');
-      site.inventory.recordFile(device.name, now, name, Buffer.isBuffer(request.body) ? request.body.length : bodyText(request).length);
+      site.inventory.recordFile(device.name, now, name, Buffer.isBuffer(request.body) ? request.body.length : 0);
       return;
     }
     default:
@@ -191,6 +200,11 @@ function contextOf(device: KnownDevice, advertisementId: string, packageId: stri
 /** Device timestamps have whole seconds: the site's own records about a device are stamped the same way. */
 const secondOf = (ms: number) => Math.floor(ms / 1000) * 1000;
 
+/** The address the device reached: its Host header, or the socket's own address for a request without one. */
+function hostOf(request: FastifyRequest): string {
+  return request.headers.host ?? `${request.socket.localAddress}:${request.socket.localPort}`;
+}
+
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' ? value : undefined;
@@ -202,7 +216,7 @@ function bodyText(request: FastifyRequest): string {
 }
 
 function sendText(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).type('text/plain; charset=utf-8').send(message);
+  return reply.code(status).type(TEXT).send(message);
 }
 
 /**

@@ -66,8 +66,6 @@ class SiteServer implements RunningSiteServer {
 
   async listen(port: number): Promise<void> {
     const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
-    // Devices' content types are not documented: anything but JSON (the admin API) reaches the routes as bytes.
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
       if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
       const status = error.statusCode ?? 500;

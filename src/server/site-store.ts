@@ -54,6 +54,8 @@ export class SiteStore {
   readonly advertisements = new Map<string, Advertisement>();
   /** Devices by X-Device-UUID. */
   readonly devices = new Map<string, KnownDevice>();
+  /** The names devices are known by: each is one device's. */
+  private readonly names = new Set<string>();
   private readonly content = new Map<string, PackageContent>();
   /** Every device-management package id the site has listed, for statuses that arrive after a change. */
   private readonly dmPackages = new Map<string, AdvertisedRevision>();
@@ -234,7 +236,7 @@ export class SiteStore {
     const existing = this.devices.get(uuid);
     const device: KnownDevice = {
       uuid,
-      name: identification.deviceName || uuid,
+      name: existing?.name ?? this.uniqueName(identification.deviceName || uuid, uuid),
       platform: identification.platform,
       identification,
       authToken: existing?.authToken ?? randomBytes(12).toString('hex'),
@@ -243,6 +245,22 @@ export class SiteStore {
     };
     this.devices.set(uuid, device);
     return device;
+  }
+
+  /**
+   * Devices are reported by name, as ConfigMgr names its resources; a second device with a name already taken (two
+   * handhelds both called `Pocket_PC`) is told apart by the start of its UUID.
+   */
+  private uniqueName(name: string, uuid: string): string {
+    const unique = this.names.has(name) ? `${name} (${uuid.slice(0, 8)})` : name;
+    this.names.add(unique);
+    return unique;
+  }
+
+  /** Deletes every device record, as an administrator deleting resources does: each is known again from its next poll. */
+  forgetDevices(): void {
+    this.devices.clear();
+    this.names.clear();
   }
 
   /** The device making a request other than a poll: it must be known and present the token it was given. */
