@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { expect } from 'chai';
 import { Parser, type ReadEntry } from 'tar';
 import { identificationOf } from '../src/agent/device-identity.js';
 import type { DeviceProfile } from '../src/agent/device-profile.js';
-import { PARAMETER, type DeviceStatusMessage } from '../src/domain/device-status.js';
+import { DEVICE_MESSAGE, PARAMETER, type DeviceStatusMessage } from '../src/domain/device-status.js';
 import { devicePoll, type Identification } from '../src/protocol/documents/device-poll.js';
 import { instructions, type Instructions } from '../src/protocol/documents/instructions.js';
 import { instructionsRequest } from '../src/protocol/documents/instructions-request.js';
@@ -339,6 +340,58 @@ describe('the stub site server over HTTP', () => {
 
     /** A golden document about the golden package, made about the package the site listed. */
     const about = (file: string) => golden(file).replaceAll(GOLDEN_PACKAGE, listed);
+
+    it('takes a poll sent as application/json: the content type is the device\'s to get wrong', async () => {
+      const answer = await capture.send('Poll', golden('DevicePoll-capture.xml'), { contentType: 'application/json' });
+      expect(answer.status, answer.body).to.equal(200);
+      expect(pollResponse.decode(answer.body).packages).to.deep.equal([listed]);
+    });
+
+    it('records the byte size of a collected file, whatever its content type', async () => {
+      const bytes = Buffer.from('naïve={"beep":true}\r\n');
+      for (const [contentType, file] of [['text/plain', '\\a.ini'], ['application/json', '\\b.json'], ['application/octet-stream', '\\c.bin']] as const) {
+        const answer = await capture.send('Report', bytes, { contentType, headers: { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: file } });
+        expect(answer.status, answer.body).to.equal(200);
+      }
+      const files = site.server.inventory.get(CAPTURE.name)?.collectedFiles ?? {};
+      expect(Object.values(files).map((f) => f.size)).to.deep.equal([bytes.length, bytes.length, bytes.length]);
+    });
+
+    it('tells apart two devices with the same DeviceName, so neither loses status', async () => {
+      const twin = new RawDevice(site.server.url, capture.identification, '11111111-2222-3333-4444-555555555555');
+      await twin.poll();
+      const names = [...site.server.store.devices.values()].map((d) => d.name);
+      expect(new Set(names).size).to.equal(2);
+      const messages = [DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded];
+      // As a documented device would send them: no Sequence, the same timestamps from both.
+      for (const device of [capture, twin]) {
+        const answer = await device.status(messages.map((messageId) => ({ packageId: listed, messageId, time: Date.parse('2009-06-01T08:05:00Z'), parameters: {} })));
+        expect(answer.status, answer.body).to.equal(200);
+      }
+      expect((await adminSite(site)).deviceMessages).to.equal(6);
+      const { data: summary } = await site.admin.get('/advertisements/TST20001/status');
+      expect(summary).to.deep.include({ targeted: 2 });
+      expect(summary.byState.succeeded).to.equal(2);
+    });
+
+    it('builds the download URL from the address the device reached when a request has no Host header', async () => {
+      const { port } = new URL(site.server.url);
+      const body = capture.locationRequest(listed);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.end(
+            [`POST ${DEFAULT_DM_PATH} HTTP/1.0`, `${HEADERS.uuid}: ${CAPTURE.uuid}`, `${HEADERS.auth}: ${capture.auth}`, `${HEADERS.action}: LocationRequest`, `content-length: ${Buffer.byteLength(body)}`, '', body].join('\r\n'),
+          );
+        });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const url = httpUrlOf(packageLocation.decode(raw.slice(raw.indexOf('\r\n\r\n') + 4)));
+      expect(new URL(url).host).to.equal(`127.0.0.1:${port}`);
+      expect((await fetch(url)).status).to.equal(200);
+    });
 
     it('answers the captured poll (no Domain or MAC, NetworkAdapter before CodePage) with a PollResponse that validates, and X-Device-Auth and X-Device-Timestamp', async () => {
       const first = new RawDevice(site.server.url, capture.identification, CAPTURE.uuid);
