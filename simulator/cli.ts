@@ -6,7 +6,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
 import { DEFAULT_DM_PATH } from '../src/protocol/wire.js';
 import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
-import { SiteError } from '../src/server/site-store.js';
+import { SiteError } from '../src/server/site-error.js';
 import { fleetMixSchema } from './fleet-mix.js';
 import { renderHtmlReport } from './html-report.js';
 import { runLiveFleet } from './live-fleet.js';

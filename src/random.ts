@@ -34,7 +34,9 @@ class SeededRandom implements Random {
       roll -= choice.weight;
       if (roll < 0) return choice.value;
     }
-    return choices[choices.length - 1]!.value;
+    const last = choices.at(-1);
+    if (!last) throw new Error('weighted() needs at least one choice');
+    return last.value;
   }
 
   fork(): Random {

@@ -39,7 +39,7 @@ describe('the agent under injected faults', () => {
     // Every answer is cut after half its body, for a while: without resuming, no attempt gets past half.
     await site.admin.post('/faults', { endpoint: 'Content', kind: 'reset', until: new Date(site.clock.now() + 4 * MINUTE).toISOString() });
     const device = site.startDevice();
-    const size = site.server.store.contentOf('TST00001', 1)!.archive.length;
+    const size = site.server.catalog.contentOf('TST00001', 1)!.archive.length;
     const held: number[] = [];
     // The offer's child statechart keeps the partial download; look at it between steps of the clock.
     for (let elapsed = 0; elapsed < HOUR_AND_A_HALF; elapsed += 10_000) {

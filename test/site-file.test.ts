@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { Parser, type ReadEntry } from 'tar';
 import { InputFileError, loadSiteFile } from '../src/server/site-file.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
-import { SiteError, SiteStore } from '../src/server/site-store.js';
+import { Catalog } from '../src/server/catalog.js';
+import { SiteError } from '../src/server/site-error.js';
 import { testSite, writePackageSources } from './support/test-site.js';
 
 const SITE_FILE = path.resolve('config/site.yaml');
@@ -199,14 +200,14 @@ describe('site files', () => {
       server = undefined;
     });
 
-    it('fails SiteStore.fromDefinition naming advertisements.0.collectionId', async () => {
+    it('fails Catalog.fromDefinition naming advertisements.0.collectionId', async () => {
       const contentRoot = await writePackageSources();
-      const error = await siteError(() => SiteStore.fromDefinition(BROKEN(), contentRoot));
+      const error = await siteError(() => Catalog.fromDefinition(BROKEN(), contentRoot));
       expect(error.status).to.equal(404);
       expect(error.field).to.equal('advertisements.0.collectionId');
       expect(error.reason).to.include('NOPE');
       // The same site with the collection in place builds.
-      const store = await SiteStore.fromDefinition(testSite({ advertisements: [{ id: 'TST20001', name: 'Fine', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }), contentRoot);
+      const store = await Catalog.fromDefinition(testSite({ advertisements: [{ id: 'TST20001', name: 'Fine', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }), contentRoot);
       expect(store.advertisements.size).to.equal(1);
     });
 
@@ -222,7 +223,7 @@ describe('site files', () => {
     it('names a package whose source directory is missing', async () => {
       const site = testSite({ packages: [{ id: 'TST0000F', name: 'Ghost', source: 'ghost' }] });
       const contentRoot = await writePackageSources();
-      const error = await siteError(() => SiteStore.fromDefinition(site, contentRoot));
+      const error = await siteError(() => Catalog.fromDefinition(site, contentRoot));
       expect(error.status).to.equal(400);
       expect(error.field).to.equal('packages.5.source');
       expect(error.reason).to.include('ghost').and.include('ENOENT');

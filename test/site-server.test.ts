@@ -178,7 +178,7 @@ function httpUrlOf(location: PackageLocation): string {
 }
 
 /** The advertisement a device-management package id stands for. */
-const advertisementOf = (site: TestSite, dmPackageId: string) => site.server.store.advertisedRevision(dmPackageId)?.advertisementId;
+const advertisementOf = (site: TestSite, dmPackageId: string) => site.server.policy.advertisedRevision(dmPackageId)?.advertisementId;
 
 const adminSite = async (site: TestSite) => (await site.admin.get<{ deviceMessages: number; statusMessages: number; devices: number }>('/site')).data;
 
@@ -360,7 +360,7 @@ describe('the stub site server over HTTP', () => {
     it('tells apart two devices with the same DeviceName, so neither loses status', async () => {
       const twin = new RawDevice(site.server.url, capture.identification, '11111111-2222-3333-4444-555555555555');
       await twin.poll();
-      const names = [...site.server.store.devices.values()].map((d) => d.name);
+      const names = [...site.server.devices.all()].map((d) => d.name);
       expect(new Set(names).size).to.equal(2);
       const messages = [DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded];
       // As a documented device would send them: no Sequence, the same timestamps from both.
@@ -413,7 +413,7 @@ describe('the stub site server over HTTP', () => {
       expect(answer.headers.get(HEADERS.auth)).to.equal(capture.auth);
       // The time of the poll on the site's clock, in the documentation's sample shape M/D/YYYY h:mm:ss AM.
       expect(answer.headers.get(HEADERS.timestamp)).to.equal('6/1/2009 8:00:00 AM');
-      const known = site.server.store.devices.get(CAPTURE.uuid);
+      const known = site.server.devices.get(CAPTURE.uuid);
       expect(known).to.include({ name: CAPTURE.name, platform: CAPTURE.platform });
       expect(known?.identification).to.deep.include({ userName: 'STOCKROOM\\ivanov', codePage: '866', systemDefaultLcid: '1049', domain: null });
     });
@@ -560,7 +560,7 @@ describe('the stub site server over HTTP', () => {
       const none = await stranger.send(null, stranger.pollDocument());
       expect(none.status).to.equal(200);
       expect(none.body).to.equal('Unknown X-Device-Action field: ');
-      expect(site.server.store.devices.has('NEW-DEVICE')).to.equal(false);
+      expect(site.server.devices.get('NEW-DEVICE')).to.equal(undefined);
       expect((await adminSite(site)).devices).to.equal(1);
     });
 
@@ -624,7 +624,7 @@ describe('the stub site server over HTTP', () => {
       const cold = await capture.send('Poll', golden('DevicePoll-capture.xml'), { omit: [HEADERS.auth], headers: { [HEADERS.timestamp]: '' } });
       expect(cold.headers.get(HEADERS.auth)).to.equal(token);
       expect((await adminSite(site)).devices).to.equal(1);
-      expect(site.server.store.devices.get(CAPTURE.uuid)).to.include({ firstPollAt: Date.parse('2009-06-01T08:00:00Z'), lastPollAt: site.clock.now() });
+      expect(site.server.devices.get(CAPTURE.uuid)).to.include({ firstPollAt: Date.parse('2009-06-01T08:00:00Z'), lastPollAt: site.clock.now() });
     });
 
     it('answers a document that does not decode with 400 and a line saying what is wrong, and keeps serving', async () => {

@@ -21,7 +21,10 @@ export class DecodeCache<T> {
     let value = this.decoded.get(text);
     if (value === undefined) {
       value = deepFreeze(this.decode(text));
-      if (this.decoded.size >= this.capacity) this.decoded.delete(this.decoded.keys().next().value!);
+      if (this.decoded.size >= this.capacity) {
+        const oldest = this.decoded.keys().next();
+        if (!oldest.done) this.decoded.delete(oldest.value);
+      }
       this.decoded.set(text, value);
     }
     return value;

@@ -1,4 +1,4 @@
-import { packageFileOf } from '../domain/program.js';
+import { baseName, packageFileOf } from '../domain/program.js';
 import type { Random } from '../random.js';
 import type { Clock } from '../time/clock.js';
 import type { ProgramBehaviour } from './device-profile.js';
@@ -28,7 +28,7 @@ export interface ProgramResult {
  */
 export function runProgram(run: ProgramRun): Promise<ProgramResult> {
   const needed = packageFileOf(run.commandLine).toLowerCase();
-  if (!run.files.some((file) => file.split('/').pop()!.toLowerCase() === needed)) {
+  if (!run.files.some((file) => baseName(file).toLowerCase() === needed)) {
     return Promise.resolve({ exitCode: EXIT_FILE_NOT_FOUND, durationMs: 0 });
   }
   const { durationSeconds, exitCodes } = run.behaviour;

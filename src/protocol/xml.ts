@@ -74,7 +74,8 @@ export function decodeDocument<T>(root: string, xml: unknown, schema: z.ZodType<
 export function decodeNode<T>(document: string, node: XmlNode, schema: z.ZodType<T, unknown>): T {
   const result = schema.safeParse(node);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
+  const [issue] = result.error.issues;
+  if (!issue) throw new ProtocolError(document, '', 'is not valid');
   // Paths read like XPath: `Settings/ClientSettings/PollInterval`, `Package/@ID`, with array indexes dropped.
   const field = issuePath(issue)
     .filter((segment) => typeof segment !== 'number' && segment !== '#')
@@ -97,7 +98,7 @@ export const one = <S extends z.ZodType>(schema: S) =>
   z
     .array(node, { error: 'element is missing' })
     .refine((list) => list.length === 1, 'element must appear once')
-    .transform((list) => list[0]!)
+    .transform((list) => list[0])
     .pipe(reads(schema));
 /** At most one child element; null when absent. */
 export const optional = <S extends z.ZodType>(schema: S) =>
@@ -135,7 +136,7 @@ export const yesNo = z
 // --- writing ---------------------------------------------------------------------------------------------------
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-export const escape = (value: string | number) => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+export const escape = (value: string | number) => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 type Attributes = Record<string, string | number | undefined>;
 

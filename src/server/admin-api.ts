@@ -8,7 +8,7 @@ import { programSchema } from '../domain/program.js';
 import { firstIssue } from '../domain/validation.js';
 import { faultSchema } from './faults.js';
 import type { SiteContext } from './site-context.js';
-import { SiteError } from './site-store.js';
+import { SiteError } from './site-error.js';
 
 export const ADMIN_PATH = '/admin';
 
@@ -31,83 +31,83 @@ const advertisementChangeSchema = z
  * inject faults. Every error is a 4xx with `{ error, field, reason }`.
  */
 export function registerAdminApi(app: FastifyInstance, site: SiteContext): void {
-  const { store, status } = site;
+  const { catalog, status } = site;
   const created = (reply: FastifyReply, body: unknown) => reply.code(201).send(body);
 
   app.get(`${ADMIN_PATH}/site`, async () => ({
-    policyVersion: store.policyVersion,
-    settings: store.settings,
-    packages: [...store.packages.values()],
-    programs: [...store.programs.values()],
-    configurationItems: [...store.configurationItems.values()],
-    collections: [...store.collections.values()],
-    advertisements: [...store.advertisements.values()],
-    devices: store.devices.size,
+    policyVersion: catalog.policyVersion,
+    settings: catalog.settings,
+    packages: [...catalog.packages.values()],
+    programs: [...catalog.programs],
+    configurationItems: [...catalog.configurationItems.values()],
+    collections: [...catalog.collections.values()],
+    advertisements: [...catalog.advertisements.values()],
+    devices: site.devices.size,
     inventoryReports: site.inventory.received,
     statusMessages: status.messageCount,
     deviceMessages: status.deviceMessageCount,
     complianceResults: status.complianceCount,
   }));
 
-  app.get(`${ADMIN_PATH}/packages`, async () => [...store.packages.values()]);
+  app.get(`${ADMIN_PATH}/packages`, async () => [...catalog.packages.values()]);
   app.post(`${ADMIN_PATH}/packages`, async (request, reply) => {
     const pkg = parseBody(packageSchema, request.body);
-    await store.addPackage(pkg);
+    await catalog.addPackage(pkg);
     return created(reply, pkg);
   });
   app.put<{ Params: { id: string } }>(`${ADMIN_PATH}/packages/:id`, async (request) => {
     const pkg = parseBody(packageSchema, request.body);
     if (pkg.id !== request.params.id) throw new SiteError(400, 'id', `body id ${pkg.id} does not match the URL's ${request.params.id}`);
-    return store.replacePackage(pkg);
+    return catalog.replacePackage(pkg);
   });
 
-  app.get(`${ADMIN_PATH}/programs`, async () => [...store.programs.values()]);
+  app.get(`${ADMIN_PATH}/programs`, async () => [...catalog.programs]);
   app.post(`${ADMIN_PATH}/programs`, async (request, reply) => {
     const program = parseBody(programSchema, request.body);
-    store.addProgram(program);
+    catalog.addProgram(program);
     return created(reply, program);
   });
 
-  app.get(`${ADMIN_PATH}/configuration-items`, async () => [...store.configurationItems.values()]);
+  app.get(`${ADMIN_PATH}/configuration-items`, async () => [...catalog.configurationItems.values()]);
   app.post(`${ADMIN_PATH}/configuration-items`, async (request, reply) => {
     const item = parseBody(configurationItemSchema, request.body);
-    store.addConfigurationItem(item);
+    catalog.addConfigurationItem(item);
     return created(reply, item);
   });
 
   app.put<{ Params: { id: string } }>(`${ADMIN_PATH}/configuration-items/:id`, async (request) => {
     const item = parseBody(configurationItemSchema, request.body);
     if (item.id !== request.params.id) throw new SiteError(400, 'id', `body id ${item.id} does not match the URL's ${request.params.id}`);
-    await store.replaceConfigurationItem(item);
+    await catalog.replaceConfigurationItem(item);
     return item;
   });
 
-  app.get(`${ADMIN_PATH}/collections`, async () => [...store.collections.values()]);
+  app.get(`${ADMIN_PATH}/collections`, async () => [...catalog.collections.values()]);
   app.post<{ Params: { id: string } }>(`${ADMIN_PATH}/collections/:id/members`, async (request) =>
-    store.addCollectionMembers(request.params.id, parseBody(membersSchema, request.body).devices),
+    catalog.addCollectionMembers(request.params.id, parseBody(membersSchema, request.body).devices),
   );
   app.post(`${ADMIN_PATH}/collections`, async (request, reply) => {
     const collection = parseBody(collectionSchema, request.body);
-    store.addCollection(collection);
+    catalog.addCollection(collection);
     return created(reply, collection);
   });
 
-  app.get(`${ADMIN_PATH}/advertisements`, async () => [...store.advertisements.values()]);
+  app.get(`${ADMIN_PATH}/advertisements`, async () => [...catalog.advertisements.values()]);
   app.post(`${ADMIN_PATH}/advertisements`, async (request, reply) => {
     const ad = parseBody(advertisementSchema, request.body);
-    store.addAdvertisement(ad);
+    catalog.addAdvertisement(ad);
     return created(reply, ad);
   });
   app.patch<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id`, async (request) =>
-    store.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
+    catalog.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
   );
   app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
-    status.summary(request.params.id, store.targetedDevices(request.params.id).length, store.availableSince(request.params.id)),
+    status.summary(request.params.id, site.policy.targetedDevices(request.params.id).length, catalog.availableSince(request.params.id)),
   );
 
-  app.get(`${ADMIN_PATH}/devices`, async () => [...store.devices.values()].map(({ authToken: _token, ...device }) => device));
+  app.get(`${ADMIN_PATH}/devices`, async () => [...site.devices.all()].map(({ authToken: _token, ...device }) => device));
   app.delete(`${ADMIN_PATH}/devices`, async (_request, reply) => {
-    store.forgetDevices();
+    site.devices.forget();
     return reply.code(204).send();
   });
   app.get<{ Params: { name: string } }>(`${ADMIN_PATH}/devices/:name/inventory`, async (request) => {

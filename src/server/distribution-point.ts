@@ -30,7 +30,7 @@ export function registerDistributionPoint(app: FastifyInstance, site: SiteContex
   app.get<{ Params: { packageId: string; file: string } }>(`${DISTRIBUTION_POINT_PATH}/:packageId/:file`, async (request, reply) => {
     const { packageId, file } = request.params;
     const version = /^(\d+)\.tar$/.exec(file)?.[1];
-    const content = version === undefined ? undefined : site.store.contentOf(packageId, Number(version));
+    const content = version === undefined ? undefined : site.catalog.contentOf(packageId, Number(version));
     if (!content) return notFound(reply, `no content for ${packageId}/${file}`);
 
     const fault = site.faults.hit('Content', site.now());

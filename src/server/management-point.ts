@@ -17,7 +17,8 @@ import { parseRoot, ProtocolError } from '../protocol/xml.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { ActiveFault } from './faults.js';
 import type { SiteContext } from './site-context.js';
-import { SiteError, type KnownDevice } from './site-store.js';
+import type { KnownDevice } from './device-registry.js';
+import { SiteError } from './site-error.js';
 import type { ReceivedMessage } from './status-store.js';
 import { advertisementReceived, translateStatus } from './status-translation.js';
 
@@ -87,18 +88,17 @@ function unknownAction(request: FastifyRequest, site: SiteContext): Answer {
 }
 
 function handle(action: Action, uuid: string, request: FastifyRequest, site: SiteContext, polls: PollAnswers): Answer {
-  const { store } = site;
   const body = bodyText(request);
   if (action === 'Poll') {
     const poll = devicePoll.decode(body);
     if (poll.identification.id !== uuid) site.logger.debug('Identification/ID differs from X-Device-UUID', { uuid, id: poll.identification.id });
-    const device = store.identify(uuid, poll.identification, site.now());
+    const device = site.devices.identify(uuid, poll.identification, site.now());
     return {
-      body: polls.answer(store.policyVersion, store.applicablePackages(device), () => store.settings),
+      body: polls.answer(site.catalog.policyVersion, site.policy.applicablePackages(device), () => site.catalog.settings),
       headers: { [HEADERS.auth]: device.authToken, [HEADERS.timestamp]: deviceTimestamp(site.now()) },
     };
   }
-  const device = store.authenticate(uuid, headerOf(request, HEADERS.auth));
+  const device = site.devices.authenticate(uuid, headerOf(request, HEADERS.auth));
   switch (action) {
     case 'InstructionRequest':
       return { body: instructionsFor(device, instructionsRequest.decode(body).packageId, site) };
@@ -114,9 +114,9 @@ function handle(action: Action, uuid: string, request: FastifyRequest, site: Sit
 }
 
 function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteContext): string {
-  const { ad, revision, pkg, program, content } = site.store.offerTo(device, dmPackageId);
+  const { ad, revision, pkg, program, content } = site.policy.offerTo(device, dmPackageId);
   site.status.acceptStatus([advertisementReceived(contextOf(device, ad.id, pkg.id, program?.commandLine), dmPackageId, secondOf(site.now()))]);
-  const items = site.store.configurationItemsOf(pkg);
+  const items = site.catalog.configurationItemsOf(pkg);
   return instructions.encode({
     id: dmPackageId,
     required: ad.mandatory,
@@ -142,7 +142,7 @@ function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteCon
 }
 
 function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyRequest, site: SiteContext): string {
-  const { content } = site.store.offerTo(device, dmPackageId);
+  const { content } = site.policy.offerTo(device, dmPackageId);
   const file = `${content.packageId}/${content.version}.tar`;
   return packageLocation.encode({
     packageId: dmPackageId,
@@ -157,13 +157,13 @@ function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyR
 function acceptStatus(device: KnownDevice, body: string, site: SiteContext): void {
   const received: ReceivedMessage[] = [];
   for (const message of statusDocument.decode(body).messages) {
-    const advertised = site.store.advertisedRevision(message.packageId);
-    const ad = advertised && site.store.advertisements.get(advertised.advertisementId);
+    const advertised = site.policy.advertisedRevision(message.packageId);
+    const ad = advertised && site.catalog.advertisements.get(advertised.advertisementId);
     if (!ad) {
       site.logger.warn('status about a package this site never listed', { device: device.name, packageId: message.packageId, messageId: message.messageId });
       continue;
     }
-    const program = ad.programName === undefined ? undefined : site.store.programs.get(`${ad.packageId}/${ad.programName}`);
+    const program = site.catalog.programOf(ad);
     const records = translateStatus(message, contextOf(device, ad.id, ad.packageId, program?.commandLine));
     received.push({ key: records.key, message, records });
   }
@@ -227,7 +227,7 @@ class PollAnswers {
   private version = -1;
   private readonly answers = new Map<string, string>();
 
-  answer(version: number, packages: string[], settings: () => SiteContext['store']['settings']): string {
+  answer(version: number, packages: string[], settings: () => SiteContext['catalog']['settings']): string {
     if (version !== this.version) {
       this.answers.clear();
       this.version = version;

@@ -1,12 +1,16 @@
 import type { Logger } from '../logging.js';
+import type { Catalog } from './catalog.js';
+import type { DeviceRegistry } from './device-registry.js';
 import type { FaultInjector } from './faults.js';
 import type { InventoryStore } from './inventory-store.js';
-import type { SiteStore } from './site-store.js';
+import type { Policy } from './policy.js';
 import type { StatusStore } from './status-store.js';
 
 /** What every part of the stub site server shares. */
 export interface SiteContext {
-  store: SiteStore;
+  catalog: Catalog;
+  devices: DeviceRegistry;
+  policy: Policy;
   status: StatusStore;
   inventory: InventoryStore;
   faults: FaultInjector;

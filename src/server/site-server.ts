@@ -3,12 +3,15 @@ import type { SiteDefinition } from '../domain/site.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { seededRandom, type Random } from '../random.js';
 import { registerAdminApi } from './admin-api.js';
+import { Catalog } from './catalog.js';
+import { DeviceRegistry } from './device-registry.js';
 import { registerDistributionPoint } from './distribution-point.js';
 import { FaultInjector } from './faults.js';
 import { InventoryStore } from './inventory-store.js';
 import { registerManagementPoint } from './management-point.js';
+import { Policy } from './policy.js';
 import type { SiteContext } from './site-context.js';
-import { SiteError, SiteStore } from './site-store.js';
+import { SiteError } from './site-error.js';
 import { StatusStore } from './status-store.js';
 
 export interface SiteServerOptions {
@@ -27,11 +30,47 @@ export interface SiteServerOptions {
   logger?: Logger;
 }
 
+/** The parts of a site, built from its definition: what the routes serve, with nothing listening yet. */
+export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'>): Promise<SiteContext> {
+  const now = options.now ?? Date.now;
+  const catalog = await Catalog.fromDefinition(options.site, options.contentRoot, now);
+  const devices = new DeviceRegistry();
+  return {
+    catalog,
+    devices,
+    policy: new Policy(catalog, devices),
+    status: new StatusStore(options.statusDatabase),
+    inventory: new InventoryStore(),
+    faults: new FaultInjector(options.random ?? seededRandom(1)),
+    now,
+    logger: options.logger ?? silentLogger(),
+  };
+}
+
+/**
+ * The stub site as a fastify app (management point, distribution point, admin API), not listening: specs drive it
+ * with `inject()`, and startSiteServer listens on it. The routes read the site's parts through `site` at request
+ * time, so a restart can swap the status store under them.
+ */
+export function buildSiteApp(site: SiteContext): FastifyInstance {
+  const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
+  app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
+    if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
+    const status = error.statusCode ?? 500;
+    if (status >= 500) site.logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });
+    return reply.code(status).send({ error: error.message, field: '(request)', reason: error.code ?? 'internal error' });
+  });
+  registerManagementPoint(app, site);
+  registerDistributionPoint(app, site);
+  registerAdminApi(app, site);
+  return app;
+}
+
 export interface RunningSiteServer extends SiteContext {
   url: string;
   /** Goes down as a site would: stops listening and closes its status database. */
   stop(): Promise<void>;
-  /** Comes back on the same address, with its objects and registrations, and its status database reopened. */
+  /** Comes back on the same address, with its objects and the devices it knew, and its status database reopened. */
   restart(): Promise<void>;
   /** Stops for good. */
   close(): Promise<void>;
@@ -39,42 +78,40 @@ export interface RunningSiteServer extends SiteContext {
 
 /** Starts the stub site (management point, distribution point, status intake, admin API) on real HTTP. */
 export async function startSiteServer(options: SiteServerOptions): Promise<RunningSiteServer> {
-  const now = options.now ?? Date.now;
-  const server = new SiteServer(options, await SiteStore.fromDefinition(options.site, options.contentRoot, now), now);
+  const server = new SiteServer(options, await buildSite(options));
   await server.listen(options.port ?? 0);
   return server;
 }
 
-/** The routes read the site's parts through this object at request time, so a restart swaps the status store under them. */
+/** A site on a socket. Its parts are the context's; a restart reopens the status store and listens again. */
 class SiteServer implements RunningSiteServer {
+  readonly catalog: Catalog;
+  readonly devices: DeviceRegistry;
+  readonly policy: Policy;
+  readonly inventory: InventoryStore;
   readonly faults: FaultInjector;
+  readonly now: () => number;
   readonly logger: Logger;
   status: StatusStore;
-  readonly inventory = new InventoryStore();
   url = '';
   private app: FastifyInstance | null = null;
 
   constructor(
     private readonly options: SiteServerOptions,
-    readonly store: SiteStore,
-    readonly now: () => number,
+    site: SiteContext,
   ) {
-    this.logger = options.logger ?? silentLogger();
-    this.faults = new FaultInjector(options.random ?? seededRandom(1));
-    this.status = new StatusStore(options.statusDatabase);
+    this.catalog = site.catalog;
+    this.devices = site.devices;
+    this.policy = site.policy;
+    this.inventory = site.inventory;
+    this.faults = site.faults;
+    this.now = site.now;
+    this.logger = site.logger;
+    this.status = site.status;
   }
 
   async listen(port: number): Promise<void> {
-    const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
-    app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
-      if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
-      const status = error.statusCode ?? 500;
-      if (status >= 500) this.logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });
-      return reply.code(status).send({ error: error.message, field: '(request)', reason: error.code ?? 'internal error' });
-    });
-    registerManagementPoint(app, this);
-    registerDistributionPoint(app, this);
-    registerAdminApi(app, this);
+    const app = buildSiteApp(this);
     this.url = await app.listen({ host: this.options.host ?? '127.0.0.1', port });
     this.app = app;
     this.logger.info('site server listening', { url: this.url });

@@ -45,7 +45,7 @@ export class CronClock implements Clock {
     const now = Math.floor(Date.now() / 1000);
     const seconds = [...this.due.keys()].filter((second) => second <= now).sort((a, b) => a - b);
     for (const second of seconds) {
-      const bucket = this.due.get(second)!;
+      const bucket = this.due.get(second) ?? [];
       this.due.delete(second);
       for (const timer of bucket) timer.callback();
     }

@@ -48,10 +48,10 @@ export class EagerClock implements Clock {
   /** Hands every waiting timer, shortest delay first, to an immediate of its own. */
   private fireWaiting(): void {
     this.scheduled = false;
-    while (this.waiting.length > 0) {
-      const timer = this.waiting.pop()!;
+    for (let timer = this.waiting.pop(); timer !== undefined; timer = this.waiting.pop()) {
+      const due = timer;
       setImmediate(() => {
-        if (!timer.cancelled) timer.callback();
+        if (!due.cancelled) due.callback();
       });
     }
   }

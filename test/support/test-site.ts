@@ -120,7 +120,7 @@ export class TestSite {
 
   /** The site's record of a device, by its name (Identification/DeviceName). */
   knownDevice(name: string) {
-    return [...this.server.store.devices.values()].find((d) => d.name === name);
+    return this.server.devices.named(name);
   }
 
   /** Creates an advertisement through the admin API, failing loudly if the site refuses it. */

@@ -56,8 +56,11 @@ export const provisioningDocument = {
 export function provisioningOf(settings: Setting[]): ProvisioningDocument {
   const providers = new Map<string, Map<string, Parm[]>>();
   const add = (provider: string, scope: string, p: Parm) => {
-    const scopes = providers.get(provider) ?? providers.set(provider, new Map()).get(provider)!;
-    (scopes.get(scope) ?? scopes.set(scope, []).get(scope)!).push(p);
+    let scopes = providers.get(provider);
+    if (!scopes) providers.set(provider, (scopes = new Map()));
+    const parms = scopes.get(scope);
+    if (parms) parms.push(p);
+    else scopes.set(scope, [p]);
   };
   for (const s of settings) {
     if (s.kind === 'registry') add('Registry', s.key, { name: s.valueName, value: s.expected, datatype: 'string' });

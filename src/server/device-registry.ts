@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import type { Identification } from '../protocol/documents/device-poll.js';
+import { SiteError } from './site-error.js';
+
+/** A device as the site knows it from its polls: `X-Device-UUID`, the token the site gave it, and its Identification. */
+export interface KnownDevice {
+  readonly uuid: string;
+  /** The device's resource name (`Identification/DeviceName`): collections, status and reports name it so. */
+  readonly name: string;
+  readonly platform: string;
+  readonly identification: Identification;
+  readonly authToken: string;
+  readonly firstPollAt: number;
+  readonly lastPollAt: number;
+}
+
+/**
+ * The devices the site knows, by X-Device-UUID. A device is known from its first poll (X-Device-UUID plus
+ * Identification) and given a token in X-Device-Auth, which it echoes from then on.
+ */
+export class DeviceRegistry {
+  private readonly byUuid = new Map<string, KnownDevice>();
+  /** The names devices are known by: each is one device's. */
+  private readonly names = new Set<string>();
+
+  /** The device behind a poll, known from now on. */
+  identify(uuid: string, identification: Identification, now: number): KnownDevice {
+    const existing = this.byUuid.get(uuid);
+    const device: KnownDevice = {
+      uuid,
+      name: existing?.name ?? this.uniqueName(identification.deviceName || uuid, uuid),
+      platform: identification.platform,
+      identification,
+      authToken: existing?.authToken ?? randomBytes(12).toString('hex'),
+      firstPollAt: existing?.firstPollAt ?? now,
+      lastPollAt: now,
+    };
+    this.byUuid.set(uuid, device);
+    return device;
+  }
+
+  /**
+   * Devices are reported by name, as ConfigMgr names its resources; a second device with a name already taken (two
+   * handhelds both called `Pocket_PC`) is told apart by the start of its UUID.
+   */
+  private uniqueName(name: string, uuid: string): string {
+    const unique = this.names.has(name) ? `${name} (${uuid.slice(0, 8)})` : name;
+    this.names.add(unique);
+    return unique;
+  }
+
+  /** The device making a request other than a poll: it must be known and present the token it was given. */
+  authenticate(uuid: string | undefined, authToken: string | undefined): KnownDevice {
+    const device = uuid === undefined ? undefined : this.byUuid.get(uuid);
+    if (!device) throw new SiteError(401, 'X-Device-UUID', `device ${uuid ?? '(none)'} has not polled this site`);
+    if (device.authToken !== authToken) throw new SiteError(401, 'X-Device-Auth', `wrong token for device ${uuid}`);
+    return device;
+  }
+
+  /** Deletes every device record, as an administrator deleting resources does: each is known again from its next poll. */
+  forget(): void {
+    this.byUuid.clear();
+    this.names.clear();
+  }
+
+  get(uuid: string): KnownDevice | undefined {
+    return this.byUuid.get(uuid);
+  }
+
+  /** The device known by a name, if any. */
+  named(name: string): KnownDevice | undefined {
+    for (const device of this.byUuid.values()) if (device.name === name) return device;
+    return undefined;
+  }
+
+  all(): Iterable<KnownDevice> {
+    return this.byUuid.values();
+  }
+
+  get size(): number {
+    return this.byUuid.size;
+  }
+}
