@@ -32,7 +32,13 @@ await section(async ({ devices, idleSeconds, settleSeconds }: { devices: number;
   const started = performance.now();
   const random = seededRandom(1);
   // Profiles are drawn inside the measurement: what a device is made of is part of what it costs.
-  const fleet = new Fleet({ profiles: drawProfiles(scenario.mix, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 24 * 3_600_000 });
+  const fleet = new Fleet({
+    profiles: drawProfiles(scenario.mix, devices, random.fork()),
+    site: sitePortOf(connection),
+    random,
+    logger: silentLogger(),
+    staggerMs: 24 * 3_600_000,
+  });
   const startupSeconds = (performance.now() - started) / 1000;
   gc();
   const idle = process.memoryUsage();

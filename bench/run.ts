@@ -57,12 +57,20 @@ function flatten(row: Record<string, unknown>, prefix = ''): Record<string, unkn
   return Object.fromEntries(
     Object.entries(row).flatMap(([key, value]) => {
       if (Array.isArray(value) && value.every((item) => typeof item === 'number')) return [[`${prefix}${key}`, value.join(' ')]];
-      return value !== null && typeof value === 'object' ? Object.entries(flatten(value as Record<string, unknown>, `${prefix}${key}.`)) : [[`${prefix}${key}`, value]];
+      return value !== null && typeof value === 'object'
+        ? Object.entries(flatten(value as Record<string, unknown>, `${prefix}${key}.`))
+        : [[`${prefix}${key}`, value]];
     }),
   );
 }
 
-const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
+const machine = {
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+};
 console.log(`machine: ${JSON.stringify(machine)}${options.smoke ? ' (smoke sizes)' : ''}`);
 const results: Partial<Record<Section, Record<string, unknown>[]>> = {};
 for (const section of only) {

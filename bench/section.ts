@@ -14,6 +14,7 @@ export function gc(): void {
 }
 
 /** Runs a section: parameters in, one result line out, and exit (servers and timers need not be unwound). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- P is the parameters each section declares; run.ts writes them as JSON
 export async function section<P, R>(run: (params: P) => Promise<R>): Promise<void> {
   const result = await run(JSON.parse(process.argv[2] ?? '{}') as P);
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);

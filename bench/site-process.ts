@@ -15,9 +15,13 @@ export interface SiteProcess {
  * figure for one is not the cost of the other.
  */
 export async function startSiteProcess(siteFile: string): Promise<SiteProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', 'serve', '--site', siteFile, '--port', '0', '--db', ':memory:', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'simulator/cli.ts', 'serve', '--site', siteFile, '--port', '0', '--db', ':memory:', '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = once(child, 'exit');
   for await (const line of createInterface({ input: child.stdout! })) {
     const url = /listening on (http:\/\/[\w.]+:\d+)/.exec(line)?.[1];

@@ -186,7 +186,11 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
         [HEADERS.clientVersion]: CLIENT_VERSION,
         [HEADERS.action]: 'Poll',
       },
-      body: devicePoll.encode({ managementSystem: MANAGEMENT_SYSTEM, identification, connection: { authorizationToken: credentials.auth, timestamp: credentials.timestamp } }),
+      body: devicePoll.encode({
+        managementSystem: MANAGEMENT_SYSTEM,
+        identification,
+        connection: { authorizationToken: credentials.auth, timestamp: credentials.timestamp },
+      }),
     } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
     // The main run starts after the warm-up.
     run.on('start', cpu.start);
@@ -201,7 +205,16 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     const report = await runInWorkers(
       {
         kind: 'live',
-        options: { serverUrl: site.url, mix: MIX, devices: connections, seed: workers, staggerMs: 0, warmUpMs: FLEET_WARM_UP_MS, durationMs: seconds * 1000, backToBack: true },
+        options: {
+          serverUrl: site.url,
+          mix: MIX,
+          devices: connections,
+          seed: workers,
+          staggerMs: 0,
+          warmUpMs: FLEET_WARM_UP_MS,
+          durationMs: seconds * 1000,
+          backToBack: true,
+        },
         logLevel: 'error',
       },
       {

@@ -53,7 +53,7 @@ const workersOption = new Option('--workers <n>', 'split the fleet across this m
 const wireLogOptions = [
   new Option('--wire-log <file>', 'write every device-management exchange (headers, bodies, status, ms) to this file as JSON lines'),
   new Option('--wire-log-devices <n>', 'with --wire-log: only the first n devices').argParser(positiveInteger('--wire-log-devices')),
-];
+] as const;
 
 /** The wire log a command asked for; one file, so one worker. */
 function wireLogOf(options: { wireLog?: string; wireLogDevices?: number; workers: number }) {
@@ -93,12 +93,21 @@ program
   .option('--devices <n>', "number of handhelds (overrides the scenario's)", positiveInteger('--devices'))
   .option('--seed <n>', "seed (overrides the scenario's): the same seed gives the same devices, events and report", positiveInteger('--seed'))
   .option('--duration <hh:mm>', "simulated run length (overrides the scenario's)", (v) => parseOffset('--duration', v))
-  .option('--limit-hours <h>', 'for a scenario without a duration: report after this much simulated time even if devices are busy', positiveNumber('--limit-hours'), 24)
-  .option('--speed <x>', 'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)', positiveNumber('--speed'))
+  .option(
+    '--limit-hours <h>',
+    'for a scenario without a duration: report after this much simulated time even if devices are busy',
+    positiveNumber('--limit-hours'),
+    24,
+  )
+  .option(
+    '--speed <x>',
+    'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)',
+    positiveNumber('--speed'),
+  )
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
-  .addOption(wireLogOptions[0]!)
-  .addOption(wireLogOptions[1]!)
+  .addOption(wireLogOptions[0])
+  .addOption(wireLogOptions[1])
   .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
@@ -126,29 +135,32 @@ program
         logLevel: LogLevel;
       },
     ) => {
-    const wireLog = wireLogOf(options);
-    const scenario = await loadScenario(file);
-    if (options.devices !== undefined) scenario.devices = options.devices;
-    if (options.seed !== undefined) scenario.seed = options.seed;
-    if (options.duration !== undefined) scenario.durationMs = options.duration;
-    const limitMs = options.limitHours * 3_600_000;
-    const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
-    let report;
-    try {
-      const replay = {
-        limitMs,
-        ...(options.speed !== undefined && { speed: options.speed }),
-        ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
-        ...wireLog,
-      };
-      report =
-        options.workers > 1
-          ? await runInWorkers({ kind: 'replay', scenario, options: replay, logLevel: options.logLevel }, { workers: options.workers, ...(bar && { onProgress: bar.update }) })
-          : await replayScenario(scenario, { ...replay, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
-    } finally {
-      bar?.stop();
-    }
-    await publish(report, options.out);
+      const wireLog = wireLogOf(options);
+      const scenario = await loadScenario(file);
+      if (options.devices !== undefined) scenario.devices = options.devices;
+      if (options.seed !== undefined) scenario.seed = options.seed;
+      if (options.duration !== undefined) scenario.durationMs = options.duration;
+      const limitMs = options.limitHours * 3_600_000;
+      const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
+      let report;
+      try {
+        const replay = {
+          limitMs,
+          ...(options.speed !== undefined && { speed: options.speed }),
+          ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+          ...wireLog,
+        };
+        report =
+          options.workers > 1
+            ? await runInWorkers(
+                { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
+                { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+              )
+            : await replayScenario(scenario, { ...replay, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
+      } finally {
+        bar?.stop();
+      }
+      await publish(report, options.out);
     },
   );
 
@@ -161,16 +173,24 @@ program
   .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
   .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
   .option('--duration-minutes <m>', 'how long to run (after the warm-up)', positiveNumber('--duration-minutes'), 5)
-  .option('--warm-up-seconds <s>', 'run this long first, leaving its requests out of the latency table (first registrations, warming up)', nonNegativeNumber('--warm-up-seconds'), 0)
+  .option(
+    '--warm-up-seconds <s>',
+    'run this long first, leaving its requests out of the latency table (first registrations, warming up)',
+    nonNegativeNumber('--warm-up-seconds'),
+    0,
+  )
   .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
-  .addOption(wireLogOptions[0]!)
-  .addOption(wireLogOptions[1]!)
+  .addOption(wireLogOptions[0])
+  .addOption(wireLogOptions[1])
   .option('--out <dir>', 'also write report.json and report.html to this directory')
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
-  .addHelpText('after', '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n')
+  .addHelpText(
+    'after',
+    '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n',
+  )
   .action(
     async (options: {
       server: string;
@@ -210,7 +230,10 @@ program
         };
         report =
           options.workers > 1
-            ? await runInWorkers({ kind: 'live', options: live, logLevel: options.logLevel }, { workers: options.workers, ...(bar && { onProgress: bar.update }) })
+            ? await runInWorkers(
+                { kind: 'live', options: live, logLevel: options.logLevel },
+                { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+              )
             : await runLiveFleet({ ...live, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
       } finally {
         bar?.stop();
@@ -229,7 +252,14 @@ program
   .addOption(logLevelOption('info'))
   .action(async (options: { site: string; host: string; port: number; db: string; logLevel: LogLevel }) => {
     const { site, contentRoot } = await loadSiteFile(options.site);
-    const server = await startSiteServer({ site, contentRoot, host: options.host, port: options.port, statusDatabase: options.db, logger: createLogger(options.logLevel) });
+    const server = await startSiteServer({
+      site,
+      contentRoot,
+      host: options.host,
+      port: options.port,
+      statusDatabase: options.db,
+      logger: createLogger(options.logLevel),
+    });
     console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
     const stop = () => void server.close().then(() => process.exit(0));

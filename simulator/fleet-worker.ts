@@ -8,11 +8,17 @@ import { runLiveFleet } from './live-fleet.js';
 import { replayScenario } from './replay.js';
 import type { WorkerJob, WorkerMessage } from './workers.js';
 
+if (parentPort === null) throw new Error('fleet-worker.ts runs only as a worker thread (see workers.ts)');
+const port = parentPort;
 const job = workerData as WorkerJob;
-const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+const post = (message: WorkerMessage) => {
+  port.postMessage(message);
+};
 const logger = createLogger(job.logLevel).child({ worker: job.slice.index });
 const latency = new LatencyRecorder();
-const onProgress = (progress: FleetProgress, elapsedMs: number) => post({ type: 'progress', progress, elapsedMs });
+const onProgress = (progress: FleetProgress, elapsedMs: number) => {
+  post({ type: 'progress', progress, elapsedMs });
+};
 
 try {
   const report =

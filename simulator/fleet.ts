@@ -106,8 +106,9 @@ export class Fleet {
     const counts: Record<string, number> = {};
     for (const handheld of this.handhelds) {
       const value = handheld.getSnapshot().value;
-      const state = typeof value === 'string' ? value : Object.keys(value)[0]!;
-      counts[state] = (counts[state] ?? 0) + 1;
+      // Inside a compound state the value is an object whose one key is the top-level state.
+      const [state] = typeof value === 'string' ? [value] : Object.keys(value);
+      if (state !== undefined) counts[state] = (counts[state] ?? 0) + 1;
     }
     return counts;
   }

@@ -20,7 +20,11 @@ export class LatencyRecorder {
 
   private entry(endpoint: string) {
     let entry = this.endpoints.get(endpoint);
-    if (!entry) this.endpoints.set(endpoint, (entry = { histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 }), errors: 0 }));
+    if (!entry)
+      this.endpoints.set(
+        endpoint,
+        (entry = { histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 }), errors: 0 }),
+      );
     return entry;
   }
 
@@ -38,7 +42,9 @@ export class LatencyRecorder {
 
   /** The histograms in HdrHistogram's compressed encoding, to send from a worker thread. */
   export(): EncodedLatency {
-    return Object.fromEntries([...this.endpoints].map(([endpoint, { histogram, errors }]) => [endpoint, { histogram: hdr.encodeIntoCompressedBase64(histogram), errors }]));
+    return Object.fromEntries(
+      [...this.endpoints].map(([endpoint, { histogram, errors }]) => [endpoint, { histogram: hdr.encodeIntoCompressedBase64(histogram), errors }]),
+    );
   }
 
   /** Adds what another recorder (e.g. another worker's) measured: percentiles of the union, not averages of percentiles. */

@@ -56,8 +56,20 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
   const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
   const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
-  const fleet = new Fleet({ ...(stateStore && { stateStore }), profiles, site: sitePortOf(connection), random: random.fork(), logger: options.logger, staggerMs: options.staggerMs });
-  const progress = options.onProgress && setInterval(() => options.onProgress!(fleet.progress(), Date.now() - start), 1000);
+  const fleet = new Fleet({
+    ...(stateStore && { stateStore }),
+    profiles,
+    site: sitePortOf(connection),
+    random: random.fork(),
+    logger: options.logger,
+    staggerMs: options.staggerMs,
+  });
+  const onProgress = options.onProgress;
+  const progress =
+    onProgress &&
+    setInterval(() => {
+      onProgress(fleet.progress(), Date.now() - start);
+    }, 1000);
   const warmUpMs = options.warmUpMs ?? 0;
   if (warmUpMs > 0) {
     await sleep(warmUpMs);

@@ -16,7 +16,7 @@ export function progressBar(totalMs: number): { update: (fleet: FleetProgress, s
   });
   bar.start(totalMs, 0, { time: '0s', cycled: 0, devices: 0, states: '' });
   return {
-    update: (fleet, simulatedMs) =>
+    update: (fleet, simulatedMs) => {
       bar.update(Math.min(simulatedMs, totalMs), {
         time: duration(simulatedMs / 1000),
         cycled: fleet.cycled,
@@ -24,7 +24,10 @@ export function progressBar(totalMs: number): { update: (fleet: FleetProgress, s
         states: Object.entries(fleet.states)
           .map(([state, count]) => `${state} ${count}`)
           .join(', '),
-      }),
-    stop: () => bar.stop(),
+      });
+    },
+    stop: () => {
+      bar.stop();
+    },
   };
 }

@@ -80,7 +80,9 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     logger: options.logger,
     site: server,
     // A site change starts a new round: the run is over once every device has polled since the last one.
-    onApplied: (_action, at) => fleet.startRound(at),
+    onApplied: (_action, at) => {
+      fleet.startRound(at);
+    },
   });
   const progress = options.onProgress;
   let progressTimer: unknown;

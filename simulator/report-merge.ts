@@ -4,16 +4,18 @@ import { rolloutOf, type AdvertisementReport, type FleetReport } from './report.
 
 /** Adds counts key by key. */
 function sumCounts<K extends string>(parts: Record<K, number>[]): Record<K, number> {
-  const sum = {} as Record<K, number>;
+  const sum: Partial<Record<K, number>> = {};
   for (const part of parts) for (const [key, count] of Object.entries(part) as [K, number][]) sum[key] = (sum[key] ?? 0) + count;
-  return sum;
+  // Every key of every part has been added, so every key of the sum has a count.
+  return sum as Record<K, number>;
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /** One advertisement's status over every slice of the fleet: counts add up, rollout times are of the union. */
 function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
-  const first = parts[0]!;
+  const [first] = parts;
+  if (first === undefined) throw new Error('no advertisement reports to merge');
   const targeted = sum(parts.map((p) => p.targeted));
   const counts = sumCounts(parts.flatMap((p) => p.messages.map((m) => ({ [m.messageId]: m.count }))));
   const items = [...new Set(parts.flatMap((p) => Object.keys(p.compliance)))];
@@ -25,7 +27,11 @@ function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
     failed: sum(parts.map((p) => p.failed)),
     notApplicable: sum(parts.map((p) => p.notApplicable)),
     inProgress: sum(parts.map((p) => p.inProgress)),
-    messages: Object.entries(counts).map(([id, count]) => ({ messageId: Number(id), name: parts.flatMap((p) => p.messages).find((m) => m.messageId === Number(id))!.name, count })),
+    messages: Object.entries(counts).map(([id, count]) => ({
+      messageId: Number(id),
+      name: parts.flatMap((p) => p.messages).find((m) => m.messageId === Number(id))?.name ?? '',
+      count,
+    })),
     compliance: Object.fromEntries(items.map((item) => [item, sumCounts<ComplianceState>(parts.flatMap((p) => p.compliance[item] ?? []))])),
     rollout: rolloutOf(
       parts.flatMap((p) => p.rollout.curve.map((point) => point.seconds)),
@@ -39,7 +45,8 @@ function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
  * status adds up across the slices' sites, and latency percentiles come from the merged histograms.
  */
 export function mergeReports(parts: FleetReport[], latency: Record<string, LatencySummary>, wallSeconds: number): FleetReport {
-  const first = parts[0]!;
+  const [first] = parts;
+  if (first === undefined) throw new Error('no reports to merge');
   const advertisementIds = [...new Set(parts.flatMap((p) => p.advertisements.map((a) => a.id)))];
   const stored = parts.map((p) => p.status.stored);
   return {

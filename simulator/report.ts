@@ -73,7 +73,7 @@ export function rolloutOf(finishedSeconds: number[], targeted: number): Rollout 
   const times = [...finishedSeconds].sort((a, b) => a - b);
   const reach = (share: number) => {
     const needed = Math.ceil(targeted * share);
-    return targeted > 0 && times.length >= needed ? times[needed - 1]! : null;
+    return targeted > 0 && times.length >= needed ? (times[needed - 1] ?? null) : null;
   };
   return {
     t50Seconds: reach(0.5),
@@ -159,7 +159,11 @@ export function latencyTable(report: FleetReport): { title: string; columns: str
     l.p99Ms,
     l.maxMs,
   ]);
-  const over = !window ? '' : window.warmUpSeconds > 0 ? `; the ${duration(window.seconds)} after a ${duration(window.warmUpSeconds)} warm-up` : `; over ${duration(window.seconds)}`;
+  const over = !window
+    ? ''
+    : window.warmUpSeconds > 0
+      ? `; the ${duration(window.seconds)} after a ${duration(window.warmUpSeconds)} warm-up`
+      : `; over ${duration(window.seconds)}`;
   return { title: `Request latency (wall clock${over})`, columns, rows };
 }
 
@@ -181,7 +185,14 @@ export function renderReport(report: FleetReport): string {
     // A configuration package runs no program: its outcome is the compliance table below.
     const outcome = ad.programName === null ? ['-', '-', '-', '-'] : [ad.succeeded, ad.failed, ad.notApplicable, ad.inProgress];
     const { t50Seconds, t90Seconds, t100Seconds } = ad.rollout;
-    ads.push([`${ad.id} ${ad.name}`, ad.programName ?? '(configuration items)', ad.targeted, ad.received, ...outcome, [t50Seconds, t90Seconds, t100Seconds].map(duration).join(' / ')]);
+    ads.push([
+      `${ad.id} ${ad.name}`,
+      ad.programName ?? '(configuration items)',
+      ad.targeted,
+      ad.received,
+      ...outcome,
+      [t50Seconds, t90Seconds, t100Seconds].map(duration).join(' / '),
+    ]);
   }
   lines.push('', 'Advertisement status', ads.toString());
 

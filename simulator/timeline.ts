@@ -79,10 +79,20 @@ export class Timeline {
         response = await this.admin.patch(`/advertisements/${action.advertisementId}`, { expiresAt: iso(clock.now()) });
         break;
       case 'distributionPointDown':
-        response = await this.admin.post('/faults', { endpoint: 'Content', kind: 'http-error', status: action.status, from: iso(clock.now()), until: iso(start + action.until) });
+        response = await this.admin.post('/faults', {
+          endpoint: 'Content',
+          kind: 'http-error',
+          status: action.status,
+          from: iso(clock.now()),
+          until: iso(start + action.until),
+        });
         break;
       case 'fault':
-        response = await this.admin.post('/faults', { ...action.fault, from: iso(clock.now()), ...(action.until !== undefined && { until: iso(start + action.until) }) });
+        response = await this.admin.post('/faults', {
+          ...action.fault,
+          from: iso(clock.now()),
+          ...(action.until !== undefined && { until: iso(start + action.until) }),
+        });
         break;
       case 'replacePackage':
         response = await this.admin.put(`/packages/${action.package.id}`, action.package);
@@ -106,7 +116,11 @@ export class Timeline {
 
   private applied(action: TimelineAction, index: number, response: AxiosResponse<{ field?: string; reason?: string }> | null): void {
     if (response && response.status >= 400) {
-      this.failure ??= new TimelineError(index, action.action, `the site refused it (HTTP ${response.status}): ${response.data.field ?? ''}: ${response.data.reason ?? JSON.stringify(response.data)}`);
+      this.failure ??= new TimelineError(
+        index,
+        action.action,
+        `the site refused it (HTTP ${response.status}): ${response.data.field ?? ''}: ${response.data.reason ?? JSON.stringify(response.data)}`,
+      );
       return;
     }
     this.pending--;

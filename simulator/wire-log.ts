@@ -40,7 +40,10 @@ export class WireLog {
   /** Flushes the file; rejects if it could not be written. */
   close(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.out.end(() => (this.failure ? reject(new Error(`--wire-log ${this.file}: ${this.failure.message}`)) : resolve()));
+      this.out.end(() => {
+        if (this.failure) reject(new Error(`--wire-log ${this.file}: ${this.failure.message}`));
+        else resolve();
+      });
     });
   }
 }

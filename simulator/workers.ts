@@ -13,8 +13,7 @@ type Unshared = 'logger' | 'onProgress' | 'slice' | 'latency';
 
 /** A replay or a live fleet to split across worker threads. Plain data: each worker gets a copy. */
 export type FleetJob = { logLevel: LogLevel } & (
-  | { kind: 'replay'; scenario: Scenario; options: Omit<ReplayOptions, Unshared> }
-  | { kind: 'live'; options: Omit<LiveFleetOptions, Unshared> }
+  { kind: 'replay'; scenario: Scenario; options: Omit<ReplayOptions, Unshared> } | { kind: 'live'; options: Omit<LiveFleetOptions, Unshared> }
 );
 
 /** What one worker thread is asked to run: its slice of the job. */
@@ -49,7 +48,9 @@ function runSlice(worker: Worker, index: number, onProgress: (message: ProgressM
       }
     });
     worker.on('error', reject);
-    worker.on('exit', (code) => reject(new Error(`worker ${index} exited (code ${code}) without a report`)));
+    worker.on('exit', (code) => {
+      reject(new Error(`worker ${index} exited (code ${code}) without a report`));
+    });
   });
 }
 

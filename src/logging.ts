@@ -17,6 +17,11 @@ export function createLogger(level: LogLevel = 'warn'): Logger {
   });
 }
 
+/** An error as a log field: what `String()` makes of it, so an Error reads `Name: message`. */
+export function errorText(error: unknown): string {
+  return String(error);
+}
+
 /** A logger that drops everything: for tests, and for devices when the fleet is silent. */
 export function silentLogger(): Logger {
   return winston.createLogger({ silent: true });

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import type { Package } from '../src/domain/package.js';
 import { STATUS } from '../src/domain/status-message.js';
+import type { AdvertisementStatus } from '../src/server/status-store.js';
 import { HOUR, MINUTE, TestSite } from './support/test-site.js';
 
 const S = Object.fromEntries(Object.entries(STATUS).map(([key, m]) => [key, m.id])) as Record<keyof typeof STATUS, number>;
@@ -7,7 +9,7 @@ const APP = { id: 'TST20001', packageId: 'TST00001', programName: 'Install' };
 
 describe('one handheld, end to end', () => {
   let site: TestSite;
-  afterEach(async () => site?.stop());
+  afterEach(async () => (site as TestSite | undefined)?.stop());
 
   describe('the happy path', () => {
     beforeEach(async () => {
@@ -42,7 +44,7 @@ describe('one handheld, end to end', () => {
       ]);
       const finished = (await site.messages(APP.id)).find((m) => m.messageId === S.programSucceeded)!;
       expect(finished.details).to.include({ ExitCode: '0', DurationSeconds: '30' });
-      const { data: summary } = await site.admin.get(`/advertisements/${APP.id}/status`);
+      const { data: summary } = await site.admin.get<AdvertisementStatus>(`/advertisements/${APP.id}/status`);
       expect(summary).to.deep.include({ targeted: 1, received: 1 });
       expect(summary.byState.succeeded).to.equal(1);
     });
@@ -50,7 +52,7 @@ describe('one handheld, end to end', () => {
     it('reports "running" while the program runs, before it finishes', async () => {
       site.startDevice({ programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 600, max: 600 }, restartSeconds: 0 } });
       await site.clock.advance(5 * MINUTE);
-      const { data: summary } = await site.admin.get(`/advertisements/${APP.id}/status`);
+      const { data: summary } = await site.admin.get<AdvertisementStatus>(`/advertisements/${APP.id}/status`);
       expect(summary.byState.running).to.equal(1);
       expect(await site.messageIds(APP.id)).to.not.include(S.programSucceeded);
     });
@@ -96,7 +98,7 @@ describe('one handheld, end to end', () => {
     it('runs again when the advertised package is replaced by a new version', async () => {
       site.startDevice();
       await site.clock.advance(HOUR / 2);
-      const replaced = await site.admin.put('/packages/TST00001', { id: 'TST00001', name: 'Test App', source: 'app-v2' });
+      const replaced = await site.admin.put<Package>('/packages/TST00001', { id: 'TST00001', name: 'Test App', source: 'app-v2' });
       expect(replaced.status, JSON.stringify(replaced.data)).to.equal(200);
       expect(replaced.data.version).to.equal(2);
       await site.clock.advance(2 * HOUR);
@@ -127,14 +129,16 @@ describe('one handheld, end to end', () => {
       site.startDevice({ programBehaviour: { exitCodes: [{ code: 1603, weight: 1 }], durationSeconds: { min: 5, max: 5 }, restartSeconds: 0 } });
       await site.clock.advance(10 * MINUTE);
       const messages = await site.messages(APP.id);
-      expect(messages.map((m) => m.messageId)).to.include(S.programFailed).and.not.include(S.programSucceeded);
+      expect(messages.map((m) => m.messageId))
+        .to.include(S.programFailed)
+        .and.not.include(S.programSucceeded);
       expect(messages.find((m) => m.messageId === S.programFailed)!.details.ExitCode).to.equal('1603');
     });
 
     it('reports a restart exit code as restart pending (10022), then success after the restart', async () => {
       site.startDevice({ programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 5, max: 5 }, restartSeconds: 120 } });
       await site.clock.advance(MINUTE);
-      const { data: pending } = await site.admin.get(`/advertisements/${APP.id}/status`);
+      const { data: pending } = await site.admin.get<AdvertisementStatus>(`/advertisements/${APP.id}/status`);
       expect(pending.byState.rebootPending).to.equal(1);
       await site.clock.advance(5 * MINUTE);
       const ids = await site.messageIds(APP.id);
@@ -170,7 +174,7 @@ describe('one handheld, end to end', () => {
       site.startDevice();
       await site.clock.advance(10 * MINUTE);
       expect(await site.messageIds('TST20002')).to.deep.equal([S.advertisementReceived, S.rejectedPlatform]);
-      const { data: summary } = await site.admin.get('/advertisements/TST20002/status');
+      const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20002/status');
       expect(summary.byState.rejected).to.equal(1);
     });
 
@@ -337,7 +341,7 @@ describe('one handheld, end to end', () => {
       ]);
       expect(new Set(messages.map((m) => m.id)).size).to.equal(6);
       expect(device.getSnapshot().context.outbox).to.have.length(0);
-      expect((await site.admin.get('/site')).data.deviceMessages).to.equal(3);
+      expect((await site.admin.get<{ deviceMessages: number }>('/site')).data.deviceMessages).to.equal(3);
     });
   });
 
@@ -350,7 +354,7 @@ describe('one handheld, end to end', () => {
     it('remediates an item out of compliance, reports one it may not fix, and skips items for other platforms', async () => {
       const device = site.startDevice({ settings: { 'setting:PasswordType': 'none', 'registry:HKLM\\Software\\Bluetooth\\Enabled': '1' } });
       await site.clock.advance(10 * MINUTE);
-      const { data: summary } = await site.admin.get('/advertisements/TST20005/status');
+      const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20005/status');
       expect(summary.compliance).to.deep.equal({
         'CI-PIN': { compliant: 0, remediated: 1, nonCompliant: 0, notApplicable: 0 },
         'CI-BT': { compliant: 0, remediated: 0, nonCompliant: 1, notApplicable: 0 },
@@ -364,9 +368,9 @@ describe('one handheld, end to end', () => {
     it('reports compliant when the settings already match', async () => {
       site.startDevice({ settings: { 'setting:PasswordType': 'PIN', 'registry:HKLM\\Software\\Bluetooth\\Enabled': '0' } });
       await site.clock.advance(10 * MINUTE);
-      const { data: summary } = await site.admin.get('/advertisements/TST20005/status');
-      expect(summary.compliance['CI-PIN'].compliant).to.equal(1);
-      expect(summary.compliance['CI-BT'].compliant).to.equal(1);
+      const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20005/status');
+      expect(summary.compliance['CI-PIN']!.compliant).to.equal(1);
+      expect(summary.compliance['CI-BT']!.compliant).to.equal(1);
     });
   });
 });

@@ -5,7 +5,9 @@ import { EagerClock } from '../src/time/eager-clock.js';
 describe('the clocks that drive device timers', () => {
   describe('the cron clock (live fleets)', () => {
     const clock = new CronClock();
-    afterEach(() => clock.stop());
+    afterEach(() => {
+      clock.stop();
+    });
 
     it('fires each timer at the first whole second after its delay, earliest first, and never a cleared one', async function () {
       this.timeout(6000);

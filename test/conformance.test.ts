@@ -49,15 +49,26 @@ describe('conformance to the protocol reference (dm-protocol.md)', () => {
 
     it('keep the capture shapes of section 13 (no declaration or namespace on the inventory, a stray space, no Domain/MAC)', () => {
       const poll = golden('DevicePoll-capture.xml');
-      expect(poll).to.contain('<NetworkAdapter >').and.not.match(/<Domain>|<MAC>/);
+      expect(poll)
+        .to.contain('<NetworkAdapter >')
+        .and.not.match(/<Domain>|<MAC>/);
       expect(poll.indexOf('<NetworkAdapter')).to.be.below(poll.indexOf('<CodePage>'));
       const inventory = golden('Inventory-capture.xml');
       expect(inventory.startsWith('<Inventory type="machine">')).to.equal(true);
       expect([...inventory.matchAll(/<InventoryItem name="([^"]+)"/g)].map((m) => m[1])).to.deep.equal([
-        'Device_System', 'Device_OS', 'Device_Network', 'Device_Power', 'Device_Display', 'Device_Memory',
-        'Device_FileSystem', 'Device_FileSystem', 'Device_FileSystem',
+        'Device_System',
+        'Device_OS',
+        'Device_Network',
+        'Device_Power',
+        'Device_Display',
+        'Device_Memory',
+        'Device_FileSystem',
+        'Device_FileSystem',
+        'Device_FileSystem',
       ]);
-      expect(golden('PollResponse-capture.xml')).to.match(/^<PollResponse>/).and.contain('<PollServer>203.0.113.9</PollServer>');
+      expect(golden('PollResponse-capture.xml'))
+        .to.match(/^<PollResponse>/)
+        .and.contain('<PollServer>203.0.113.9</PollServer>');
     });
   });
 
@@ -91,7 +102,11 @@ describe('conformance to the protocol reference (dm-protocol.md)', () => {
     });
 
     it('accept a foreign-namespace extension element at the end of Instructions/Package, PollResponse and PackageLocation', () => {
-      for (const [file, end] of [['Instructions.xml', '</Package>'], ['PollResponse.xml', '</PollResponse>'], ['PackageLocation.xml', '</PackageLocation>']] as const) {
+      for (const [file, end] of [
+        ['Instructions.xml', '</Package>'],
+        ['PollResponse.xml', '</PollResponse>'],
+        ['PackageLocation.xml', '</PackageLocation>'],
+      ] as const) {
         expect(validateDocument(golden(file).replace(end, `${EXTENSION}${end}`)).errors, file).to.deep.equal([]);
       }
     });
@@ -107,7 +122,9 @@ describe('conformance to the protocol reference (dm-protocol.md)', () => {
       expect(validateDocument(poll.replace('http://', 'https://')).errors).to.deep.equal([]);
       rejected(poll.replace('http://www.microsoft.com/DeviceManagement.xsd', 'urn:example'), 'DevicePoll');
       expect(validateDocument('<Foo/>')).to.deep.equal({ root: 'Foo', errors: ['no schema for a document whose root is <Foo>'] });
-      expect(() => assertValid('<Status/>', 'an empty status')).to.throw(/an empty status: <Status>.*\n.*StatusMessage/);
+      expect(() => {
+        assertValid('<Status/>', 'an empty status');
+      }).to.throw(/an empty status: <Status>.*\n.*StatusMessage/);
     });
   });
 
@@ -143,12 +160,21 @@ describe('conformance to the protocol reference (dm-protocol.md)', () => {
       expect(res.headers.get('content-type')).to.equal('text/html; charset=utf-8');
       expect([...res.headers.keys()].filter((name) => name.startsWith('x-device'))).to.deep.equal([]);
       assertValid(res.text, 'the poll response');
-      expect(res.text).to.match(/^<PollResponse>/).and.not.contain('xmlns');
+      expect(res.text)
+        .to.match(/^<PollResponse>/)
+        .and.not.contain('xmlns');
       expect(res.text).to.contain('<PollServer>127.0.0.1</PollServer>').and.contain('<PollInterval>0000-00-00 00:30:00</PollInterval>');
       expect(res.text).to.contain(`<Package ID="${pkg.id}" />`);
       expect(server.devices.get(UUID)).to.deep.equal({
-        ID: UUID, DeviceName: 'Acwen PDT-42', UserName: 'STOCKROOM\\ivanov', Platform: 'ACWEN PDT', Processor: '2336',
-        CodePage: '866', SystemDefaultLCID: '1049', IPAddress: '198.51.100.23', IPSubnet: '255.255.255.0',
+        ID: UUID,
+        DeviceName: 'Acwen PDT-42',
+        UserName: 'STOCKROOM\\ivanov',
+        Platform: 'ACWEN PDT',
+        Processor: '2336',
+        CodePage: '866',
+        SystemDefaultLCID: '1049',
+        IPAddress: '198.51.100.23',
+        IPSubnet: '255.255.255.0',
       });
     });
 
@@ -188,7 +214,10 @@ describe('conformance to the protocol reference (dm-protocol.md)', () => {
         { uuid: UUID, packageID: pkg.id, messageID: 11030, timestamp: '2024-09-14 06:30:02', parameters: {} },
         { uuid: UUID, packageID: pkg.id, messageID: 11031, timestamp: '2024-09-14 06:31:45', parameters: { BytesReceived: '65536' } },
         {
-          uuid: UUID, packageID: pkg.id, messageID: 11035, timestamp: '2024-09-14 06:32:10',
+          uuid: UUID,
+          packageID: pkg.id,
+          messageID: 11035,
+          timestamp: '2024-09-14 06:32:10',
           parameters: { CommandLine: '\\Windows\\wceload.exe /noui /delete 0 \\Temp\\picklist\\picklist.cab', ExitCode: '0' },
         },
       ]);
@@ -214,7 +243,10 @@ describe('conformance to the protocol reference (dm-protocol.md)', () => {
       const res = await post('Frobnicate', '<Frobnicate/>');
       expect(res).to.include({ status: 200, text: 'Unknown X-Device-Action field: Frobnicate' });
       expect((await post('Report', '<X/>', { 'X-Device-ReportType': 'Telemetry' })).status).to.equal(200);
-      expect(server.unknown).to.deep.include.members([{ uuid: UUID, action: 'Frobnicate' }, { uuid: UUID, action: 'Report/Telemetry' }]);
+      expect(server.unknown).to.deep.include.members([
+        { uuid: UUID, action: 'Frobnicate' },
+        { uuid: UUID, action: 'Report/Telemetry' },
+      ]);
     });
 
     it('refuses a request without X-Device-UUID with a 400', async () => {

@@ -25,12 +25,20 @@ async function freePort(): Promise<number> {
 
 /** `mlc-sim serve` as its own process, so it can be killed the hard way. */
 async function serve(siteFile: string, db: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', 'serve', '--site', siteFile, '--db', db, '--port', String(port), '--log-level', 'error'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'simulator/cli.ts', 'serve', '--site', siteFile, '--db', db, '--port', String(port), '--log-level', 'error'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve());
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening')) resolve();
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`serve exited with ${code}`));
+    });
   });
   return child;
 }
@@ -39,7 +47,11 @@ describe('durability: a scenario that takes the site down mid-rollout (siteDown)
   this.timeout(60_000);
 
   it('brings it back with every status record it had, and the fleet delivers the rest exactly once', async () => {
-    const file = await writeScenario('Site down', ['devices: 60', 'staggerMinutes: 60', 'duration: "05:00"'], ['  - { at: "00:30", action: siteDown, until: "01:15" }']);
+    const file = await writeScenario(
+      'Site down',
+      ['devices: 60', 'staggerMinutes: 60', 'duration: "05:00"'],
+      ['  - { at: "00:30", action: siteDown, until: "01:15" }'],
+    );
     const report = await replayScenario(await loadScenario(file), { limitMs: 0, logger: silentLogger() });
     // Devices met a closed port while it was down...
     expect(report.latency.Poll!.errors).to.be.above(0);

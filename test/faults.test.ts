@@ -25,7 +25,13 @@ describe('the agent under injected faults', () => {
   afterEach(async () => site.stop());
 
   it('waits as long as a 503 Retry-After asks, however short its own backoff', async () => {
-    await site.admin.post('/faults', { endpoint: 'Poll', kind: 'retry-after', status: 503, retryAfterSeconds: 900, until: new Date(site.clock.now() + MINUTE).toISOString() });
+    await site.admin.post('/faults', {
+      endpoint: 'Poll',
+      kind: 'retry-after',
+      status: 503,
+      retryAfterSeconds: 900,
+      until: new Date(site.clock.now() + MINUTE).toISOString(),
+    });
     const device = site.startDevice();
     const polls = entries(site, device, 'polling');
     await site.clock.advance(HOUR_AND_A_HALF);

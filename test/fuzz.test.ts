@@ -17,7 +17,7 @@ import { statusDocument } from '../src/protocol/documents/status.js';
 import { ACTIONS, DEFAULT_DM_PATH, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { seededRandom, type Random } from '../src/random.js';
 import { faultSchema } from '../src/server/faults.js';
-import { profile, testSite, TestSite } from './support/test-site.js';
+import { profile, testSite, TestSite, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 
 const APP_AD = { id: 'TST20001', name: 'Test App rollout', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' };
@@ -25,7 +25,24 @@ const golden = (file: string) => readFileSync(new URL(`./conformance/golden/${fi
 
 /** Random JSON: scalars, arrays and objects, sometimes with the field names the schemas use. */
 function randomJson(random: Random, depth = 0): unknown {
-  const names = ['id', 'name', 'packageId', 'programName', 'collectionId', 'source', 'platforms', 'settings', 'kind', 'endpoint', 'rate', 'expected', 'members', 'rule', '__proto__', 'constructor'];
+  const names = [
+    'id',
+    'name',
+    'packageId',
+    'programName',
+    'collectionId',
+    'source',
+    'platforms',
+    'settings',
+    'kind',
+    'endpoint',
+    'rate',
+    'expected',
+    'members',
+    'rule',
+    '__proto__',
+    'constructor',
+  ];
   switch (random.int(0, depth > 2 ? 4 : 6)) {
     case 0:
       return null;
@@ -34,7 +51,9 @@ function randomJson(random: Random, depth = 0): unknown {
     case 2:
       return [0, -1, 1e308, Number.MAX_SAFE_INTEGER + 2, 3.5, random.int(-1e6, 1e6)][random.int(0, 5)];
     case 3:
-      return ['', 'MLC00001', 'TST00001', '../../etc', 'Windows Mobile 6.5', '0000-00-00 01:00:00', 'x'.repeat(random.int(0, 3000)), '\u0000\ud800<&>'][random.int(0, 7)];
+      return ['', 'MLC00001', 'TST00001', '../../etc', 'Windows Mobile 6.5', '0000-00-00 01:00:00', 'x'.repeat(random.int(0, 3000)), '\u0000\ud800<&>'][
+        random.int(0, 7)
+      ];
     case 4:
       return '2009-06-01T08:00:00Z';
     case 5:
@@ -110,7 +129,15 @@ async function post(baseUrl: string, headers: Record<string, string>, body: stri
   return { status: response.status, body: await response.text() };
 }
 
-const CONTENT_TYPES = ['text/xml; charset=utf-8', 'application/xml', 'text/html; charset=utf-8', 'application/octet-stream', 'text/plain', 'application/json', null];
+const CONTENT_TYPES = [
+  'text/xml; charset=utf-8',
+  'application/xml',
+  'text/html; charset=utf-8',
+  'application/octet-stream',
+  'text/plain',
+  'application/json',
+  null,
+];
 
 describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the site keeps serving', function () {
   this.timeout(60_000);
@@ -131,7 +158,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     fuzzer.auth = answer.headers.get(HEADERS.auth)!;
     fuzzer.listed = /<Package ID="([^"]+)"/.exec(await answer.text())![1]!;
   });
-  after(async () => site?.stop());
+  after(async () => (site as TestSite | undefined)?.stop());
 
   const ROUNDS = 150;
   const http = () => axios.create({ baseURL: site.server.url, validateStatus: () => true, transformRequest: (body: unknown) => body });
@@ -175,7 +202,9 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     expect(refused).to.be.above(routes.length * ROUNDS * 0.95);
     for (let round = 0; round < ROUNDS; round++) {
       const known = random.next() < 0.5;
-      const response = await http().get('/admin/status-messages', { params: { [known ? 'advertisementId' : 'bogus']: String(randomJson(random)).replace(/[\ud800-\udfff]/g, '?') } });
+      const response = await http().get('/admin/status-messages', {
+        params: { [known ? 'advertisementId' : 'bogus']: String(randomJson(random)).replace(/[\ud800-\udfff]/g, '?') },
+      });
       expect(response.status).to.equal(known ? 200 : 400);
     }
     // Nothing a refused request carried made it onto the site.
@@ -189,7 +218,11 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     const targets: Target[] = [
       {
         action: 'Poll',
-        valid: devicePoll.encode({ managementSystem: MANAGEMENT_SYSTEM, identification: identificationOf(profile({ id: 'FUZZ-1' })), connection: { authorizationToken: '0', timestamp: '0' } }),
+        valid: devicePoll.encode({
+          managementSystem: MANAGEMENT_SYSTEM,
+          identification: identificationOf(profile({ id: 'FUZZ-1' })),
+          connection: { authorizationToken: '0', timestamp: '0' },
+        }),
         breaks: [
           (xml) => xml.replace(/<ID>[^<]*<\/ID>/, '<ID></ID>'),
           (xml) => xml.replace(/<ID>[^<]*<\/ID>/, ''),
@@ -202,11 +235,19 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
       {
         action: 'InstructionRequest',
         valid: instructionsRequest.encode({ packageId: fuzzer.listed }),
-        breaks: [(xml) => xml.replace(/ ID="[^"]*"/, ''), (xml) => xml.replace(/ ID="[^"]*"/, ' ID=""'), (xml) => xml.replace(/<Package[^>]*\/>/, ''), (xml) => xml.replace(/(<Package[^>]*\/>)/, '$1$1')],
+        breaks: [
+          (xml) => xml.replace(/ ID="[^"]*"/, ''),
+          (xml) => xml.replace(/ ID="[^"]*"/, ' ID=""'),
+          (xml) => xml.replace(/<Package[^>]*\/>/, ''),
+          (xml) => xml.replace(/(<Package[^>]*\/>)/, '$1$1'),
+        ],
       },
       {
         action: 'LocationRequest',
-        valid: packageLocationRequest.encode({ packageId: fuzzer.listed, clientLocation: { directoryService: 'FUZZ', ipAddresses: [{ address: '10.0.0.1', subnet: '255.0.0.0' }] } }),
+        valid: packageLocationRequest.encode({
+          packageId: fuzzer.listed,
+          clientLocation: { directoryService: 'FUZZ', ipAddresses: [{ address: '10.0.0.1', subnet: '255.0.0.0' }] },
+        }),
         breaks: [
           (xml) => xml.replace(/<PackageID>[^<]*<\/PackageID>/, ''),
           (xml) => xml.replace(/<PackageID>[^<]*<\/PackageID>/, '<PackageID></PackageID>'),
@@ -215,7 +256,9 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
       },
       {
         action: 'Status',
-        valid: statusDocument.encode({ messages: [{ packageId: fuzzer.listed, messageId: 11030, time: Date.parse('2009-06-01T08:05:00Z'), parameters: { Sequence: '1.1' } }] }),
+        valid: statusDocument.encode({
+          messages: [{ packageId: fuzzer.listed, messageId: 11030, time: Date.parse('2009-06-01T08:05:00Z'), parameters: { Sequence: '1.1' } }],
+        }),
         breaks: [
           (xml) => xml.replace('messageID="11030"', 'messageID="starting"'),
           (xml) => xml.replace(`timestamp="${stamp}"`, 'timestamp="2009-06-01T08:05:00Z"'),
@@ -229,7 +272,10 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
         action: 'Report',
         reportType: 'MachineInventory',
         valid: golden('Inventory-capture.xml').trim(),
-        breaks: [(xml) => xml.replace('<InventoryItem name="Device_OS">', '<InventoryItem>'), (xml) => xml.replace('<Property name="ISA">', '<Property name="">')],
+        breaks: [
+          (xml) => xml.replace('<InventoryItem name="Device_OS">', '<InventoryItem>'),
+          (xml) => xml.replace('<Property name="ISA">', '<Property name="">'),
+        ],
       },
       {
         action: 'Report',
@@ -283,7 +329,11 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     }
     // Bodies past the site's size limit, on every action.
     for (const action of ACTIONS) {
-      const response = await post(site.server.url, { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.auth]: fuzzer.auth, [HEADERS.action]: action }, Buffer.alloc(2 * 1024 * 1024, 0x41));
+      const response = await post(
+        site.server.url,
+        { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.auth]: fuzzer.auth, [HEADERS.action]: action },
+        Buffer.alloc(2 * 1024 * 1024, 0x41),
+      );
       expect(response.status, action).to.be.within(400, 499);
     }
     // None of it reached the site's records: no device, status or report came of it.
@@ -293,7 +343,11 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
 
   it('device management point: 200 and a line of text for an action it does not know, 200 for a report type it does not know', async () => {
     const random = seededRandom(77);
-    const valid = devicePoll.encode({ managementSystem: MANAGEMENT_SYSTEM, identification: identificationOf(profile({ id: 'FUZZ-1' })), connection: { authorizationToken: '0', timestamp: '0' } });
+    const valid = devicePoll.encode({
+      managementSystem: MANAGEMENT_SYSTEM,
+      identification: identificationOf(profile({ id: 'FUZZ-1' })),
+      connection: { authorizationToken: '0', timestamp: '0' },
+    });
     for (const action of ['Nonsense', '', 'Register', 'PackageLocationRequest', 'Report/MachineInventory']) {
       for (let round = 0; round < ROUNDS / 5; round++) {
         const body = randomBody(random, valid);
@@ -310,7 +364,11 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     }
     for (const type of ['Gossip', '', 'machine inventory']) {
       for (let round = 0; round < ROUNDS / 5; round++) {
-        const response = await post(site.server.url, { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: 'Report', [HEADERS.auth]: fuzzer.auth, [HEADERS.reportType]: type }, randomBody(random, valid));
+        const response = await post(
+          site.server.url,
+          { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: 'Report', [HEADERS.auth]: fuzzer.auth, [HEADERS.reportType]: type },
+          randomBody(random, valid),
+        );
         expect(response.status, type).to.equal(200);
         expect(response.body).to.equal('');
       }
@@ -321,14 +379,17 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
   it('distribution point: a range it can serve, or 416', async () => {
     const random = seededRandom(4242);
     for (let round = 0; round < ROUNDS; round++) {
-      const range = random.next() < 0.5 ? `bytes=${random.int(-5, 3000)}-${random.next() < 0.3 ? '' : random.int(-5, 3000)}` : printable(random, random.int(0, 30));
+      const range =
+        random.next() < 0.5 ? `bytes=${random.int(-5, 3000)}-${random.next() < 0.3 ? '' : random.int(-5, 3000)}` : printable(random, random.int(0, 30));
       const response = await http().get(`/SMS_DP_SMSPKG$/TST00001/1.tar`, { headers: { range } });
       expect([200, 206, 416], range).to.include(response.status);
     }
   });
 
   it('refuses package content from outside the content root', async () => {
-    const response = await http().post('/admin/packages', JSON.stringify({ id: 'TST0000E', name: 'escape', source: '../../../etc' }), { headers: { 'content-type': 'application/json' } });
+    const response = await http().post<AdminError>('/admin/packages', JSON.stringify({ id: 'TST0000E', name: 'escape', source: '../../../etc' }), {
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).to.equal(400);
     expect(response.data).to.include({ field: 'source' });
     expect(response.data.reason).to.match(/outside the content root/);
@@ -345,15 +406,25 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
       expect(listed).to.equal(fuzzer.listed);
       const instruction = await connection.instructions(credentials, listed);
       const adapter = identification.networkAdapters[0]!;
-      const location = await connection.locate(credentials, { packageId: listed, clientLocation: { directoryService: 'MLCSIM', ipAddresses: [{ address: adapter.ipAddress, subnet: adapter.ipSubnet }] } });
+      const location = await connection.locate(credentials, {
+        packageId: listed,
+        clientLocation: { directoryService: 'MLCSIM', ipAddresses: [{ address: adapter.ipAddress, subnet: adapter.ipSubnet }] },
+      });
       const content = await connection.download(location.locations.find((l) => l.httpUrl)!.httpUrl!, 0);
       expect(content.status).to.equal(200);
       let size = 0;
       for await (const chunk of content.body) size += (chunk as Buffer).length;
       expect(size).to.equal(instruction.packageSize);
       const time = site.clock.now();
-      await connection.reportStatus(credentials, [11030, 11031, 11035].map((messageId, i) => ({ packageId: listed, messageId, time: time + i * 1000, parameters: { Sequence: `1.${i + 1}` } })));
-      await connection.report(credentials, 'MachineInventory', machineInventory.encode({ type: 'machine', items: [{ name: 'Device_OS', properties: [['Platform', '3']] }] }));
+      await connection.reportStatus(
+        credentials,
+        [11030, 11031, 11035].map((messageId, i) => ({ packageId: listed, messageId, time: time + i * 1000, parameters: { Sequence: `1.${i + 1}` } })),
+      );
+      await connection.report(
+        credentials,
+        'MachineInventory',
+        machineInventory.encode({ type: 'machine', items: [{ name: 'Device_OS', properties: [['Platform', '3']] }] }),
+      );
       expect(await site.messageIds('TST20001', 'WELL-1')).to.deep.equal([10002, 11030, 11031, 10005, 10008, 11035]);
       expect(site.server.inventory.get('WELL-1')?.machine?.items).to.have.length(1);
       // The fuzzing device too: same token, and its poll still lists the package.

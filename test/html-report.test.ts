@@ -9,7 +9,10 @@ describe('the HTML report', () => {
   let report: FleetReport;
   let html: string;
   before(async () => {
-    report = await replayScenario({ ...(await loadScenario('config/scenarios/first-round.yaml')), devices: 12 }, { limitMs: 24 * 3_600_000, logger: silentLogger() });
+    report = await replayScenario(
+      { ...(await loadScenario('config/scenarios/first-round.yaml')), devices: 12 },
+      { limitMs: 24 * 3_600_000, logger: silentLogger() },
+    );
     html = renderHtmlReport(report);
   });
 

@@ -28,7 +28,16 @@ describe('a live fleet against a server (fleet --server)', function () {
     it('polls in real time at the interval the site sets, and reports advertisement status and latency', async () => {
       const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
       site.clientSettings.pollInterval = '0000-00-00 00:00:01';
-      site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+      site.advertisements.push({
+        id: 'TST20001',
+        name: 'App',
+        collectionId: 'EVERY',
+        packageId: 'TST00001',
+        programName: 'Install',
+        availableAt: '2000-01-01T00:00:00Z',
+        mandatory: true,
+        assignment: 'always',
+      });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 5000, logger: silentLogger() });
       expect(report.clock).to.equal('real');
@@ -40,7 +49,16 @@ describe('a live fleet against a server (fleet --server)', function () {
 
     it('with --back-to-back, polls again as soon as a cycle ends, whatever the interval, and runs programs in no time', async () => {
       const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
-      site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+      site.advertisements.push({
+        id: 'TST20001',
+        name: 'App',
+        collectionId: 'EVERY',
+        packageId: 'TST00001',
+        programName: 'Install',
+        availableAt: '2000-01-01T00:00:00Z',
+        mandatory: true,
+        assignment: 'always',
+      });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const slow: FleetMix = {
         ...mix,
@@ -48,7 +66,16 @@ describe('a live fleet against a server (fleet --server)', function () {
         storage: [{ minMB: 64, maxMB: 64, weight: 1 }],
         programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 600, max: 600 }, restartSeconds: 0 },
       };
-      const report = await runLiveFleet({ serverUrl: server.url, mix: slow, devices: 5, seed: 1, staggerMs: 0, durationMs: 1500, backToBack: true, logger: silentLogger() });
+      const report = await runLiveFleet({
+        serverUrl: server.url,
+        mix: slow,
+        devices: 5,
+        seed: 1,
+        staggerMs: 0,
+        durationMs: 1500,
+        backToBack: true,
+        logger: silentLogger(),
+      });
       // The site's interval is an hour, and the programs ten minutes long: yet every device finished and polled on.
       expect(report.advertisements[0]).to.include({ targeted: 5, succeeded: 5 });
       expect(report.latency.Poll!.count).to.be.above(5 * 10);
@@ -61,9 +88,28 @@ describe('a live fleet against a server (fleet --server)', function () {
 
     it('leaves the requests of its warm-up out of the latency table, and gives request rates over the window after it', async () => {
       const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
-      site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+      site.advertisements.push({
+        id: 'TST20001',
+        name: 'App',
+        collectionId: 'EVERY',
+        packageId: 'TST00001',
+        programName: 'Install',
+        availableAt: '2000-01-01T00:00:00Z',
+        mandatory: true,
+        assignment: 'always',
+      });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
-      const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 5, seed: 1, staggerMs: 0, durationMs: 1000, warmUpMs: 1000, backToBack: true, logger: silentLogger() });
+      const report = await runLiveFleet({
+        serverUrl: server.url,
+        mix,
+        devices: 5,
+        seed: 1,
+        staggerMs: 0,
+        durationMs: 1000,
+        warmUpMs: 1000,
+        backToBack: true,
+        logger: silentLogger(),
+      });
       // Every device polled, downloaded and reported in its first moments, long before the warm-up ended.
       expect(report.advertisements[0]).to.include({ targeted: 5, received: 5, inProgress: 0 });
       expect(report.latency).to.have.all.keys('Poll');
@@ -120,7 +166,15 @@ describe('a live fleet against a server (fleet --server)', function () {
       foreign = http.createServer((_request, response) => response.writeHead(404, { 'content-type': 'text/plain' }).end('no such thing'));
       await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
       const { port } = foreign.address() as AddressInfo;
-      const report = await runLiveFleet({ serverUrl: `http://127.0.0.1:${port}`, mix, devices: 5, seed: 1, staggerMs: 100, durationMs: 1500, logger: silentLogger() });
+      const report = await runLiveFleet({
+        serverUrl: `http://127.0.0.1:${port}`,
+        mix,
+        devices: 5,
+        seed: 1,
+        staggerMs: 100,
+        durationMs: 1500,
+        logger: silentLogger(),
+      });
       expect(report.advertisements).to.deep.equal([]);
       expect(report.latency.Poll!.errors).to.equal(report.latency.Poll!.count).and.be.above(0);
       expect(report.deviceStates).to.deep.equal({ pollBackoff: 5 });

@@ -24,7 +24,13 @@ const HOUR = 60 * MINUTE;
 const PKG = 'PKG-1';
 
 const policy = (packages: string[] = [PKG]): PollAnswer => ({
-  policy: { client: { ...DEFAULT_DEVICE_SETTINGS.client, failureRetryCount: 2 }, softwareInventory: null, fileCollection: null, machineInventory: null, packages },
+  policy: {
+    client: { ...DEFAULT_DEVICE_SETTINGS.client, failureRetryCount: 2 },
+    softwareInventory: null,
+    fileCollection: null,
+    machineInventory: null,
+    packages,
+  },
   auth: 'token-1',
   timestamp: '6/1/2009 8:00:00 AM',
 });
@@ -55,21 +61,24 @@ class FakeSite implements SitePort {
   readonly delivered: Outbox[] = [];
   readonly reported: OutgoingReport[][] = [];
   readonly calls: string[] = [];
-  answerPoll: () => Promise<PollAnswer> = async () => policy();
-  answerInstructions: () => Promise<Instructions> = async () => instructions();
-  answerDownload: () => Promise<DownloadedContent> = async () => CONTENT;
+  answerPoll: () => Promise<PollAnswer> = () => Promise.resolve(policy());
+  answerInstructions: () => Promise<Instructions> = () => Promise.resolve(instructions());
+  answerDownload: () => Promise<DownloadedContent> = () => Promise.resolve(CONTENT);
 
   poll = () => this.call('poll', this.answerPoll);
   instructions = () => this.call('instructions', this.answerInstructions);
-  locate = () => this.call('locate', async () => ({ packageId: PKG, locations: [{ metric: 1, httpUrl: 'http://dp/pkg.tar', smbPath: null, directoryService: null, subnets: [] }] }));
+  locate = () =>
+    this.call('locate', () =>
+      Promise.resolve({ packageId: PKG, locations: [{ metric: 1, httpUrl: 'http://dp/pkg.tar', smbPath: null, directoryService: null, subnets: [] }] }),
+    );
   download: SitePort['download'] = () => this.call('download', this.answerDownload);
   deliver = (_credentials: unknown, outbox: Outbox) => {
     this.delivered.push(outbox);
-    return this.call('deliver', async () => ({ delivered: outbox.map((m) => m.parameters.Sequence ?? ''), error: null }));
+    return this.call('deliver', () => Promise.resolve({ delivered: outbox.map((m) => m.parameters.Sequence ?? ''), error: null }));
   };
   report = (_credentials: unknown, reports: readonly OutgoingReport[]) => {
     this.reported.push([...reports]);
-    return this.call('report', async () => reports.map((r) => r.type));
+    return this.call('report', () => Promise.resolve(reports.map((r) => r.type)));
   };
 
   private call<T>(name: string, answer: () => Promise<T>): Promise<T> {
@@ -123,9 +132,7 @@ describe('the device statechart, through a fake site port', () => {
 
   it('retries a failed poll on the backoff, then gives up until the next interval', async () => {
     const site = new FakeSite();
-    site.answerPoll = async () => {
-      throw new SiteRequestError('Poll', 503, 'down');
-    };
+    site.answerPoll = () => Promise.reject(new SiteRequestError('Poll', 503, 'down'));
     const device = start(site);
     await site.clock.advance(MINUTE);
     expect(device.getSnapshot().value).to.equal('pollBackoff');
@@ -138,9 +145,9 @@ describe('the device statechart, through a fake site port', () => {
   it('waits at least what a Retry-After asks', async () => {
     const site = new FakeSite();
     let polls = 0;
-    site.answerPoll = async () => {
-      if (polls++ === 0) throw new SiteRequestError('Poll', 503, 'busy', 20 * MINUTE);
-      return policy();
+    site.answerPoll = () => {
+      if (polls++ === 0) return Promise.reject(new SiteRequestError('Poll', 503, 'busy', 20 * MINUTE));
+      return Promise.resolve(policy());
     };
     start(site);
     await site.clock.advance(19 * MINUTE);
@@ -152,9 +159,9 @@ describe('the device statechart, through a fake site port', () => {
   it('defers a package whose instructions do not come, and handles it at the next poll', async () => {
     const site = new FakeSite();
     let asked = 0;
-    site.answerInstructions = async () => {
-      if (asked++ === 0) throw new SiteRequestError('InstructionRequest', 500, 'oops');
-      return instructions();
+    site.answerInstructions = () => {
+      if (asked++ === 0) return Promise.reject(new SiteRequestError('InstructionRequest', 500, 'oops'));
+      return Promise.resolve(instructions());
     };
     const device = start(site);
     await site.clock.advance(5 * MINUTE);
@@ -166,7 +173,12 @@ describe('the device statechart, through a fake site port', () => {
 
   it('refuses a desktop program with 11034 and never downloads it', async () => {
     const site = new FakeSite();
-    site.answerInstructions = async () => instructions({ extension: extension({ program: { name: 'Setup', flags: 0, maxRunTimeMinutes: 60, platforms: ['Windows XP'], successExitCodes: [0] } }) });
+    site.answerInstructions = () =>
+      Promise.resolve(
+        instructions({
+          extension: extension({ program: { name: 'Setup', flags: 0, maxRunTimeMinutes: 60, platforms: ['Windows XP'], successExitCodes: [0] } }),
+        }),
+      );
     start(site);
     await site.clock.advance(5 * MINUTE);
     expect(site.calls).to.not.include('download');
@@ -200,7 +212,14 @@ describe('the device statechart, through a fake site port', () => {
 
   it('stops a program at its maximum run time with 11033', async () => {
     const site = new FakeSite();
-    site.answerInstructions = async () => instructions({ extension: extension({ program: { name: 'Install', flags: PROGRAM_FLAG_WINDOWS_CE, maxRunTimeMinutes: 5, platforms: ['Windows Mobile 6.5'], successExitCodes: [0] } }) });
+    site.answerInstructions = () =>
+      Promise.resolve(
+        instructions({
+          extension: extension({
+            program: { name: 'Install', flags: PROGRAM_FLAG_WINDOWS_CE, maxRunTimeMinutes: 5, platforms: ['Windows Mobile 6.5'], successExitCodes: [0] },
+          }),
+        }),
+      );
     start(site, { programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 3600, max: 3600 }, restartSeconds: 0 } });
     await site.clock.advance(30 * MINUTE);
     expect(site.messageIds().at(-1)).to.equal(DEVICE_MESSAGE.executionFailed);
@@ -210,12 +229,17 @@ describe('the device statechart, through a fake site port', () => {
   it('applies a configuration package from its provisioning document, and reports compliance per item', async () => {
     const site = new FakeSite();
     const document = provisioningDocument.encode(provisioningOf([{ kind: 'setting', name: 'PasswordType', expected: 'PIN' }]));
-    site.answerInstructions = async () =>
-      instructions({
-        commandLine: '',
-        extension: extension({ packageType: PACKAGE_TYPE.configuration, items: [{ id: 'CI-PIN', name: 'PIN', remediate: true, file: 'CI-PIN.xml', platforms: ['Windows Mobile 6.5'] }] }),
-      });
-    site.answerDownload = async () => ({ bytes: 10, files: ['CI-PIN.xml'], documents: { 'CI-PIN.xml': document } });
+    site.answerInstructions = () =>
+      Promise.resolve(
+        instructions({
+          commandLine: '',
+          extension: extension({
+            packageType: PACKAGE_TYPE.configuration,
+            items: [{ id: 'CI-PIN', name: 'PIN', remediate: true, file: 'CI-PIN.xml', platforms: ['Windows Mobile 6.5'] }],
+          }),
+        }),
+      );
+    site.answerDownload = () => Promise.resolve({ bytes: 10, files: ['CI-PIN.xml'], documents: { 'CI-PIN.xml': document } });
     const device = start(site, { settings: { 'setting:PasswordType': 'none' } });
     await site.clock.advance(5 * MINUTE);
     expect(site.delivered.flat().at(-1)!.parameters).to.include({ 'ConfigurationItem:CI-PIN': 'remediated' });
@@ -224,9 +248,17 @@ describe('the device statechart, through a fake site port', () => {
 
   it('fails a configuration package whose provisioning document does not read, naming the item', async () => {
     const site = new FakeSite();
-    site.answerInstructions = async () =>
-      instructions({ commandLine: '', extension: extension({ packageType: PACKAGE_TYPE.configuration, items: [{ id: 'CI-X', name: 'X', remediate: false, file: 'CI-X.xml', platforms: ['Windows Mobile 6.5'] }] }) });
-    site.answerDownload = async () => ({ bytes: 10, files: ['CI-X.xml'], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
+    site.answerInstructions = () =>
+      Promise.resolve(
+        instructions({
+          commandLine: '',
+          extension: extension({
+            packageType: PACKAGE_TYPE.configuration,
+            items: [{ id: 'CI-X', name: 'X', remediate: false, file: 'CI-X.xml', platforms: ['Windows Mobile 6.5'] }],
+          }),
+        }),
+      );
+    site.answerDownload = () => Promise.resolve({ bytes: 10, files: ['CI-X.xml'], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
     start(site);
     await site.clock.advance(5 * MINUTE);
     const last = site.delivered.flat().at(-1)!;
@@ -237,8 +269,12 @@ describe('the device statechart, through a fake site port', () => {
 
   it('sends the reports the poll response enables, once per interval', async () => {
     const site = new FakeSite();
-    const every = { enabled: true, intervalMs: 3 * HOUR, fileFilters: [{ filter: '*.exe', path: '\\Windows', recursive: true, excludeCompressed: false, excludeEncrypted: false }] };
-    site.answerPoll = async () => ({ ...policy([]), policy: { ...policy([]).policy, machineInventory: every, softwareInventory: every } });
+    const every = {
+      enabled: true,
+      intervalMs: 3 * HOUR,
+      fileFilters: [{ filter: '*.exe', path: '\\Windows', recursive: true, excludeCompressed: false, excludeEncrypted: false }],
+    };
+    site.answerPoll = () => Promise.resolve({ ...policy([]), policy: { ...policy([]).policy, machineInventory: every, softwareInventory: every } });
     start(site);
     await site.clock.advance(5 * HOUR);
     expect(site.reported.map((batch) => batch.map((r) => r.type))).to.deep.equal([
@@ -249,7 +285,11 @@ describe('the device statechart, through a fake site port', () => {
   });
 });
 
-function extension(options: { program?: NonNullable<Instructions['extension']>['program']; packageType?: number; items?: NonNullable<Instructions['extension']>['configurationItems'] }) {
+function extension(options: {
+  program?: NonNullable<Instructions['extension']>['program'];
+  packageType?: number;
+  items?: NonNullable<Instructions['extension']>['configurationItems'];
+}) {
   return {
     advertisement: { id: 'TST20001', name: 'Ad', revision: 1, expiresAt: null },
     content: { packageId: 'TST00001', version: 1, packageType: options.packageType ?? PACKAGE_TYPE.software, sha256: 'a'.repeat(64) },

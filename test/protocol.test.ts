@@ -122,7 +122,13 @@ const INSTRUCTIONS: Instructions = {
   extension: {
     advertisement: { id: 'MLC20001', name: 'Field Inventory rollout', revision: 7, expiresAt: utc(2024, 12, 31, 23, 59, 59) },
     content: { packageId: 'MLC00001', version: 3, packageType: 0, sha256: 'ab'.repeat(32) },
-    program: { name: 'Install Field Inventory', flags: 0x100, maxRunTimeMinutes: 15, platforms: ['Windows CE 6.0', 'Windows Mobile 6.5'], successExitCodes: [0, 3010] },
+    program: {
+      name: 'Install Field Inventory',
+      flags: 0x100,
+      maxRunTimeMinutes: 15,
+      platforms: ['Windows CE 6.0', 'Windows Mobile 6.5'],
+      successExitCodes: [0, 3010],
+    },
     configurationItems: [{ id: 'CI-BLUETOOTH', name: 'Bluetooth off', remediate: true, file: 'CI-BLUETOOTH.xml', platforms: ['Windows CE 6.0'] }],
   },
 };
@@ -140,7 +146,15 @@ const FILE_REPORT: FileReport = {
     name: '\\Program Files\\Scanner',
     created: utc(2024, 4, 30, 10),
     attributes: '',
-    directories: [{ name: '\\Program Files\\Scanner\\Data', created: utc(2024, 4, 30, 10, 0, 5), attributes: 'HIDDEN|SYSTEM', directories: [], files: [{ name: 'scans.sdf', size: 40_960 }] }],
+    directories: [
+      {
+        name: '\\Program Files\\Scanner\\Data',
+        created: utc(2024, 4, 30, 10, 0, 5),
+        attributes: 'HIDDEN|SYSTEM',
+        directories: [],
+        files: [{ name: 'scans.sdf', size: 40_960 }],
+      },
+    ],
     files: [
       {
         name: 'scanner.exe',
@@ -159,9 +173,31 @@ const FILE_REPORT: FileReport = {
 const INVENTORY: MachineInventory = {
   type: 'machine',
   items: [
-    { name: 'Device_OS', properties: [['Platform', '3'], ['MajorVersion', '5'], ['MinorVersion', '0'], ['BuildNumber', '1400']] },
-    { name: 'Device_FileSystem', properties: [['Name', 'Object Store'], ['Size', '32768'], ['UsedSpace', '7664']] },
-    { name: 'Device_FileSystem', properties: [['Name', 'Storage Card <SD> & more'], ['Size', '983040'], ['UsedSpace', '412300']] },
+    {
+      name: 'Device_OS',
+      properties: [
+        ['Platform', '3'],
+        ['MajorVersion', '5'],
+        ['MinorVersion', '0'],
+        ['BuildNumber', '1400'],
+      ],
+    },
+    {
+      name: 'Device_FileSystem',
+      properties: [
+        ['Name', 'Object Store'],
+        ['Size', '32768'],
+        ['UsedSpace', '7664'],
+      ],
+    },
+    {
+      name: 'Device_FileSystem',
+      properties: [
+        ['Name', 'Storage Card <SD> & more'],
+        ['Size', '983040'],
+        ['UsedSpace', '412300'],
+      ],
+    },
   ],
 };
 
@@ -245,7 +281,13 @@ describe('device-management wire (src/protocol)', () => {
           created: utc(2024, 9, 1, 8),
           attributes: '',
           directories: [
-            { name: '\\Program Files\\PickList\\Data', created: utc(2024, 9, 1, 8, 0, 5), attributes: 'HIDDEN|SYSTEM', directories: [], files: [{ name: 'lists.sdf', size: 40_960 }] },
+            {
+              name: '\\Program Files\\PickList\\Data',
+              created: utc(2024, 9, 1, 8, 0, 5),
+              attributes: 'HIDDEN|SYSTEM',
+              directories: [],
+              files: [{ name: 'lists.sdf', size: 40_960 }],
+            },
           ],
           files: [
             {
@@ -273,18 +315,43 @@ describe('device-management wire (src/protocol)', () => {
       const inventory = machineInventory.decode(golden('Inventory-capture.xml'));
       expect(inventory.type).to.equal('machine');
       expect(inventory.items.map((item) => item.name)).to.deep.equal([
-        'Device_System', 'Device_OS', 'Device_Network', 'Device_Power', 'Device_Display', 'Device_Memory',
-        'Device_FileSystem', 'Device_FileSystem', 'Device_FileSystem',
+        'Device_System',
+        'Device_OS',
+        'Device_Network',
+        'Device_Power',
+        'Device_Display',
+        'Device_Memory',
+        'Device_FileSystem',
+        'Device_FileSystem',
+        'Device_FileSystem',
       ]);
       expect(inventory.items[0]!.properties).to.deep.equal([
-        ['PlatformType', 'PocketPC'], ['OEMInfo', 'ACWEN PDT-42'], ['NumberOfProcessors', '1'], ['ProcessorArchitecture', '5'],
-        ['ProcessorType', '2336'], ['ProcessorLevel', '4'], ['ProcessorRevision', '0'], ['ISA', 'ARMV4I'],
+        ['PlatformType', 'PocketPC'],
+        ['OEMInfo', 'ACWEN PDT-42'],
+        ['NumberOfProcessors', '1'],
+        ['ProcessorArchitecture', '5'],
+        ['ProcessorType', '2336'],
+        ['ProcessorLevel', '4'],
+        ['ProcessorRevision', '0'],
+        ['ISA', 'ARMV4I'],
       ]);
       expect(inventory.items[2]!.properties).to.deep.include(['MAC', '00-0B-6C-12-9C-3D']);
       expect(inventory.items.slice(6).map((item) => item.properties)).to.deep.equal([
-        [['Name', 'Object Store'], ['Size', '32768'], ['UsedSpace', '7664']],
-        [['Name', 'Storage Card'], ['Size', '983040'], ['UsedSpace', '412300']],
-        [['Name', 'Flash'], ['Size', '61440'], ['UsedSpace', '20480']],
+        [
+          ['Name', 'Object Store'],
+          ['Size', '32768'],
+          ['UsedSpace', '7664'],
+        ],
+        [
+          ['Name', 'Storage Card'],
+          ['Size', '983040'],
+          ['UsedSpace', '412300'],
+        ],
+        [
+          ['Name', 'Flash'],
+          ['Size', '61440'],
+          ['UsedSpace', '20480'],
+        ],
       ]);
     });
 
@@ -372,7 +439,10 @@ describe('device-management wire (src/protocol)', () => {
 
   describe('encoders write documents the reference schemas accept, and decoding gives the value back', () => {
     it('DevicePoll, as the capture shows it and with the documented Domain and MAC', () => {
-      for (const [what, doc] of [['capture-like', CAPTURE_LIKE_POLL], ['documented', DOCUMENTED_POLL]] as const) {
+      for (const [what, doc] of [
+        ['capture-like', CAPTURE_LIKE_POLL],
+        ['documented', DOCUMENTED_POLL],
+      ] as const) {
         const xml = devicePoll.encode(doc);
         assertValid(xml, `DevicePoll (${what})`);
         expect(devicePoll.decode(xml), what).to.deep.equal(doc);
@@ -387,14 +457,14 @@ describe('device-management wire (src/protocol)', () => {
       }
     });
 
-    it('Instructions with mlc-sim\'s Extension, in its own namespace, last in Package', () => {
+    it("Instructions with mlc-sim's Extension, in its own namespace, last in Package", () => {
       const xml = instructions.encode(INSTRUCTIONS);
       assertValid(xml, 'Instructions with Extension');
       expect(xml).to.match(/<Extension xmlns="urn:mlc-sim:dm-extension">.*<\/Extension><\/Package>/);
       expect(instructions.decode(xml)).to.deep.equal(INSTRUCTIONS);
     });
 
-    it('Instructions without the Extension\'s optional parts, one-shot, for every Flags class', () => {
+    it("Instructions without the Extension's optional parts, one-shot, for every Flags class", () => {
       const flagSets = [0x01, 0x02, 0x04, 0x03, 0x06];
       for (const flags of flagSets) {
         const doc: Instructions = {
@@ -403,7 +473,12 @@ describe('device-management wire (src/protocol)', () => {
           flags,
           recurrence: null,
           sourceFiles: false,
-          extension: { ...INSTRUCTIONS.extension!, advertisement: { ...INSTRUCTIONS.extension!.advertisement, expiresAt: null }, program: null, configurationItems: [] },
+          extension: {
+            ...INSTRUCTIONS.extension!,
+            advertisement: { ...INSTRUCTIONS.extension!.advertisement, expiresAt: null },
+            program: null,
+            configurationItems: [],
+          },
         };
         const xml = instructions.encode(doc);
         assertValid(xml, `Instructions with Flags ${flags}`);
@@ -447,7 +522,7 @@ describe('device-management wire (src/protocol)', () => {
       expect(machineInventory.decode(xml)).to.deep.equal(INVENTORY);
     });
 
-    it('wap-provisioningdoc from a configuration item\'s settings', () => {
+    it("wap-provisioningdoc from a configuration item's settings", () => {
       const doc = provisioningOf(SETTINGS);
       const xml = provisioningDocument.encode(doc);
       assertValid(xml, 'wap-provisioningdoc');
@@ -477,13 +552,13 @@ describe('device-management wire (src/protocol)', () => {
       expect(devicePoll.decode(bare).identification.id).to.equal('4F2E0000-1A2B-3C4D-5E6F-7465726D6E6C');
     });
 
-    it('a codePage element, as the documentation\'s element tables spell it', () => {
+    it("a codePage element, as the documentation's element tables spell it", () => {
       const lower = golden('DevicePoll-capture.xml').replace('<CodePage>866</CodePage>', '<codePage>866</codePage>');
       expect(lower).to.contain('<codePage>866</codePage>');
       expect(devicePoll.decode(lower).identification.codePage).to.equal('866');
     });
 
-    it('True as a boolean (the capture server\'s Python artefact) and YES as Required (the client database\'s spelling)', () => {
+    it("True as a boolean (the capture server's Python artefact) and YES as Required (the client database's spelling)", () => {
       const capture = golden('PollResponse-capture.xml').replace('<Recursive>false</Recursive>', '<Recursive>True</Recursive>');
       const decoded = pollResponse.decode(capture);
       expect(decoded.softwareInventory!.fileFilters[0]!.recursive).to.equal(true);
@@ -601,7 +676,7 @@ describe('device-management wire (src/protocol)', () => {
       expect(managementPointUrl('http://127.0.0.1:8080/sms/dm.aspx').href).to.equal('http://127.0.0.1:8080/sms/dm.aspx');
     });
 
-    it('deviceTimestamp has the documentation sample\'s shape, M/D/YYYY h:mm:ss AM|PM', () => {
+    it("deviceTimestamp has the documentation sample's shape, M/D/YYYY h:mm:ss AM|PM", () => {
       expect(deviceTimestamp(utc(2004, 7, 3, 21, 5, 11))).to.equal('7/3/2004 9:05:11 PM');
       expect(deviceTimestamp(utc(2024, 1, 1, 0, 0, 7))).to.equal('1/1/2024 12:00:07 AM');
       expect(deviceTimestamp(utc(2024, 12, 31, 12, 30))).to.equal('12/31/2024 12:30:00 PM');
@@ -610,7 +685,12 @@ describe('device-management wire (src/protocol)', () => {
 
     it('header names are the documented ones, lower case; actions are the documented tokens', () => {
       expect(Object.values(HEADERS)).to.have.members([
-        'x-device-uuid', 'x-device-auth', 'x-device-timestamp', 'x-device-client-version', 'x-device-action', 'x-device-reporttype',
+        'x-device-uuid',
+        'x-device-auth',
+        'x-device-timestamp',
+        'x-device-client-version',
+        'x-device-action',
+        'x-device-reporttype',
         'x-device-fullyqualifiedfilename',
       ]);
       expect(ACTIONS).to.include.members(['Poll', 'InstructionRequest', 'LocationRequest', 'Report']);

@@ -14,7 +14,7 @@ describe('real time: node-cron drives the device timers', () => {
   const clock = new CronClock();
   afterEach(async () => {
     clock.stop();
-    await server?.close();
+    await (server as RunningSiteServer | undefined)?.close();
   });
 
   it('polls again when the site-set interval has passed, woken by the cron tick', async function () {
@@ -42,7 +42,7 @@ describe('real time: node-cron drives the device timers', () => {
 
 describe('real time: answers that come after the device moved on', () => {
   let server: RunningSiteServer;
-  afterEach(async () => server?.close());
+  afterEach(async () => (server as RunningSiteServer | undefined)?.close());
 
   it('clears what a late delivery confirmed, though the device had moved on before the answer came', async function () {
     this.timeout(15_000);

@@ -42,7 +42,13 @@ async function runFleet(serverUrl: string, devices: number) {
   const latency = new LatencyRecorder();
   const connection = new SiteConnection({ serverUrl, clock, onExchange: latency.record });
   const random = seededRandom(3);
-  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 10 * 60_000 });
+  const fleet = new Fleet({
+    profiles: drawProfiles(MIX, devices, random.fork()),
+    site: sitePortOf(connection),
+    random,
+    logger: silentLogger(),
+    staggerMs: 10 * 60_000,
+  });
   const complete = await clock.runUntilTrue(() => fleet.roundComplete, clock.now() + 6 * 3_600_000);
   fleet.stop();
   await connection.close();
@@ -68,7 +74,10 @@ describe('a fleet against a server that knows only the documented protocol', fun
       const uuid = deviceUuidOf(handheld.getSnapshot().context.profile);
       const ids = server.statuses.filter((s) => s.uuid === uuid).map((s) => s.messageID);
       expect(ids, uuid).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded]);
-      expect(server.reports.filter((r) => r.uuid === uuid && r.type === 'MachineInventory'), uuid).to.have.length(1);
+      expect(
+        server.reports.filter((r) => r.uuid === uuid && r.type === 'MachineInventory'),
+        uuid,
+      ).to.have.length(1);
       expect(server.devices.get(uuid)).to.include({ Platform: 'Windows CE 6.0', CodePage: '1252' });
     }
     expect(server.unknown, 'no exchange the documents do not know').to.deep.equal([]);
@@ -108,7 +117,10 @@ describe('--wire-log', function () {
     const file = await writeScenario('Wire log', ['devices: 6', 'staggerMinutes: 10'], []);
     const log = path.join(await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-wire-')), 'wire.jsonl');
     await replayScenario(await loadScenario(file), { limitMs: 6 * 3_600_000, logger: silentLogger(), wireLog: { file: log, devices: 2 } });
-    const entries = (await readFile(log, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as WireExchange);
+    const entries = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as WireExchange);
     expect(new Set(entries.map((e) => e.device)).size).to.equal(2);
     const actions = new Set(entries.map((e) => e.action));
     for (const action of ['Poll', 'InstructionRequest', 'LocationRequest', 'Status', 'Report/MachineInventory']) expect(actions, action).to.include(action);

@@ -42,7 +42,10 @@ describe('the shipped scenarios, replayed', () => {
     const report = await replay('config/scenarios/configuration-baseline-drift.yaml');
     const baseline = ad(report, 'MLC20004');
     for (const [item, states] of Object.entries(baseline.compliance)) {
-      expect(Object.values(states).reduce((a, b) => a + b, 0), item).to.equal(200);
+      expect(
+        Object.values(states).reduce((a, b) => a + b, 0),
+        item,
+      ).to.equal(200);
     }
     // After 03:00 every device had the old 15-minute timeout, so each applicable one remediated to 5 minutes.
     const password = baseline.compliance['CI-PASSWORD']!;
@@ -106,11 +109,15 @@ describe('the shipped scenarios, replayed', () => {
   });
 
   it('replays identically even with faults that hit only some requests (rate below 1)', async () => {
-    const file = await writeScenario('partial faults', ['devices: 60', 'seed: 5', 'duration: "03:00"'], [
-      '  - { at: "00:00", action: fault, fault: { endpoint: Content, kind: http-error, status: 503, rate: 0.3 } }',
-      '  - { at: "00:00", action: fault, fault: { endpoint: Report, kind: reset, rate: 0.3 } }',
-      '  - { at: "00:00", action: fault, fault: { endpoint: Poll, kind: http-error, status: 500, rate: 0.2 } }',
-    ]);
+    const file = await writeScenario(
+      'partial faults',
+      ['devices: 60', 'seed: 5', 'duration: "03:00"'],
+      [
+        '  - { at: "00:00", action: fault, fault: { endpoint: Content, kind: http-error, status: 503, rate: 0.3 } }',
+        '  - { at: "00:00", action: fault, fault: { endpoint: Report, kind: reset, rate: 0.3 } }',
+        '  - { at: "00:00", action: fault, fault: { endpoint: Poll, kind: http-error, status: 500, rate: 0.2 } }',
+      ],
+    );
     const counts = (report: FleetReport) => ({
       advertisements: report.advertisements.map(({ id, messages, succeeded, failed }) => ({ id, messages, succeeded, failed })),
       status: report.status,
@@ -126,7 +133,10 @@ describe('the shipped scenarios, replayed', () => {
 describe('a scenario at a fixed speed (run --speed)', () => {
   it('paces simulated time on real timers and still completes the round', async () => {
     const wallStart = Date.now();
-    const report = await replayScenario({ ...(await loadScenario('config/scenarios/first-round.yaml')), devices: 5 }, { limitMs: 3_600_000, speed: 1200, logger: silentLogger() });
+    const report = await replayScenario(
+      { ...(await loadScenario('config/scenarios/first-round.yaml')), devices: 5 },
+      { limitMs: 3_600_000, speed: 1200, logger: silentLogger() },
+    );
     expect(report.clock).to.equal('scaled');
     expect(report.roundComplete).to.equal(true);
     // Paced, not as fast as possible: the simulated span cannot have passed in less real time than speed allows.

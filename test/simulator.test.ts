@@ -52,7 +52,10 @@ describe('a distribution round with the default site and fleet (what npm start r
   it('reports compliance for every device and item of the baseline', () => {
     const baseline = report.advertisements.find((a) => a.id === 'MLC20004')!;
     for (const [item, counts] of Object.entries(baseline.compliance)) {
-      expect(Object.values(counts).reduce((a, b) => a + b, 0), item).to.equal(40);
+      expect(
+        Object.values(counts).reduce((a, b) => a + b, 0),
+        item,
+      ).to.equal(40);
     }
     expect(baseline.compliance['CI-PASSWORD']!.remediated).to.be.above(0);
     expect(baseline.compliance['CI-BLUETOOTH']!.nonCompliant).to.be.above(0);
@@ -75,7 +78,10 @@ describe('the mlc-sim command', () => {
   it('runs a round, prints the report and writes report.json and report.html', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-out-'));
     const { stdout } = await run(process.execPath, [...CLI, 'run', '--devices', '5', '--out', out]);
-    expect(stdout).to.match(/5 handhelds/).and.match(/Advertisement status/).and.match(/MLC20001 Field Inventory rollout/);
+    expect(stdout)
+      .to.match(/5 handhelds/)
+      .and.match(/Advertisement status/)
+      .and.match(/MLC20001 Field Inventory rollout/);
     const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as FleetReport;
     expect(written.devices).to.equal(5);
     expect(written.advertisements).to.have.length(4);
@@ -94,17 +100,19 @@ describe('the mlc-sim command', () => {
     // Through the installed command (simulator/bin.js), as `npx mlc-sim` runs it.
     const bin = path.resolve('simulator/bin.js');
     const { stdout } = await run(process.execPath, [bin, 'run', '--devices', '6', '--workers', '2', '--out', out], { cwd: os.tmpdir() });
-    expect(stdout).to.match(/6 handhelds/).and.match(/every device completed a poll cycle/);
+    expect(stdout)
+      .to.match(/6 handhelds/)
+      .and.match(/every device completed a poll cycle/);
     const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as FleetReport;
     expect(written.devices).to.equal(6);
     expect(written.status.stored).to.equal(written.status.generated);
   });
 
   it('refuses a bad flag with a non-zero exit and says which flag and why', async () => {
-    const failure = await run(process.execPath, [...CLI, 'run', '--devices', 'many']).catch((error: { code: number; stderr: string }) => error);
+    const failure = await run(process.execPath, [...CLI, 'run', '--devices', 'many']).catch((error: unknown) => error);
     expect(failure).to.include({ code: 1 });
     expect((failure as { stderr: string }).stderr).to.match(/--devices must be a positive whole number, got "many"/);
-    const warmUp = await run(process.execPath, [...CLI, 'fleet', '--server', 'http://127.0.0.1:9', '--warm-up-seconds', '-1']).catch((error: { code: number; stderr: string }) => error);
+    const warmUp = await run(process.execPath, [...CLI, 'fleet', '--server', 'http://127.0.0.1:9', '--warm-up-seconds', '-1']).catch((error: unknown) => error);
     expect(warmUp).to.include({ code: 1 });
     expect((warmUp as { stderr: string }).stderr).to.match(/--warm-up-seconds must be zero or a positive number, got "-1"/);
   });
@@ -114,7 +122,7 @@ describe('the mlc-sim command', () => {
     const file = path.join(dir, 'site.yaml');
     await writeFile(file, 'clientSettings:\n  pollInterval: every hour\n');
     await writeFile(path.join(dir, 'scenario.yaml'), `name: bad site\nsite: site.yaml\nfleet: ${path.resolve('config/fleet.yaml')}\n`);
-    const failure = await run(process.execPath, [...CLI, 'run', path.join(dir, 'scenario.yaml')]).catch((error: { code: number; stderr: string }) => error);
+    const failure = await run(process.execPath, [...CLI, 'run', path.join(dir, 'scenario.yaml')]).catch((error: unknown) => error);
     expect(failure).to.include({ code: 2 });
     expect((failure as { stderr: string }).stderr).to.include(`${file}: clientSettings.pollInterval: must be a positive interval`);
   });

@@ -42,7 +42,9 @@ function tarPaths(archive: Buffer): Promise<string[]> {
       entry.resume();
     });
     parser.on('error', reject);
-    parser.on('end', () => resolve(paths));
+    parser.on('end', () => {
+      resolve(paths);
+    });
     parser.end(archive);
   });
 }
@@ -84,7 +86,9 @@ describe('site files', () => {
 
     it('starts a server that serves its objects and its package content', async () => {
       server = await startSiteServer(await loadSiteFile(SITE_FILE));
-      const { data } = await axios.get<{ packages: unknown[]; advertisements: { id: string }[]; settings: { client: { pollIntervalMs: number } } }>(`${server.url}/admin/site`);
+      const { data } = await axios.get<{ packages: unknown[]; advertisements: { id: string }[]; settings: { client: { pollIntervalMs: number } } }>(
+        `${server.url}/admin/site`,
+      );
       expect(data.packages).to.have.length(4);
       expect(data.advertisements.map((a) => a.id)).to.deep.equal(['MLC20001', 'MLC20002', 'MLC20003', 'MLC20004']);
       expect(data.settings.client.pollIntervalMs).to.equal(3_600_000);
@@ -167,7 +171,10 @@ describe('site files', () => {
     });
 
     it('reads a JSON file as JSON, validates it the same way, and reports bad JSON as JSON', async () => {
-      const good = await write('site.json', JSON.stringify({ siteCode: 'ABC', contentRoot: 'content', collections: [{ id: 'ALL', name: 'All', rule: { allDevices: true } }] }));
+      const good = await write(
+        'site.json',
+        JSON.stringify({ siteCode: 'ABC', contentRoot: 'content', collections: [{ id: 'ALL', name: 'All', rule: { allDevices: true } }] }),
+      );
       const loaded = await loadSiteFile(good);
       expect(loaded.site.siteCode).to.equal('ABC');
       expect(loaded.contentRoot).to.equal(path.join(dir, 'content'));
@@ -207,7 +214,10 @@ describe('site files', () => {
       expect(error.field).to.equal('advertisements.0.collectionId');
       expect(error.reason).to.include('NOPE');
       // The same site with the collection in place builds.
-      const store = await Catalog.fromDefinition(testSite({ advertisements: [{ id: 'TST20001', name: 'Fine', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }), contentRoot);
+      const store = await Catalog.fromDefinition(
+        testSite({ advertisements: [{ id: 'TST20001', name: 'Fine', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }),
+        contentRoot,
+      );
       expect(store.advertisements.size).to.equal(1);
     });
 

@@ -19,8 +19,10 @@ import { statusDocument } from '../src/protocol/documents/status.js';
 import { CLIENT_VERSION, DEFAULT_DM_PATH, HEADERS, MANAGEMENT_SYSTEM, parseDate } from '../src/protocol/wire.js';
 import { buildPackageContent } from '../src/server/content-library.js';
 import { parseRange } from '../src/server/distribution-point.js';
+import type { ActiveFault } from '../src/server/faults.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
-import { HOUR, profile, testSite, TestSite, writePackageSources } from './support/test-site.js';
+import type { AdvertisementStatus } from '../src/server/status-store.js';
+import { HOUR, profile, testSite, TestSite, writePackageSources, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 
 const APP_AD = { id: 'TST20001', name: 'Test App rollout', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' };
@@ -48,7 +50,9 @@ function readTar(archive: Buffer): Promise<TarEntry[]> {
       entry.on('end', () => entries.push({ path: entry.path, content: Buffer.concat(chunks).toString('utf8') }));
     });
     parser.on('error', reject);
-    parser.on('end', () => resolve(entries));
+    parser.on('end', () => {
+      resolve(entries);
+    });
     parser.end(archive);
   });
 }
@@ -119,8 +123,9 @@ class RawDevice {
     if (action !== null) headers[HEADERS.action] = action;
     if (this.auth !== null) headers[HEADERS.auth] = this.auth;
     Object.assign(headers, options.headers);
-    for (const name of options.omit ?? []) delete headers[name];
-    const answer = await post(this.baseUrl, headers, body, options.path);
+    const omitted = new Set(options.omit ?? []);
+    const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => !omitted.has(name)));
+    const answer = await post(this.baseUrl, sent, body, options.path);
     checkAnswer(answer, `answer to ${action ?? '(no action)'}`);
     return answer;
   }
@@ -156,7 +161,10 @@ class RawDevice {
 
   locationRequest(packageId: string): string {
     const adapter = this.identification.networkAdapters[0]!;
-    return packageLocationRequest.encode({ packageId, clientLocation: { directoryService: '', ipAddresses: [{ address: adapter.ipAddress, subnet: adapter.ipSubnet }] } });
+    return packageLocationRequest.encode({
+      packageId,
+      clientLocation: { directoryService: '', ipAddresses: [{ address: adapter.ipAddress, subnet: adapter.ipSubnet }] },
+    });
   }
 
   async locate(packageId: string): Promise<PackageLocation> {
@@ -203,7 +211,7 @@ describe('the stub site server over HTTP', () => {
       const response = await axios.get<ArrayBuffer>(contentUrl, { responseType: 'arraybuffer' });
       archive = Buffer.from(response.data);
     });
-    after(async () => site?.stop());
+    after(async () => (site as TestSite | undefined)?.stop());
 
     it('locates package content at the distribution point path of the package and version', () => {
       expect(contentUrl).to.equal(`${site.server.url}/SMS_DP_SMSPKG$/TST00001/1.tar`);
@@ -286,7 +294,10 @@ describe('the stub site server over HTTP', () => {
 
     it('refuses, with 404, to give instructions or a location for a package id it never listed', async () => {
       const stranger = '0BADBEEF-0000-4000-8000-000000000000';
-      for (const [action, body] of [['InstructionRequest', instructionsRequest.encode({ packageId: stranger })], ['LocationRequest', device.locationRequest(stranger)]] as const) {
+      for (const [action, body] of [
+        ['InstructionRequest', instructionsRequest.encode({ packageId: stranger })],
+        ['LocationRequest', device.locationRequest(stranger)],
+      ] as const) {
         const response = await device.send(action, body);
         expect(response.status, action).to.equal(404);
         expect(response.body, action).to.include(stranger);
@@ -336,12 +347,12 @@ describe('the stub site server over HTTP', () => {
       capture.remember(answer);
       [listed] = pollResponse.decode(answer.body).packages as [string];
     });
-    afterEach(async () => site?.stop());
+    afterEach(async () => (site as TestSite | undefined)?.stop());
 
     /** A golden document about the golden package, made about the package the site listed. */
     const about = (file: string) => golden(file).replaceAll(GOLDEN_PACKAGE, listed);
 
-    it('takes a poll sent as application/json: the content type is the device\'s to get wrong', async () => {
+    it("takes a poll sent as application/json: the content type is the device's to get wrong", async () => {
       const answer = await capture.send('Poll', golden('DevicePoll-capture.xml'), { contentType: 'application/json' });
       expect(answer.status, answer.body).to.equal(200);
       expect(pollResponse.decode(answer.body).packages).to.deep.equal([listed]);
@@ -349,7 +360,11 @@ describe('the stub site server over HTTP', () => {
 
     it('records the byte size of a collected file, whatever its content type', async () => {
       const bytes = Buffer.from('naïve={"beep":true}\r\n');
-      for (const [contentType, file] of [['text/plain', '\\a.ini'], ['application/json', '\\b.json'], ['application/octet-stream', '\\c.bin']] as const) {
+      for (const [contentType, file] of [
+        ['text/plain', '\\a.ini'],
+        ['application/json', '\\b.json'],
+        ['application/octet-stream', '\\c.bin'],
+      ] as const) {
         const answer = await capture.send('Report', bytes, { contentType, headers: { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: file } });
         expect(answer.status, answer.body).to.equal(200);
       }
@@ -365,11 +380,13 @@ describe('the stub site server over HTTP', () => {
       const messages = [DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded];
       // As a documented device would send them: no Sequence, the same timestamps from both.
       for (const device of [capture, twin]) {
-        const answer = await device.status(messages.map((messageId) => ({ packageId: listed, messageId, time: Date.parse('2009-06-01T08:05:00Z'), parameters: {} })));
+        const answer = await device.status(
+          messages.map((messageId) => ({ packageId: listed, messageId, time: Date.parse('2009-06-01T08:05:00Z'), parameters: {} })),
+        );
         expect(answer.status, answer.body).to.equal(200);
       }
       expect((await adminSite(site)).deviceMessages).to.equal(6);
-      const { data: summary } = await site.admin.get('/advertisements/TST20001/status');
+      const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20001/status');
       expect(summary).to.deep.include({ targeted: 2 });
       expect(summary.byState.succeeded).to.equal(2);
     });
@@ -380,12 +397,22 @@ describe('the stub site server over HTTP', () => {
       const raw = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(Number(port), '127.0.0.1', () => {
           socket.end(
-            [`POST ${DEFAULT_DM_PATH} HTTP/1.0`, `${HEADERS.uuid}: ${CAPTURE.uuid}`, `${HEADERS.auth}: ${capture.auth}`, `${HEADERS.action}: LocationRequest`, `content-length: ${Buffer.byteLength(body)}`, '', body].join('\r\n'),
+            [
+              `POST ${DEFAULT_DM_PATH} HTTP/1.0`,
+              `${HEADERS.uuid}: ${CAPTURE.uuid}`,
+              `${HEADERS.auth}: ${capture.auth}`,
+              `${HEADERS.action}: LocationRequest`,
+              `content-length: ${Buffer.byteLength(body)}`,
+              '',
+              body,
+            ].join('\r\n'),
           );
         });
         let text = '';
         socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        socket.on('end', () => resolve(text));
+        socket.on('end', () => {
+          resolve(text);
+        });
         socket.on('error', reject);
       });
       const url = httpUrlOf(packageLocation.decode(raw.slice(raw.indexOf('\r\n\r\n') + 4)));
@@ -459,7 +486,7 @@ describe('the stub site server over HTTP', () => {
       expect(messages.find((m) => m.messageId === 11030)!.time).to.equal(parseDate('2024-09-14 06:30:02'));
       expect(messages.find((m) => m.messageId === 10005)!.details).to.deep.equal({ CommandLine: 'wceload.exe /noui App.cab' });
       expect(messages.every((m) => m.packageId === 'TST00001' && m.deviceId === CAPTURE.name)).to.equal(true);
-      const { data: summary } = await site.admin.get('/advertisements/TST20001/status');
+      const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20001/status');
       expect(summary).to.deep.include({ targeted: 1, received: 1 });
       expect(summary.byState.succeeded).to.equal(1);
       // The same document again (a device that did not see the answer): nothing more.
@@ -494,11 +521,22 @@ describe('the stub site server over HTTP', () => {
       expect(software.body).to.equal('');
       const inventory = site.server.inventory.get(CAPTURE.name);
       expect(inventory?.machine?.items.map((i) => i.name)).to.deep.equal([
-        'Device_System', 'Device_OS', 'Device_Network', 'Device_Power', 'Device_Display', 'Device_Memory',
-        'Device_FileSystem', 'Device_FileSystem', 'Device_FileSystem',
+        'Device_System',
+        'Device_OS',
+        'Device_Network',
+        'Device_Power',
+        'Device_Display',
+        'Device_Memory',
+        'Device_FileSystem',
+        'Device_FileSystem',
+        'Device_FileSystem',
       ]);
       expect(inventory?.machine?.items[0]?.properties).to.deep.include(['OEMInfo', 'ACWEN PDT-42']);
-      expect(inventory?.machine?.items[8]?.properties).to.deep.equal([['Name', 'Flash'], ['Size', '61440'], ['UsedSpace', '20480']]);
+      expect(inventory?.machine?.items[8]?.properties).to.deep.equal([
+        ['Name', 'Flash'],
+        ['Size', '61440'],
+        ['UsedSpace', '20480'],
+      ]);
       expect(inventory?.software?.files).to.have.deep.members([
         { path: '\\Program Files\\PickList\\picklist.exe', size: 131072, version: '1.4.2.0' },
         { path: '\\Program Files\\PickList\\readme.txt', size: 812 },
@@ -542,7 +580,9 @@ describe('the stub site server over HTTP', () => {
           }
         }
       }
-      const status = about('Status.xml').replace(/^<\?xml[^>]*\?>\s*/, '').replace(/ xmlns="[^"]*"/, '');
+      const status = about('Status.xml')
+        .replace(/^<\?xml[^>]*\?>\s*/, '')
+        .replace(/ xmlns="[^"]*"/, '');
       expect((await capture.send('Status', status, { contentType: 'application/octet-stream' })).status).to.equal(200);
       expect(await site.messageIds('TST20001', CAPTURE.name)).to.include.members([11030, 11031, 11035]);
       const spelled = await capture.send('Poll', golden('DevicePoll-capture.xml'), { path: '/devicemgmt/server/aspx', contentType: null });
@@ -576,7 +616,12 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers a request without X-Device-UUID with 400, whatever the action', async () => {
-      for (const [action, body] of [['Poll', golden('DevicePoll-capture.xml')], ['InstructionRequest', about('InstructionsRequest.xml')], ['Status', about('Status.xml')], ['Dance', '']] as const) {
+      for (const [action, body] of [
+        ['Poll', golden('DevicePoll-capture.xml')],
+        ['InstructionRequest', about('InstructionsRequest.xml')],
+        ['Status', about('Status.xml')],
+        ['Dance', ''],
+      ] as const) {
         const missing = await capture.send(action, body, { omit: [HEADERS.uuid] });
         expect(missing.status, action).to.equal(400);
         expect(missing.body, action).to.include('X-Device-UUID');
@@ -677,9 +722,11 @@ describe('the stub site server over HTTP', () => {
   describe('device endpoint', () => {
     let site: TestSite;
     beforeEach(async () => {
-      site = await TestSite.start(testSite({ advertisements: [APP_AD], collections: [{ id: 'CE6', name: 'CE 6 devices', rule: { platforms: ['Windows CE 6.0'] } }] }));
+      site = await TestSite.start(
+        testSite({ advertisements: [APP_AD], collections: [{ id: 'CE6', name: 'CE 6 devices', rule: { platforms: ['Windows CE 6.0'] } }] }),
+      );
     });
-    afterEach(async () => site?.stop());
+    afterEach(async () => (site as TestSite | undefined)?.stop());
 
     it('offers a device the advertisements of its collections, and nothing else', async () => {
       await site.admin.post('/advertisements', { id: 'TST20002', name: 'CE driver', collectionId: 'CE6', packageId: 'TST00002', programName: 'Install' });
@@ -706,7 +753,17 @@ describe('the stub site server over HTTP', () => {
       expect((await site.admin.post('/collections', { id: 'PILOT', name: 'Pilot', members: ['WM-0001'] })).status).to.equal(201);
       expect((await device.poll()).packages).to.deep.equal(first.packages);
       // ...and makes the device a member of what it targets.
-      expect((await site.admin.post('/advertisements', { id: 'TST20002', name: 'Pilot driver', collectionId: 'PILOT', packageId: 'TST00002', programName: 'Install' })).status).to.equal(201);
+      expect(
+        (
+          await site.admin.post('/advertisements', {
+            id: 'TST20002',
+            name: 'Pilot driver',
+            collectionId: 'PILOT',
+            packageId: 'TST00002',
+            programName: 'Install',
+          })
+        ).status,
+      ).to.equal(201);
       const piloted = await device.poll();
       expect(piloted.packages.map((id) => advertisementOf(site, id))).to.deep.equal(['TST20001', 'TST20002']);
       expect(piloted.packages[0]).to.equal(first.packages[0]);
@@ -752,7 +809,7 @@ describe('the stub site server over HTTP', () => {
       const succeeded = stored.find((m) => m.messageId === 10008)!;
       expect(succeeded.time).to.equal(time + 31_000);
       expect(succeeded.details).to.deep.equal({ ExitCode: '0', DurationSeconds: '30' });
-      const { data: summary } = await site.admin.get('/advertisements/TST20001/status');
+      const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20001/status');
       expect(summary).to.deep.include({ targeted: 1, received: 1 });
       expect(summary.byState.succeeded).to.equal(1);
       expect(summary.byMessageId).to.deep.equal({ 10002: 1, 10005: 1, 10008: 1, 11030: 1, 11031: 1, 11035: 1 });
@@ -775,7 +832,16 @@ describe('the stub site server over HTTP', () => {
 
     it('answers every valid request with a document that validates against the reference schema, or with nothing', async () => {
       await site.admin.post('/advertisements', { id: 'TST20005', name: 'Baseline', collectionId: 'ALL', packageId: 'TST00005' });
-      await site.admin.post('/advertisements', { id: 'TST20002', name: 'Driver when docked', collectionId: 'ALL', packageId: 'TST00002', programName: 'Install', assignment: 'docked', mandatory: false, expiresAt: '2030-01-01T00:00:00Z' });
+      await site.admin.post('/advertisements', {
+        id: 'TST20002',
+        name: 'Driver when docked',
+        collectionId: 'ALL',
+        packageId: 'TST00002',
+        programName: 'Install',
+        assignment: 'docked',
+        mandatory: false,
+        expiresAt: '2030-01-01T00:00:00Z',
+      });
       const device = RawDevice.of(site);
       // RawDevice.send validates every 200 answer that carries a document; here every answer is checked by hand too.
       const answers: [string, Answer][] = [];
@@ -814,7 +880,7 @@ describe('the stub site server over HTTP', () => {
     beforeEach(async () => {
       site = await TestSite.start();
     });
-    afterEach(async () => site?.stop());
+    afterEach(async () => (site as TestSite | undefined)?.stop());
 
     const PACKAGE = { id: 'TST0000A', name: 'New App', source: 'app' };
     const PROGRAM = { packageId: 'TST0000A', name: 'Install', commandLine: 'wceload.exe App.cab', platforms: ['Windows Mobile 6.5'] };
@@ -822,7 +888,12 @@ describe('the stub site server over HTTP', () => {
     const ADVERTISEMENT = { id: 'TST2000A', name: 'New App rollout', collectionId: 'WM65', packageId: 'TST0000A', programName: 'Install' };
 
     async function createAll(): Promise<void> {
-      for (const [route, body] of [['/packages', PACKAGE], ['/programs', PROGRAM], ['/collections', COLLECTION], ['/advertisements', ADVERTISEMENT]] as const) {
+      for (const [route, body] of [
+        ['/packages', PACKAGE],
+        ['/programs', PROGRAM],
+        ['/collections', COLLECTION],
+        ['/advertisements', ADVERTISEMENT],
+      ] as const) {
         const response = await site.admin.post(route, body);
         expect(response.status, `${route}: ${JSON.stringify(response.data)}`).to.equal(201);
       }
@@ -847,36 +918,41 @@ describe('the stub site server over HTTP', () => {
       const none = await site.admin.get(`/advertisements/${ADVERTISEMENT.id}/status`);
       expect(none.status).to.equal(200);
       expect(none.data).to.deep.include({ advertisementId: ADVERTISEMENT.id, targeted: 0, received: 0 });
-      for (const [id, platform] of [['WM-0001', 'Windows Mobile 6.5'], ['WM-0002', 'Windows Mobile 6.5'], ['CE-0001', 'Windows CE 6.0'], ['WM-0003', 'Windows Mobile 6.1']] as const) {
+      for (const [id, platform] of [
+        ['WM-0001', 'Windows Mobile 6.5'],
+        ['WM-0002', 'Windows Mobile 6.5'],
+        ['CE-0001', 'Windows CE 6.0'],
+        ['WM-0003', 'Windows Mobile 6.1'],
+      ] as const) {
         await RawDevice.of(site, { id, platform }).poll();
       }
-      const { data: status } = await site.admin.get(`/advertisements/${ADVERTISEMENT.id}/status`);
+      const { data: status } = await site.admin.get<AdvertisementStatus>(`/advertisements/${ADVERTISEMENT.id}/status`);
       expect(status.targeted).to.equal(2);
       await site.admin.post(`/collections/${COLLECTION.id}/members`, { devices: ['CE-0001'] });
-      expect((await site.admin.get(`/advertisements/${ADVERTISEMENT.id}/status`)).data.targeted).to.equal(3);
+      expect((await site.admin.get<AdvertisementStatus>(`/advertisements/${ADVERTISEMENT.id}/status`)).data.targeted).to.equal(3);
       const { data: devices } = await site.admin.get<Record<string, unknown>[]>('/devices');
       expect(devices.map((d) => d.name)).to.have.members(['WM-0001', 'WM-0002', 'CE-0001', 'WM-0003']);
       expect(devices.every((d) => !('authToken' in d) && typeof d.uuid === 'string')).to.equal(true);
     });
 
     it('answers an invalid body with 400 naming the field and the reason', async () => {
-      const response = await site.admin.post('/packages', { ...PACKAGE, id: 'bad-id' });
+      const response = await site.admin.post<AdminError>('/packages', { ...PACKAGE, id: 'bad-id' });
       expect(response.status).to.equal(400);
       expect(response.headers['content-type']).to.match(/^application\/json/);
       expect(response.data).to.deep.include({ field: 'id' });
       expect(response.data.reason).to.match(/site code and 5 hex digits/);
-      const nested = await site.admin.post('/programs', { ...PROGRAM, platforms: ['Windows Mobile 6.5', 'Palm OS'] });
+      const nested = await site.admin.post<AdminError>('/programs', { ...PROGRAM, platforms: ['Windows Mobile 6.5', 'Palm OS'] });
       expect(nested.status).to.equal(400);
       expect(nested.data.field).to.equal('platforms.1');
       expect(nested.data.reason).to.be.a('string').and.not.equal('');
     });
 
     it('answers an unknown field with 400', async () => {
-      const response = await site.admin.post('/collections', { ...COLLECTION, colour: 'blue' });
+      const response = await site.admin.post<AdminError>('/collections', { ...COLLECTION, colour: 'blue' });
       expect(response.status).to.equal(400);
       expect(response.data.field).to.equal('colour');
       expect(response.data.reason).to.include('colour');
-      const nested = await site.admin.post('/collections', { ...COLLECTION, rule: { platforms: ['Windows Mobile 6.5'], colour: 'blue' } });
+      const nested = await site.admin.post<AdminError>('/collections', { ...COLLECTION, rule: { platforms: ['Windows Mobile 6.5'], colour: 'blue' } });
       expect(nested.status).to.equal(400);
       expect(nested.data.field).to.equal('rule.colour');
       expect(nested.data.reason).to.include('colour');
@@ -885,7 +961,7 @@ describe('the stub site server over HTTP', () => {
 
     it('answers a reference to a missing collection with 404 naming collectionId', async () => {
       await createAll();
-      const response = await site.admin.post('/advertisements', { ...ADVERTISEMENT, id: 'TST2000B', collectionId: 'NOPE' });
+      const response = await site.admin.post<AdminError>('/advertisements', { ...ADVERTISEMENT, id: 'TST2000B', collectionId: 'NOPE' });
       expect(response.status).to.equal(404);
       expect(response.data.field).to.equal('collectionId');
       expect(response.data.reason).to.include('NOPE');
@@ -893,24 +969,29 @@ describe('the stub site server over HTTP', () => {
 
     it('answers a duplicate id with 409', async () => {
       await createAll();
-      for (const [route, body] of [['/packages', PACKAGE], ['/collections', COLLECTION], ['/advertisements', ADVERTISEMENT], ['/programs', PROGRAM]] as const) {
+      for (const [route, body] of [
+        ['/packages', PACKAGE],
+        ['/collections', COLLECTION],
+        ['/advertisements', ADVERTISEMENT],
+        ['/programs', PROGRAM],
+      ] as const) {
         const response = await site.admin.post(route, body);
         expect(response.status, route).to.equal(409);
       }
-      expect((await site.admin.post('/packages', { ...PACKAGE })).data.field).to.equal('id');
+      expect((await site.admin.post<AdminError>('/packages', { ...PACKAGE })).data.field).to.equal('id');
     });
 
     it('answers an advertisement of a software package without programName with 400', async () => {
       await createAll();
       const { programName: _omitted, ...withoutProgram } = ADVERTISEMENT;
-      const response = await site.admin.post('/advertisements', { ...withoutProgram, id: 'TST2000C' });
+      const response = await site.admin.post<AdminError>('/advertisements', { ...withoutProgram, id: 'TST2000C' });
       expect(response.status).to.equal(400);
       expect(response.data.field).to.equal('programName');
       expect((await site.admin.get('/advertisements')).data).to.have.length(1);
     });
 
     it('answers the status of an unknown advertisement with 404', async () => {
-      const response = await site.admin.get('/advertisements/NOPE0001/status');
+      const response = await site.admin.get<AdminError>('/advertisements/NOPE0001/status');
       expect(response.status).to.equal(404);
       expect(response.data.field).to.equal('advertisementId');
     });
@@ -931,7 +1012,7 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers a package whose source directory does not exist with 400 naming source', async () => {
-      const response = await site.admin.post('/packages', { ...PACKAGE, source: 'does-not-exist' });
+      const response = await site.admin.post<AdminError>('/packages', { ...PACKAGE, source: 'does-not-exist' });
       expect(response.status).to.equal(400);
       expect(response.data.field).to.equal('source');
       const replaced = await site.admin.put('/packages/TST00001', { id: 'TST00001', name: 'Test App', source: 'does-not-exist' });
@@ -944,10 +1025,10 @@ describe('the stub site server over HTTP', () => {
     beforeEach(async () => {
       site = await TestSite.start();
     });
-    afterEach(async () => site?.stop());
+    afterEach(async () => (site as TestSite | undefined)?.stop());
 
     it('refuses a content fault on a management point endpoint', async () => {
-      const response = await site.admin.post('/faults', { endpoint: 'Poll', kind: 'corrupt-content' });
+      const response = await site.admin.post<AdminError>('/faults', { endpoint: 'Poll', kind: 'corrupt-content' });
       expect(response.status).to.equal(400);
       expect(response.data.field).to.equal('kind');
       expect(response.data.reason).to.include('Content');
@@ -957,7 +1038,7 @@ describe('the stub site server over HTTP', () => {
     it('makes polls answer the fault status until the faults are cleared', async () => {
       const device = RawDevice.of(site);
       await device.poll();
-      const added = await site.admin.post('/faults', { endpoint: 'Poll', kind: 'http-error', status: 503, rate: 1 });
+      const added = await site.admin.post<ActiveFault>('/faults', { endpoint: 'Poll', kind: 'http-error', status: 503, rate: 1 });
       expect(added.status).to.equal(201);
       expect(added.data).to.include({ endpoint: 'Poll', kind: 'http-error', status: 503 });
       for (let i = 0; i < 3; i++) {
@@ -987,11 +1068,12 @@ describe('the stub site server over HTTP', () => {
       const other = await startSiteServer({ site: testSite(), contentRoot: await writePackageSources() });
       try {
         const etag = async (base: string) => (await axios.get(`${base}/SMS_DP_SMSPKG$/TST00001/1.tar`)).headers.etag as string;
-        expect(await etag(server.url)).to.equal(await etag(other.url)).and.match(/^"[0-9a-f]{64}"$/);
+        expect(await etag(server.url))
+          .to.equal(await etag(other.url))
+          .and.match(/^"[0-9a-f]{64}"$/);
       } finally {
         await other.close();
       }
     });
   });
 });
-

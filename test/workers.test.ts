@@ -47,7 +47,16 @@ describe('a fleet across worker threads (--workers)', function () {
   it('loads one live server from two workers and reads its side once', async () => {
     const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
     site.clientSettings.pollInterval = '0000-00-00 00:00:01';
-    site.advertisements.push({ id: 'TST20001', name: 'App', collectionId: 'EVERY', packageId: 'TST00001', programName: 'Install', availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' });
+    site.advertisements.push({
+      id: 'TST20001',
+      name: 'App',
+      collectionId: 'EVERY',
+      packageId: 'TST00001',
+      programName: 'Install',
+      availableAt: '2000-01-01T00:00:00Z',
+      mandatory: true,
+      assignment: 'always',
+    });
     const server: RunningSiteServer = await startSiteServer({ site, contentRoot: await writePackageSources() });
     try {
       const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
@@ -67,11 +76,15 @@ describe('a fleet across worker threads (--workers)', function () {
   });
 
   it('names the file, field and reason of bad input found in a worker, as a single-threaded run does', async () => {
-    const file = await writeScenario('refused in a worker', ['devices: 4'], [
-      '  - at: "00:05"',
-      '    action: advertise',
-      '    advertisement: { id: MLC2000F, name: y, collectionId: MLC-ALLMOB, packageId: MLC0000F, programName: z }',
-    ]);
+    const file = await writeScenario(
+      'refused in a worker',
+      ['devices: 4'],
+      [
+        '  - at: "00:05"',
+        '    action: advertise',
+        '    advertisement: { id: MLC2000F, name: y, collectionId: MLC-ALLMOB, packageId: MLC0000F, programName: z }',
+      ],
+    );
     const scenario = await loadScenario(file);
     const error = await runInWorkers({ kind: 'replay', scenario, options: { limitMs: 3_600_000 }, logLevel: 'error' }, { workers: 2 }).then(
       () => null,
@@ -85,7 +98,6 @@ describe('a fleet across worker threads (--workers)', function () {
   it('merges rollout times as percentiles of the union, not averages of each part', () => {
     const part = (seconds: number[], targeted: number): FleetReport =>
       ({
-        ...({} as FleetReport),
         devices: targeted,
         platforms: {},
         deviceStates: {},

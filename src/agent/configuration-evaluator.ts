@@ -44,18 +44,18 @@ export function deliveredItems(items: InstructionsExtension['configurationItems'
  * otherwise it stays non-compliant.
  */
 export function evaluateConfiguration(items: readonly DeliveredItem[], platform: string, current: Readonly<Record<string, string>>): ConfigurationEvaluation {
-  const settings = { ...current };
+  const settings = new Map(Object.entries(current));
   const results = items.map((item): ItemEvaluation => {
     if (!item.platforms.includes(platform)) return { itemId: item.id, state: 'notApplicable' };
-    const drifted = item.settings.filter((setting) => settings[settingAddress(setting)] !== expectedValue(setting));
+    const drifted = item.settings.filter((setting) => settings.get(settingAddress(setting)) !== expectedValue(setting));
     if (drifted.length === 0) return { itemId: item.id, state: 'compliant' };
     if (!item.remediate) return { itemId: item.id, state: 'nonCompliant' };
     for (const setting of drifted) {
       const value = expectedValue(setting);
-      if (value === undefined) delete settings[settingAddress(setting)];
-      else settings[settingAddress(setting)] = value;
+      if (value === undefined) settings.delete(settingAddress(setting));
+      else settings.set(settingAddress(setting), value);
     }
     return { itemId: item.id, state: 'remediated' };
   });
-  return { results, settings };
+  return { results, settings: Object.fromEntries(settings) };
 }

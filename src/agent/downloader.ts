@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Parser } from 'tar';
+import { Parser, type ReadEntry } from 'tar';
 import { retryAfterMs, type SiteConnection } from './site-connection.js';
 
 export type DownloadFailure = 'http' | 'size' | 'hash' | 'archive';
@@ -96,16 +96,30 @@ function readArchive(archive: Buffer): Promise<Pick<DownloadedContent, 'files' |
     const files: string[] = [];
     const documents: Record<string, string> = {};
     const parser = new Parser({ strict: true });
-    parser.on('entry', (entry) => {
-      if (entry.type !== 'File') return entry.resume();
+    parser.on('entry', (entry: ReadEntry) => {
+      if (entry.type !== 'File') {
+        entry.resume();
+        return;
+      }
       files.push(entry.path);
-      if (!entry.path.endsWith('.xml')) return entry.resume();
+      if (!entry.path.endsWith('.xml')) {
+        entry.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
-      entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-      entry.on('end', () => (documents[entry.path] = Buffer.concat(chunks).toString('utf8')));
+      entry.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+      });
+      entry.on('end', () => {
+        documents[entry.path] = Buffer.concat(chunks).toString('utf8');
+      });
     });
-    parser.on('error', (error: Error) => reject(new DownloadError('archive', `not a readable tar archive: ${error.message}`)));
-    parser.on('end', () => resolve({ files, documents }));
+    parser.on('error', (error: Error) => {
+      reject(new DownloadError('archive', `not a readable tar archive: ${error.message}`));
+    });
+    parser.on('end', () => {
+      resolve({ files, documents });
+    });
     parser.end(archive);
   });
 }

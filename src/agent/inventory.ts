@@ -35,7 +35,13 @@ export function deviceFiles(installed: readonly { destination: string; files: re
 
 /** A filter's `*` wildcards, case-insensitively (CE file names are). */
 function matches(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return regex.test(name);
 }
 
@@ -94,14 +100,40 @@ export function machineInventoryOf(profile: DeviceProfile): MachineInventory {
           property('ISA', 'ARMV4I'),
         ],
       },
-      { name: 'Device_OS', properties: [property('Platform', 3), property('MajorVersion', major), property('MinorVersion', minor), property('BuildNumber', build)] },
+      {
+        name: 'Device_OS',
+        properties: [property('Platform', 3), property('MajorVersion', major), property('MinorVersion', minor), property('BuildNumber', build)],
+      },
       {
         name: 'Device_Network',
-        properties: [property('IPAddress', ipAddressOf(profile)), property('IPSubnet', '255.255.0.0'), property('MAC', '00-00-00-00-00-00'), property('Bandwidth', profile.connectivity.bandwidthKBps)],
+        properties: [
+          property('IPAddress', ipAddressOf(profile)),
+          property('IPSubnet', '255.255.0.0'),
+          property('MAC', '00-00-00-00-00-00'),
+          property('Bandwidth', profile.connectivity.bandwidthKBps),
+        ],
       },
-      { name: 'Device_Power', properties: [property('AC', profile.connectivity.kind === 'docked' ? 1 : 0), property('Battery', 1), property('BatteryPercent', 80), property('Backup', 255), property('BackupPercent', 255)] },
+      {
+        name: 'Device_Power',
+        properties: [
+          property('AC', profile.connectivity.kind === 'docked' ? 1 : 0),
+          property('Battery', 1),
+          property('BatteryPercent', 80),
+          property('Backup', 255),
+          property('BackupPercent', 255),
+        ],
+      },
       { name: 'Device_Display', properties: [property('VerticalResolution', 320), property('HorizontalResolution', 240), property('NumberOfColors', 65536)] },
-      { name: 'Device_Memory', properties: [property('Total', 65536), property('Program', 32768), property('ProgramFree', 16384), property('Storage', 32768), property('StorageFree', 16384)] },
+      {
+        name: 'Device_Memory',
+        properties: [
+          property('Total', 65536),
+          property('Program', 32768),
+          property('ProgramFree', 16384),
+          property('Storage', 32768),
+          property('StorageFree', 16384),
+        ],
+      },
       { name: 'Device_FileSystem', properties: [property('Name', 'Object Store'), property('Size', 32768), property('UsedSpace', 16384)] },
       { name: 'Device_FileSystem', properties: [property('Name', 'Storage Card'), property('Size', storageKB + 1024), property('UsedSpace', 1024)] },
       { name: 'Device_FileSystem', properties: [property('Name', 'Flash'), property('Size', 65536), property('UsedSpace', 32768)] },

@@ -15,7 +15,7 @@
 import { assign, sendTo, setup } from 'xstate';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-settings.js';
 import { DEVICE_MESSAGE, PARAMETER, type DeviceMessageKey } from '../domain/device-status.js';
-import type { Logger } from '../logging.js';
+import { errorText, type Logger } from '../logging.js';
 import type { PollResponse } from '../protocol/documents/poll-response.js';
 import type { ReportType } from '../protocol/wire.js';
 import type { Random } from '../random.js';
@@ -125,14 +125,28 @@ export const handheldMachine = setup({
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
     ask: sendTo(lineOf, ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
-    askToDeliver: sendTo(lineOf, ({ context, self }) => ({ type: 'deliverStatus' as const, credentials: context.credentials, outbox: context.outbox, replyTo: self })),
-    askToReport: sendTo(lineOf, ({ context, self }) => ({ type: 'sendReports' as const, credentials: context.credentials, reports: dueReports(context), replyTo: self })),
+    askToDeliver: sendTo(lineOf, ({ context, self }) => ({
+      type: 'deliverStatus' as const,
+      credentials: context.credentials,
+      outbox: context.outbox,
+      replyTo: self,
+    })),
+    askToReport: sendTo(lineOf, ({ context, self }) => ({
+      type: 'sendReports' as const,
+      credentials: context.credentials,
+      reports: dueReports(context),
+      replyTo: self,
+    })),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
     resetAttempts: assign({ attempts: 0, retryAfterMs: null }),
     notePollStarted: assign({ lastPollAt: ({ context }) => now(context) }),
     /** Takes the poll answer: the settings it carries, the values to echo, and the packages still to handle. */
     acceptPolicy: assign(({ context }, { answer }: { answer: PollAnswer }) => ({
-      credentials: { uuid: context.credentials.uuid, auth: answer.auth ?? context.credentials.auth, timestamp: answer.timestamp ?? context.credentials.timestamp },
+      credentials: {
+        uuid: context.credentials.uuid,
+        auth: answer.auth ?? context.credentials.auth,
+        timestamp: answer.timestamp ?? context.credentials.timestamp,
+      },
       settings: settingsAfter(context.settings, answer.policy),
       packages: answer.policy.packages,
       queue: pendingPackages(context, answer.policy),
@@ -165,7 +179,10 @@ export const handheldMachine = setup({
     }),
     removeDelivered: assign({ outbox: ({ context }, params: { delivery: Delivery }) => withoutDelivered(context.outbox, new Set(params.delivery.delivered)) }),
     noteReportsSent: assign({
-      reportsSentAt: ({ context }, params: { sent: ReportType[] }) => ({ ...context.reportsSentAt, ...Object.fromEntries(params.sent.map((type) => [type, now(context)])) }),
+      reportsSentAt: ({ context }, params: { sent: ReportType[] }) => ({
+        ...context.reportsSentAt,
+        ...Object.fromEntries(params.sent.map((type) => [type, now(context)])),
+      }),
     }),
     log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
       // Quiet by default at fleet scale: a filtered level costs a check, not a metadata object per device event.
@@ -173,7 +190,7 @@ export const handheldMachine = setup({
       context.deps.logger.log(params.level, params.message, {
         ...(context.current !== '' && { packageId: context.current }),
         server: context.deps.site.server,
-        ...(params.error !== undefined && { error: String(params.error) }),
+        ...(params.error !== undefined && { error: errorText(params.error) }),
       });
     },
   },
@@ -239,7 +256,10 @@ export const handheldMachine = setup({
           {
             // Still delivers what it holds (an empty outbox sends nothing): the site may take status but not polls.
             target: 'reporting',
-            actions: ['resetAttempts', { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'poll failed, giving up until the next poll', error: event.error }) }],
+            actions: [
+              'resetAttempts',
+              { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'poll failed, giving up until the next poll', error: event.error }) },
+            ],
           },
         ],
       },
@@ -262,7 +282,10 @@ export const handheldMachine = setup({
         'fetchInstructions.done': 'offer',
         'fetchInstructions.failed': {
           target: 'evaluating',
-          actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }) },
+          actions: {
+            type: 'log',
+            params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }),
+          },
         },
       },
     },
@@ -291,7 +314,10 @@ export const handheldMachine = setup({
       entry: 'askToReport',
       on: {
         'sendReports.done': { target: 'idle', actions: { type: 'noteReportsSent', params: ({ event }) => ({ sent: event.output }) } },
-        'sendReports.failed': { target: 'idle', actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'reports not sent', error: event.error }) } },
+        'sendReports.failed': {
+          target: 'idle',
+          actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'reports not sent', error: event.error }) },
+        },
       },
     },
   },

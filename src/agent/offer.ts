@@ -16,7 +16,7 @@ import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-statu
 import { connectionClassesOf, judgeOffer, type Verdict } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { RESTART_EXIT_CODES } from '../domain/program.js';
-import type { Logger } from '../logging.js';
+import { errorText, type Logger } from '../logging.js';
 import type { Instructions, InstructionsExtension } from '../protocol/documents/instructions.js';
 import type { PackageLocation } from '../protocol/documents/package-location.js';
 import type { Random } from '../random.js';
@@ -54,9 +54,7 @@ export interface OfferOutcome {
 }
 
 /** What the offer asks of the device while it runs. */
-export type OfferEvent =
-  | { type: 'offer.record'; packageId: string; message: DeviceMessageKey; parameters: Record<string, string> }
-  | { type: 'offer.deliver' };
+export type OfferEvent = { type: 'offer.record'; packageId: string; message: DeviceMessageKey; parameters: Record<string, string> } | { type: 'offer.deliver' };
 
 interface OfferContext extends OfferInput {
   extension: InstructionsExtension | null;
@@ -120,6 +118,7 @@ export const offerMachine = setup({
         signal,
       }),
     ),
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so that a missing or bad document (thrown) rejects: the offer's onError
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
       evaluateConfiguration(deliveredItems(input.extension?.configurationItems ?? [], input.content.documents), input.profile.platform, input.profile.settings),
     ),
@@ -133,14 +132,19 @@ export const offerMachine = setup({
     verdictIs: ({ context }, params: { kind: Verdict['kind'] }) => context.verdict.kind === params.kind,
     isConfigurationPackage: ({ context }) => isConfiguration(context),
     canRetry: ({ context }) => context.attempts < context.retry.count,
-    contentMismatch: (_, params: { error: unknown }) => params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
+    contentMismatch: (_, params: { error: unknown }) =>
+      params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
     hasHttpSource: (_, params: { location: PackageLocation }) => params.location.locations.some((l) => l.httpUrl !== null),
     restartRequested: (_, params: { result: ProgramResult }) => (RESTART_EXIT_CODES as readonly number[]).includes(params.result.exitCode),
-    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) => (context.extension?.program?.successExitCodes ?? [0]).includes(params.result.exitCode),
+    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) =>
+      (context.extension?.program?.successExitCodes ?? [0]).includes(params.result.exitCode),
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
-    ask: sendTo(({ context }) => siteLineOf(context.site), ({ self }, request: SiteRequest) => ({ ...request, replyTo: self })),
+    ask: sendTo(
+      ({ context }) => siteLineOf(context.site),
+      ({ self }, request: SiteRequest) => ({ ...request, replyTo: self }),
+    ),
     record: sendParent(({ context }, params: { message: DeviceMessageKey; parameters?: Record<string, string> }): OfferEvent => ({
       type: 'offer.record',
       packageId: context.packageId,
@@ -166,14 +170,16 @@ export const offerMachine = setup({
     install: assign({
       outcome: ({ context }) => ({ ...context.outcome, installed: { destination: context.instructions.localDestination, files: context.content.files } }),
     }),
-    applySettings: assign({ outcome: ({ context }, params: { evaluation: ConfigurationEvaluation }) => ({ ...context.outcome, settings: params.evaluation.settings }) }),
+    applySettings: assign({
+      outcome: ({ context }, params: { evaluation: ConfigurationEvaluation }) => ({ ...context.outcome, settings: params.evaluation.settings }),
+    }),
     log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
       // Quiet by default at fleet scale: a filtered level costs a check, not a metadata object per event.
       if (!context.logger.isLevelEnabled(params.level)) return;
       context.logger.log(params.level, params.message, {
         packageId: context.packageId,
         server: context.site.server,
-        ...(params.error !== undefined && { error: String(params.error) }),
+        ...(params.error !== undefined && { error: errorText(params.error) }),
       });
     },
   },
@@ -216,7 +222,13 @@ export const offerMachine = setup({
           guard: { type: 'verdictIs', params: { kind: 'refuse' } },
           target: 'done',
           actions: [
-            { type: 'record', params: ({ context }) => ({ message: 'packageRefused', parameters: { [PARAMETER.reason]: context.verdict.kind === 'refuse' ? context.verdict.reason : '' } }) },
+            {
+              type: 'record',
+              params: ({ context }) => ({
+                message: 'packageRefused',
+                parameters: { [PARAMETER.reason]: context.verdict.kind === 'refuse' ? context.verdict.reason : '' },
+              }),
+            },
             'markDone',
           ],
         },
@@ -260,7 +272,10 @@ export const offerMachine = setup({
           {
             guard: { type: 'hasHttpSource', params: ({ event }) => ({ location: event.output }) },
             target: 'downloading',
-            actions: [{ type: 'storeSource', params: ({ event }) => ({ location: event.output }) }, { type: 'record', params: { message: 'downloadStarting' } }],
+            actions: [
+              { type: 'storeSource', params: ({ event }) => ({ location: event.output }) },
+              { type: 'record', params: { message: 'downloadStarting' } },
+            ],
           },
           {
             target: 'done',
@@ -269,7 +284,10 @@ export const offerMachine = setup({
         ],
         'locateContent.failed': {
           target: 'deferred',
-          actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }) },
+          actions: {
+            type: 'log',
+            params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }),
+          },
         },
       },
     },
@@ -278,7 +296,12 @@ export const offerMachine = setup({
         type: 'ask',
         params: ({ context }) => ({
           type: 'download',
-          download: { url: context.sourceUrl, expectedSize: context.instructions.packageSize, expectedSha256: context.extension?.content.sha256 ?? null, partial: context.partial },
+          download: {
+            url: context.sourceUrl,
+            expectedSize: context.instructions.packageSize,
+            expectedSha256: context.extension?.content.sha256 ?? null,
+            partial: context.partial,
+          },
         }),
       },
       on: {
@@ -286,11 +309,17 @@ export const offerMachine = setup({
           {
             guard: 'isConfigurationPackage',
             target: 'applyingConfiguration',
-            actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, { type: 'record', params: { message: 'downloadSucceeded' } }],
+            actions: [
+              { type: 'storeContent', params: ({ event }) => ({ content: event.output }) },
+              { type: 'record', params: { message: 'downloadSucceeded' } },
+            ],
           },
           {
             target: 'running',
-            actions: [{ type: 'storeContent', params: ({ event }) => ({ content: event.output }) }, { type: 'record', params: { message: 'downloadSucceeded' } }],
+            actions: [
+              { type: 'storeContent', params: ({ event }) => ({ content: event.output }) },
+              { type: 'record', params: { message: 'downloadSucceeded' } },
+            ],
           },
         ],
         'download.failed': [
@@ -307,11 +336,17 @@ export const offerMachine = setup({
             // The content never matched the source: the command line never runs on it.
             guard: { type: 'contentMismatch', params: ({ event }) => ({ error: event.error }) },
             target: 'done',
-            actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.contentMismatch, event.error) }) }, 'markDone'],
+            actions: [
+              { type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.contentMismatch, event.error) }) },
+              'markDone',
+            ],
           },
           {
             target: 'done',
-            actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) }, 'markDone'],
+            actions: [
+              { type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) },
+              'markDone',
+            ],
           },
         ],
       },
@@ -332,11 +367,18 @@ export const offerMachine = setup({
           {
             guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
             target: 'done',
-            actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output) }) }, 'install', 'markDone'],
+            actions: [
+              { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output) }) },
+              'install',
+              'markDone',
+            ],
           },
           {
             target: 'done',
-            actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode) }) }, 'markDone'],
+            actions: [
+              { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode) }) },
+              'markDone',
+            ],
           },
         ],
       },
@@ -381,7 +423,10 @@ export const offerMachine = setup({
         },
         onError: {
           target: 'done',
-          actions: [{ type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error) }) }, 'markDone'],
+          actions: [
+            { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error) }) },
+            'markDone',
+          ],
         },
       },
     },

@@ -35,7 +35,15 @@ export function runProgram(run: ProgramRun): Promise<ProgramResult> {
   const durationMs = Math.round((durationSeconds.min + run.random.next() * (durationSeconds.max - durationSeconds.min)) * 1000);
   const exitCode = run.random.weighted(exitCodes.map(({ code, weight }) => ({ value: code, weight })));
   return new Promise((resolve) => {
-    const timer = run.clock.setTimeout(() => resolve({ exitCode, durationMs }), durationMs);
-    run.signal.addEventListener('abort', () => run.clock.clearTimeout(timer), { once: true });
+    const timer = run.clock.setTimeout(() => {
+      resolve({ exitCode, durationMs });
+    }, durationMs);
+    run.signal.addEventListener(
+      'abort',
+      () => {
+        run.clock.clearTimeout(timer);
+      },
+      { once: true },
+    );
   });
 }

@@ -11,7 +11,7 @@ import { pollResponse, type PollResponse } from '../protocol/documents/poll-resp
 import { statusDocument } from '../protocol/documents/status.js';
 import { CLIENT_VERSION, HEADERS, managementPointUrl, MANAGEMENT_SYSTEM, type Action, type ReportType } from '../protocol/wire.js';
 import { ProtocolError } from '../protocol/xml.js';
-import type { Logger } from '../logging.js';
+import { errorText, type Logger } from '../logging.js';
 import type { Clock } from '../time/clock.js';
 import { DecodeCache } from './decode-cache.js';
 
@@ -150,7 +150,10 @@ export class SiteConnection {
 
   /** Sends one report: an inventory document, or one collected file's bytes with its full device path. */
   async report(credentials: Credentials, type: ReportType, body: string, fileName?: string): Promise<void> {
-    await this.exchange(credentials, 'Report', body, ignoreBody, { [HEADERS.reportType]: type, ...(fileName !== undefined && { [HEADERS.fileName]: fileName }) });
+    await this.exchange(credentials, 'Report', body, ignoreBody, {
+      [HEADERS.reportType]: type,
+      ...(fileName !== undefined && { [HEADERS.fileName]: fileName }),
+    });
   }
 
   private async exchange<T>(
@@ -195,7 +198,7 @@ export class SiteConnection {
   private debug(device: string, action: string, status: number | null, started: number, error?: unknown): void {
     if (!this.logger?.isLevelEnabled('debug')) return;
     const ms = Math.round(performance.now() - started);
-    this.logger.debug('exchange', { device, action, status, ms, server: this.url.href, ...(error !== undefined && { error: String(error) }) });
+    this.logger.debug('exchange', { device, action, status, ms, server: this.url.href, ...(error !== undefined && { error: errorText(error) }) });
   }
 
   /**
@@ -204,7 +207,10 @@ export class SiteConnection {
    */
   private post(headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
     return new Promise((resolve, reject) => {
-      this.agent.dispatch({ origin: this.url.origin, path: this.url.pathname + this.url.search, method: 'POST', headers, body }, new TextAnswer(resolve, reject));
+      this.agent.dispatch(
+        { origin: this.url.origin, path: this.url.pathname + this.url.search, method: 'POST', headers, body },
+        new TextAnswer(resolve, reject),
+      );
     });
   }
 
@@ -227,7 +233,14 @@ const ignoreBody = () => undefined;
 
 const single = (value: string | string[] | undefined): string | null => (Array.isArray(value) ? (value[0] ?? null) : (value ?? null));
 
-function wireEntry(device: string, action: string, headers: Record<string, string>, body: string, response: SiteResponse<string> | null, started: number): WireExchange {
+function wireEntry(
+  device: string,
+  action: string,
+  headers: Record<string, string>,
+  body: string,
+  response: SiteResponse<string> | null,
+  started: number,
+): WireExchange {
   return {
     device,
     action,

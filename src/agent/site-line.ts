@@ -103,8 +103,12 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(
     const exchange = EXCHANGES[request.type] as (port: SitePort, request: SiteRequest) => Promise<unknown>;
     const answer = ANSWERS[request.type];
     exchange(port, request).then(
-      (output) => request.replyTo.send({ type: answer.done, output }),
-      (error: unknown) => request.replyTo.send({ type: answer.failed, error }),
+      (output) => {
+        request.replyTo.send({ type: answer.done, output });
+      },
+      (error: unknown) => {
+        request.replyTo.send({ type: answer.failed, error });
+      },
     );
   });
 });

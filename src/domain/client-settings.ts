@@ -29,7 +29,11 @@ const fileFilterSchema = z.strictObject({
 const reportSettingsSchema = (enabled: boolean, interval: string, filters: z.input<typeof fileFilterSchema>[] = []) => {
   const fileFilters = filters.map((f) => fileFilterSchema.parse(f));
   return z
-    .strictObject({ enabled: z.boolean().default(enabled), interval: intervalSchema.default(interval), fileFilters: z.array(fileFilterSchema).default(fileFilters) })
+    .strictObject({
+      enabled: z.boolean().default(enabled),
+      interval: intervalSchema.default(interval),
+      fileFilters: z.array(fileFilterSchema).default(fileFilters),
+    })
     .default({ enabled, interval, fileFilters });
 };
 

@@ -63,7 +63,8 @@ export function judgeOffer(offer: OfferFacts, device: DeviceFacts, now: number):
   if (offer.expiresAt !== null && now >= offer.expiresAt) return { kind: 'refuse', reason: REASON.expired };
   if (offer.startTime !== null && now < offer.startTime) return { kind: 'defer', why: 'notYetStarted' };
   const program = offer.program;
-  if (program && ((program.flags & PROGRAM_FLAG_WINDOWS_CE) === 0 || !program.platforms.includes(device.platform))) return { kind: 'refuse', reason: REASON.platform };
+  if (program && ((program.flags & PROGRAM_FLAG_WINDOWS_CE) === 0 || !program.platforms.includes(device.platform)))
+    return { kind: 'refuse', reason: REASON.platform };
   if (!offer.required && !offer.isConfiguration && !device.runsOptionalPrograms) return { kind: 'decline' };
   if ((offer.flags & device.connectionClasses) === 0) return { kind: 'defer', why: 'connection' };
   if (!offer.isConfiguration && offer.packageSize > device.freeStorageBytes) return { kind: 'insufficientStorage' };

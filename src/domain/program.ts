@@ -41,6 +41,9 @@ export function packageFileOf(commandLine: string): string {
   const tokens = [...commandLine.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
   const executable = baseName(tokens[0] ?? '');
   if (executable.toLowerCase() !== CAB_INSTALLER) return executable;
-  const target = tokens.slice(1).filter((t) => !t.startsWith('/')).pop();
+  const target = tokens
+    .slice(1)
+    .filter((t) => !t.startsWith('/'))
+    .pop();
   return target === undefined ? executable : baseName(target);
 }

@@ -8,7 +8,10 @@ import { programSchema } from './program.js';
 
 /** A whole site as a site file describes it: settings and the objects an administrator would create. */
 export const siteSchema = z.strictObject({
-  siteCode: z.string().regex(/^[A-Z0-9]{3}$/, 'must be three letters or digits').default('MLC'),
+  siteCode: z
+    .string()
+    .regex(/^[A-Z0-9]{3}$/, 'must be three letters or digits')
+    .default('MLC'),
   clientSettings: clientSettingsSchema.default(clientSettingsSchema.parse({})),
   /** Directory the packages' `source` paths are relative to; relative to the site file itself. */
   contentRoot: z.string().default('packages'),

@@ -4,16 +4,7 @@ import type { ComplianceState } from './configuration-item.js';
  * Software-distribution status message ids. `verified: false` marks ids that public sources cite but we could not
  * confirm from Microsoft documentation (see README, "Status message ids").
  */
-export type MessageState =
-  | 'accepted'
-  | 'rejected'
-  | 'expired'
-  | 'downloading'
-  | 'downloaded'
-  | 'running'
-  | 'rebootPending'
-  | 'succeeded'
-  | 'failed';
+export type MessageState = 'accepted' | 'rejected' | 'expired' | 'downloading' | 'downloaded' | 'running' | 'rebootPending' | 'succeeded' | 'failed';
 
 interface MessageDefinition {
   id: number;

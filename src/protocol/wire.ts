@@ -48,7 +48,6 @@ export type ReportType = (typeof REPORT_TYPES)[number];
 
 // --- the date format, read by the document schemas ---------------------------------------------------------------
 
-
 const via = (parse: (text: string) => number) =>
   z.string().transform((value, ctx) => {
     try {

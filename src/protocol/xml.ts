@@ -65,13 +65,13 @@ export function parseRoot(document: string, xml: unknown): { name: string; node:
 }
 
 /** Decodes a document whose root must be `root`, through `schema`. */
-export function decodeDocument<T>(root: string, xml: unknown, schema: z.ZodType<T, unknown>): T {
+export function decodeDocument<T>(root: string, xml: unknown, schema: z.ZodType<T>): T {
   const parsed = parseRoot(root, xml);
   if (parsed.name !== root) throw new ProtocolError(root, '', `expected root element <${root}>, got <${parsed.name}>`);
   return decodeNode(root, parsed.node, schema);
 }
 
-export function decodeNode<T>(document: string, node: XmlNode, schema: z.ZodType<T, unknown>): T {
+export function decodeNode<T>(document: string, node: XmlNode, schema: z.ZodType<T>): T {
   const result = schema.safeParse(node);
   if (result.success) return result.data;
   const [issue] = result.error.issues;
@@ -109,7 +109,11 @@ export const optional = <S extends z.ZodType>(schema: S) =>
     .transform((list) => list?.[0] ?? null)
     .pipe(reads(schema).nullable());
 /** Any number of child elements. */
-export const many = <S extends z.ZodType>(schema: S) => z.array(node).default([]).pipe(z.array(reads(schema)));
+export const many = <S extends z.ZodType>(schema: S) =>
+  z
+    .array(node)
+    .default([])
+    .pipe(z.array(reads(schema)));
 
 /** An element's text content, validated by `schema`. */
 export const text = <T = string>(schema: z.ZodType<T, string> = z.string() as unknown as z.ZodType<T, string>) =>
@@ -117,7 +121,11 @@ export const text = <T = string>(schema: z.ZodType<T, string> = z.string() as un
 /** An element's attributes, validated by `shape`. */
 export const attributes = <T extends z.ZodRawShape>(shape: T) => z.object({ $: z.object(shape) }).transform((n) => n.$);
 
-export const integer = z.string().trim().regex(/^-?\d+$/, 'must be an integer').transform(Number);
+export const integer = z
+  .string()
+  .trim()
+  .regex(/^-?\d+$/, 'must be an integer')
+  .transform(Number);
 /** Booleans are written lower case; the capture's `True` (a Python artefact) is read too. */
 export const boolean = z
   .string()

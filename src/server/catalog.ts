@@ -49,11 +49,19 @@ export class Catalog {
         }
       }
     };
-    await addAll('configurationItems', site.configurationItems, (item) => store.addConfigurationItem(item));
+    await addAll('configurationItems', site.configurationItems, (item) => {
+      store.addConfigurationItem(item);
+    });
     await addAll('packages', site.packages, (pkg) => store.addPackage(pkg));
-    await addAll('programs', site.programs, (program) => store.addProgram(program));
-    await addAll('collections', site.collections, (collection) => store.addCollection(collection));
-    await addAll('advertisements', site.advertisements, (ad) => store.addAdvertisement(ad));
+    await addAll('programs', site.programs, (program) => {
+      store.addProgram(program);
+    });
+    await addAll('collections', site.collections, (collection) => {
+      store.addCollection(collection);
+    });
+    await addAll('advertisements', site.advertisements, (ad) => {
+      store.addAdvertisement(ad);
+    });
     return store;
   }
 

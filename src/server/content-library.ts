@@ -26,7 +26,8 @@ export async function buildPackageContent(pkg: SoftwarePackage, contentRoot: str
   const root = path.resolve(contentRoot);
   const sourceDir = path.resolve(root, pkg.source);
   // Content comes from under the content root only: a source of "../../etc" must not be served to devices.
-  if (sourceDir !== root && !sourceDir.startsWith(`${root}${path.sep}`)) throw new Error(`package ${pkg.id}: source "${pkg.source}" is outside the content root`);
+  if (sourceDir !== root && !sourceDir.startsWith(`${root}${path.sep}`))
+    throw new Error(`package ${pkg.id}: source "${pkg.source}" is outside the content root`);
   let files: string[];
   try {
     files = await listFiles(sourceDir);
@@ -39,7 +40,7 @@ export async function buildPackageContent(pkg: SoftwarePackage, contentRoot: str
 
 async function archiveOf(packageId: string, version: number, dir: string, files: string[]): Promise<PackageContent> {
   const chunks: Buffer[] = [];
-  for await (const chunk of createTar({ cwd: dir, portable: true, mtime: ARCHIVE_MTIME }, files)) chunks.push(chunk as Buffer);
+  for await (const chunk of createTar({ cwd: dir, portable: true, mtime: ARCHIVE_MTIME }, files)) chunks.push(chunk);
   const archive = Buffer.concat(chunks);
   return { packageId, version, archive, sha256: createHash('sha256').update(archive).digest('hex'), files };
 }
@@ -52,7 +53,12 @@ export async function buildConfigurationContent(pkg: ConfigurationPackage, items
   const dir = await mkdtemp(path.join(tmpdir(), 'mlc-sim-config-'));
   try {
     for (const item of items) await writeFile(path.join(dir, configurationItemFile(item.id)), provisioningDocument.encode(provisioningOf(item.settings)));
-    return await archiveOf(pkg.id, pkg.version, dir, items.map((item) => configurationItemFile(item.id)));
+    return await archiveOf(
+      pkg.id,
+      pkg.version,
+      dir,
+      items.map((item) => configurationItemFile(item.id)),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

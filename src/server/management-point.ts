@@ -46,7 +46,9 @@ export function registerManagementPoint(app: FastifyInstance, site: SiteContext)
     // Devices' content types are not documented and not to be relied on: every body reaches the management point
     // as bytes, whatever it says it is (JSON included).
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+      done(null, body);
+    });
     for (const path of PATHS) {
       scope.post(path, async (request, reply) => {
         try {
@@ -55,6 +57,7 @@ export function registerManagementPoint(app: FastifyInstance, site: SiteContext)
           const action = actionOf(request);
           const fault = action === null ? undefined : site.faults.hit(action, site.now());
           const refuse = (status: number, hit: ActiveFault) => sendText(reply, status, `fault ${hit.id} injected on ${action}`);
+          // eslint-disable-next-line @typescript-eslint/return-await -- returning the (thenable) reply tells fastify it is sent; awaiting it would wait for the response
           if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
           const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, polls);
           for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
@@ -134,9 +137,21 @@ function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteCon
       advertisement: { id: ad.id, name: ad.name, revision, expiresAt: ad.expiresAt === undefined ? null : Date.parse(ad.expiresAt) },
       content: { packageId: pkg.id, version: pkg.version, packageType: PACKAGE_TYPE[pkg.type], sha256: content.sha256 },
       program: program
-        ? { name: program.name, flags: programFlags(program), maxRunTimeMinutes: program.maxRunTimeMinutes, platforms: program.platforms, successExitCodes: program.successExitCodes }
+        ? {
+            name: program.name,
+            flags: programFlags(program),
+            maxRunTimeMinutes: program.maxRunTimeMinutes,
+            platforms: program.platforms,
+            successExitCodes: program.successExitCodes,
+          }
         : null,
-      configurationItems: items.map((item) => ({ id: item.id, name: item.name, remediate: item.remediate, file: configurationItemFile(item.id), platforms: item.platforms })),
+      configurationItems: items.map((item) => ({
+        id: item.id,
+        name: item.name,
+        remediate: item.remediate,
+        file: configurationItemFile(item.id),
+        platforms: item.platforms,
+      })),
     },
   });
 }
@@ -178,7 +193,11 @@ function acceptReport(device: KnownDevice, request: FastifyRequest, site: SiteCo
       site.inventory.recordMachine(device.name, now, machineInventory.decode(bodyText(request)));
       return;
     case 'softwareinventory': {
-      const files = reportedFiles(fileReport.decode(bodyText(request))).map(({ path, file }) => ({ path, size: file.size, ...(file.version && { version: file.version }) }));
+      const files = reportedFiles(fileReport.decode(bodyText(request))).map(({ path, file }) => ({
+        path,
+        size: file.size,
+        ...(file.version && { version: file.version }),
+      }));
       site.inventory.recordSoftware(device.name, now, files);
       return;
     }
@@ -236,7 +255,13 @@ class PollAnswers {
     let answer = this.answers.get(key);
     if (answer === undefined) {
       const s = settings();
-      answer = pollResponse.encode({ client: s.client, softwareInventory: s.softwareInventory, fileCollection: s.fileCollection, machineInventory: s.machineInventory, packages });
+      answer = pollResponse.encode({
+        client: s.client,
+        softwareInventory: s.softwareInventory,
+        fileCollection: s.fileCollection,
+        machineInventory: s.machineInventory,
+        packages,
+      });
       this.answers.set(key, answer);
     }
     return answer;

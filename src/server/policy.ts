@@ -66,7 +66,8 @@ export class Policy {
     if (!advertised || !ad || !this.isTargeted(ad, device)) {
       throw new SiteError(404, 'Package/ID', `package ${dmPackageId} does not apply to device ${device.name}`);
     }
-    if (this.catalog.revisionOf(ad.id) !== advertised.revision) throw new SiteError(404, 'Package/ID', `package ${dmPackageId} was replaced by a newer revision`);
+    if (this.catalog.revisionOf(ad.id) !== advertised.revision)
+      throw new SiteError(404, 'Package/ID', `package ${dmPackageId} was replaced by a newer revision`);
     const pkg = this.catalog.packages.get(ad.packageId);
     const content = this.catalog.currentContentOf(ad.packageId);
     if (!pkg || !content) throw new SiteError(404, 'Package/ID', `package ${ad.packageId} has no content`);

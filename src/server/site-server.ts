@@ -54,7 +54,8 @@ export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'
  */
 export function buildSiteApp(site: SiteContext): FastifyInstance {
   const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
-  app.setErrorHandler((error: FastifyError | SiteError, request, reply) => {
+  // Fastify's own errors carry a code and usually a status; an Error a handler threw may carry neither.
+  app.setErrorHandler((error: SiteError | (Error & Partial<FastifyError>), request, reply) => {
     if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
     const status = error.statusCode ?? 500;
     if (status >= 500) site.logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });

@@ -92,7 +92,14 @@ export class StatusStore {
   acceptDeviceStatus(deviceId: string, messages: readonly ReceivedMessage[]): AcceptResult {
     const fresh = this.db.transaction(() =>
       messages.filter(({ key, message, records }) => {
-        const row = { id: key, deviceId, packageId: message.packageId, messageId: message.messageId, time: message.time, parameters: JSON.stringify(message.parameters) };
+        const row = {
+          id: key,
+          deviceId,
+          packageId: message.packageId,
+          messageId: message.messageId,
+          time: message.time,
+          parameters: JSON.stringify(message.parameters),
+        };
         if (this.insertDeviceMessage.run(row).changes === 0) return false;
         for (const record of records.status) this.insertMessage.run({ ...record, details: JSON.stringify(record.details) });
         for (const result of records.compliance) this.insertCompliance.run(result);
@@ -100,18 +107,34 @@ export class StatusStore {
       }),
     )();
     for (const { records } of fresh) {
-      records.status.forEach((m) => this.index(m));
-      records.compliance.forEach((r) => this.indexCompliance(r));
+      records.status.forEach((m) => {
+        this.index(m);
+      });
+      records.compliance.forEach((r) => {
+        this.indexCompliance(r);
+      });
     }
     return { accepted: fresh.length, duplicates: messages.length - fresh.length };
   }
 
   acceptStatus(messages: StatusMessage[]): AcceptResult {
-    return this.acceptNew(messages, (m) => this.insertMessage.run({ ...m, details: JSON.stringify(m.details) }).changes === 1, (m) => this.index(m));
+    return this.acceptNew(
+      messages,
+      (m) => this.insertMessage.run({ ...m, details: JSON.stringify(m.details) }).changes === 1,
+      (m) => {
+        this.index(m);
+      },
+    );
   }
 
   acceptCompliance(results: ComplianceResult[]): AcceptResult {
-    return this.acceptNew(results, (r) => this.insertCompliance.run(r).changes === 1, (r) => this.indexCompliance(r));
+    return this.acceptNew(
+      results,
+      (r) => this.insertCompliance.run(r).changes === 1,
+      (r) => {
+        this.indexCompliance(r);
+      },
+    );
   }
 
   /** Stores, in one transaction, the records not seen before (by id), then indexes them. */
@@ -142,9 +165,15 @@ export class StatusStore {
   }
 
   statusMessages(filter: RecordFilter = {}): StatusMessage[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, arrival`)
-      .all(filter) as { id: string; device_id: string; advertisement_id: string; package_id: string; message_id: number; time: number; details: string }[];
+    const rows = this.db.prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, arrival`).all(filter) as {
+      id: string;
+      device_id: string;
+      advertisement_id: string;
+      package_id: string;
+      message_id: number;
+      time: number;
+      details: string;
+    }[];
     return rows.map((r) => ({
       id: r.id,
       deviceId: r.device_id,
@@ -157,10 +186,24 @@ export class StatusStore {
   }
 
   complianceResults(filter: RecordFilter = {}): ComplianceResult[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, arrival`)
-      .all(filter) as { id: string; device_id: string; advertisement_id: string; package_id: string; item_id: string; state: ComplianceState; time: number }[];
-    return rows.map((r) => ({ id: r.id, deviceId: r.device_id, advertisementId: r.advertisement_id, packageId: r.package_id, itemId: r.item_id, state: r.state, time: r.time }));
+    const rows = this.db.prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, arrival`).all(filter) as {
+      id: string;
+      device_id: string;
+      advertisement_id: string;
+      package_id: string;
+      item_id: string;
+      state: ComplianceState;
+      time: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      deviceId: r.device_id,
+      advertisementId: r.advertisement_id,
+      packageId: r.package_id,
+      itemId: r.item_id,
+      state: r.state,
+      time: r.time,
+    }));
   }
 
   get messageCount(): number {
@@ -169,10 +212,22 @@ export class StatusStore {
 
   /** Status messages as devices sent them, oldest first: a device's own account of what it did. */
   deviceMessages(filter: Pick<RecordFilter, 'deviceId'> = {}): (DeviceStatusMessage & { id: string; deviceId: string })[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM device_messages WHERE ${where(filter)} ORDER BY time, arrival`)
-      .all(filter) as { id: string; device_id: string; package_id: string; message_id: number; time: number; parameters: string }[];
-    return rows.map((r) => ({ id: r.id, deviceId: r.device_id, packageId: r.package_id, messageId: r.message_id, time: r.time, parameters: JSON.parse(r.parameters) as Record<string, string> }));
+    const rows = this.db.prepare(`SELECT * FROM device_messages WHERE ${where(filter)} ORDER BY time, arrival`).all(filter) as {
+      id: string;
+      device_id: string;
+      package_id: string;
+      message_id: number;
+      time: number;
+      parameters: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      deviceId: r.device_id,
+      packageId: r.package_id,
+      messageId: r.message_id,
+      time: r.time,
+      parameters: JSON.parse(r.parameters) as Record<string, string>,
+    }));
   }
 
   /** Status messages as devices sent them, each counted once. */

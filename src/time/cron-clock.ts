@@ -27,7 +27,13 @@ export class CronClock implements Clock {
     if (!bucket) this.due.set(timer.second, (bucket = new Set()));
     bucket.add(timer);
     // A tick that came late (a busy event loop) fires everything due since: no timer is lost, so no warning either.
-    this.task ??= cron.schedule('* * * * * *', () => this.tick(), { name: 'mlc-sim device timers', suppressMissedWarning: true });
+    this.task ??= cron.schedule(
+      '* * * * * *',
+      () => {
+        this.tick();
+      },
+      { name: 'mlc-sim device timers', suppressMissedWarning: true },
+    );
     return timer;
   }
 

@@ -32,7 +32,9 @@ export class EagerClock implements Clock {
     this.waiting.push(timer);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.fireWaiting());
+      queueMicrotask(() => {
+        this.fireWaiting();
+      });
     }
     return timer;
   }

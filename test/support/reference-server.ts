@@ -47,6 +47,7 @@ const parser = new XMLParser({
 function parseRoot(body: string): { root: string; content: Xml } | undefined {
   if (!body.trimStart().startsWith('<')) return undefined;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- `true`: fast-xml-parser's own well-formedness check first; fast-xml-validator, its successor, checks differently
     const parsed = parser.parse(body, true) as Xml;
     const root = Object.keys(parsed).find((key) => !key.startsWith('?'));
     if (root === undefined) return undefined;
@@ -59,18 +60,20 @@ function parseRoot(body: string): { root: string; content: Xml } | undefined {
 
 function child(node: unknown, name: string): Xml {
   const value = typeof node === 'object' && node !== null ? (node as Xml)[name] : undefined;
-  const first = Array.isArray(value) ? value[0] : value;
+  const first: unknown = Array.isArray(value) ? value[0] : value;
   return typeof first === 'object' && first !== null ? (first as Xml) : {};
 }
 
 function list(node: unknown, name: string): Xml[] {
   const value = typeof node === 'object' && node !== null ? (node as Xml)[name] : undefined;
-  return (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((v) => (typeof v === 'object' && v !== null ? (v as Xml) : { '#text': v }));
+  return (Array.isArray(value) ? (value as unknown[]) : value === undefined ? [] : [value]).map((v) =>
+    typeof v === 'object' && v !== null ? (v as Xml) : { '#text': v },
+  );
 }
 
 function text(node: unknown, name?: string): string | undefined {
   const value = name === undefined ? node : typeof node === 'object' && node !== null ? (node as Xml)[name] : undefined;
-  const first = Array.isArray(value) ? value[0] : value;
+  const first: unknown = Array.isArray(value) ? value[0] : value;
   if (typeof first === 'string') return first;
   if (typeof first === 'object' && first !== null) return typeof (first as Xml)['#text'] === 'string' ? ((first as Xml)['#text'] as string) : '';
   return undefined;
@@ -166,9 +169,9 @@ export function startReferenceServer(options: {
         }
         state.statuses.push({
           uuid,
-          packageID: String(message['@_packageID'] ?? ''),
+          packageID: text(message, '@_packageID') ?? '',
           messageID: Number(message['@_messageID']),
-          timestamp: String(message['@_timestamp'] ?? ''),
+          timestamp: text(message, '@_timestamp') ?? '',
           parameters,
         });
       }
@@ -282,7 +285,10 @@ export function startReferenceServer(options: {
         origin,
         close: () =>
           new Promise<void>((done, fail) => {
-            server.close((error) => (error ? fail(error) : done()));
+            server.close((error) => {
+              if (error) fail(error);
+              else done();
+            });
             server.closeAllConnections();
           }),
       });

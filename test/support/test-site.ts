@@ -16,6 +16,13 @@ import { SimulatedClock } from '../../src/time/simulated-clock.js';
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 
+/** The admin API's answer to a request it refuses: `{ error, field, reason }` (see src/server/admin-api.ts). */
+export interface AdminError {
+  error: string;
+  field: string;
+  reason: string;
+}
+
 /** Real files for the test packages, in a fresh temporary directory. */
 export async function writePackageSources(): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-test-'));
@@ -47,7 +54,13 @@ export function testSite(extra: Partial<Record<keyof SiteDefinition, unknown[]>>
       ...(extra.packages ?? []),
     ],
     programs: [
-      { packageId: 'TST00001', name: 'Install', commandLine: 'wceload.exe /noui App.cab', platforms: ['Windows Mobile 6.1', 'Windows Mobile 6.5'], maxRunTimeMinutes: 30 },
+      {
+        packageId: 'TST00001',
+        name: 'Install',
+        commandLine: 'wceload.exe /noui App.cab',
+        platforms: ['Windows Mobile 6.1', 'Windows Mobile 6.5'],
+        maxRunTimeMinutes: 30,
+      },
       { packageId: 'TST00002', name: 'Install', commandLine: 'wceload.exe Driver.cab', platforms: ['Windows CE 6.0'] },
       // A desktop program whose platform list even names the handheld's platform: the missing WINDOWS_CE flag decides.
       { packageId: 'TST00003', name: 'Setup', kind: 'desktop', commandLine: 'setup.exe /q', platforms: ['Windows XP', 'Windows Mobile 6.5'] },

@@ -8,8 +8,16 @@ const XSD_DIR = new URL('../conformance/xsd/', import.meta.url);
 
 /** The roots there is a schema for; a schema's file is named after its root. */
 const ROOTS = new Set([
-  'DevicePoll', 'PollResponse', 'InstructionsRequest', 'Instructions', 'PackageLocationRequest', 'PackageLocation',
-  'Status', 'FileReport', 'Inventory', 'wap-provisioningdoc',
+  'DevicePoll',
+  'PollResponse',
+  'InstructionsRequest',
+  'Instructions',
+  'PackageLocationRequest',
+  'PackageLocation',
+  'Status',
+  'FileReport',
+  'Inventory',
+  'wap-provisioningdoc',
 ]);
 
 // Compiled schemas, with the parsed schema document each keeps pointers into; never disposed.

@@ -58,7 +58,7 @@ const directory: z.ZodType<ReportedDirectory> = z.lazy(() =>
       File: many(file),
     })
     .transform((d) => ({ name: d.$.Name, created: d.$.Created, attributes: d.$.Attributes, directories: d.Directory, files: d.File })),
-) as unknown as z.ZodType<ReportedDirectory>;
+);
 
 const schema = z.object({ Directory: one(directory) }).transform((d) => ({ root: d.Directory }));
 

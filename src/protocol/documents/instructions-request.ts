@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { DECLARATION, attributes, decodeDocument, el, one } from '../xml.js';
 import { DM_NAMESPACE } from '../wire.js';
 
-const schema = z
-  .object({ Package: one(attributes({ ID: z.string().min(1, 'must not be empty') })) })
-  .transform((d) => ({ packageId: d.Package.ID }));
+const schema = z.object({ Package: one(attributes({ ID: z.string().min(1, 'must not be empty') })) }).transform((d) => ({ packageId: d.Package.ID }));
 
 export type InstructionsRequest = z.output<typeof schema>;
 

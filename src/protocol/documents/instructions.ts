@@ -10,12 +10,22 @@ import { CONNECTION_FLAGS } from '../../domain/eligibility.js';
 import { DM_NAMESPACE, EXTENSION_NAMESPACE, dateText, durationText, flagsText, formatDate, formatDuration, formatFlags } from '../wire.js';
 
 const BEHAVIORS = ['Download and Execute', 'Execute Only'] as const;
-const hex = z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be 0x hex').transform(Number);
+const hex = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]+$/, 'must be 0x hex')
+  .transform(Number);
 
 const extension = z
   .object({
     Advertisement: one(attributes({ ID: z.string().min(1), Name: z.string(), Revision: integer, ExpirationTime: dateText.optional() })),
-    Content: one(attributes({ PackageID: z.string().min(1), Version: integer, PackageType: integer, SHA256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest') })),
+    Content: one(
+      attributes({
+        PackageID: z.string().min(1),
+        Version: integer,
+        PackageType: integer,
+        SHA256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
+      }),
+    ),
     Program: optional(
       z.object({
         $: z.object({ Name: z.string(), Flags: hex, MaxRunTimeMinutes: integer }),
@@ -28,7 +38,12 @@ const extension = z
     ),
   })
   .transform((x) => ({
-    advertisement: { id: x.Advertisement.ID, name: x.Advertisement.Name, revision: x.Advertisement.Revision, expiresAt: x.Advertisement.ExpirationTime ?? null },
+    advertisement: {
+      id: x.Advertisement.ID,
+      name: x.Advertisement.Name,
+      revision: x.Advertisement.Revision,
+      expiresAt: x.Advertisement.ExpirationTime ?? null,
+    },
     content: { packageId: x.Content.PackageID, version: x.Content.Version, packageType: x.Content.PackageType, sha256: x.Content.SHA256 },
     program: x.Program && {
       name: x.Program.$.Name,
@@ -112,7 +127,11 @@ function writeExtension(x: InstructionsExtension): string {
         ...x.program.successExitCodes.map((code) => textEl('SuccessExitCode', code)),
       ),
     ...x.configurationItems.map((item) =>
-      el('ConfigurationItem', { ID: item.id, Name: item.name, Remediate: String(item.remediate), File: item.file }, ...item.platforms.map((p) => textEl('Platform', p))),
+      el(
+        'ConfigurationItem',
+        { ID: item.id, Name: item.name, Remediate: String(item.remediate), File: item.file },
+        ...item.platforms.map((p) => textEl('Platform', p)),
+      ),
     ),
   );
 }

@@ -34,7 +34,8 @@ export const packageLocationRequest = {
         'ClientLocation',
         null,
         el('DirectoryService', null, textEl('Name', location.directoryService)),
-        location.ipAddresses.length > 0 && el('IPAddresses', null, ...location.ipAddresses.map((a) => el('IPAddress', { address: a.address, subnet: a.subnet }))),
+        location.ipAddresses.length > 0 &&
+          el('IPAddresses', null, ...location.ipAddresses.map((a) => el('IPAddress', { address: a.address, subnet: a.subnet }))),
       ),
     ),
   decode: (xml: unknown): PackageLocationRequest => decodeDocument('PackageLocationRequest', xml, schema),

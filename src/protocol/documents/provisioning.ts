@@ -28,7 +28,7 @@ const characteristic: z.ZodType<Characteristic> = z.lazy(() =>
   z
     .object({ $: z.object({ type: z.string().min(1, 'must not be empty') }), characteristic: many(characteristic), parm: many(parm) })
     .transform((c) => ({ type: c.$.type, characteristics: c.characteristic, parms: c.parm })),
-) as unknown as z.ZodType<Characteristic>;
+);
 
 const schema = z.object({ characteristic: many(characteristic) }).transform((d) => ({ characteristics: d.characteristic }));
 
@@ -57,7 +57,7 @@ export function provisioningOf(settings: Setting[]): ProvisioningDocument {
   const providers = new Map<string, Map<string, Parm[]>>();
   const add = (provider: string, scope: string, p: Parm) => {
     let scopes = providers.get(provider);
-    if (!scopes) providers.set(provider, (scopes = new Map()));
+    if (!scopes) providers.set(provider, (scopes = new Map<string, Parm[]>()));
     const parms = scopes.get(scope);
     if (parms) parms.push(p);
     else scopes.set(scope, [p]);

@@ -15,7 +15,7 @@ const message = z
     packageId: m.$.packageID,
     messageId: m.$.messageID,
     time: m.$.timestamp,
-    parameters: Object.fromEntries(m.Parameter.map((p) => [p.$.name, p['#']])) as Record<string, string>,
+    parameters: Object.fromEntries(m.Parameter.map((p) => [p.$.name, p['#']])),
   }));
 
 const schema = z
@@ -41,4 +41,3 @@ export const statusDocument = {
     ),
   decode: (xml: unknown): StatusDocument => decodeDocument('Status', xml, schema),
 };
-
