@@ -4,17 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
 import { DEFAULT_DM_PATH } from '../src/protocol/wire.js';
-import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
+import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/input-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-error.js';
 import { fleetMixSchema } from './fleet-mix.js';
 import { renderHtmlReport } from './html-report.js';
-import { runLiveFleet } from './live-fleet.js';
 import { progressBar } from './progress.js';
-import { replayScenario } from './replay.js';
 import { renderReport, type FleetReport } from './report.js';
 import { loadScenario } from './scenario.js';
-import { runInWorkers } from './workers.js';
+import { runFleetJob } from './workers.js';
 
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
@@ -150,13 +148,10 @@ program
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
           ...wireLog,
         };
-        report =
-          options.workers > 1
-            ? await runInWorkers(
-                { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
-                { workers: options.workers, ...(bar && { onProgress: bar.update }) },
-              )
-            : await replayScenario(scenario, { ...replay, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
+        report = await runFleetJob(
+          { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
+          { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+        );
       } finally {
         bar?.stop();
       }
@@ -228,13 +223,10 @@ program
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
           ...wireLog,
         };
-        report =
-          options.workers > 1
-            ? await runInWorkers(
-                { kind: 'live', options: live, logLevel: options.logLevel },
-                { workers: options.workers, ...(bar && { onProgress: bar.update }) },
-              )
-            : await runLiveFleet({ ...live, logger: createLogger(options.logLevel), ...(bar && { onProgress: bar.update }) });
+        report = await runFleetJob(
+          { kind: 'live', options: live, logLevel: options.logLevel },
+          { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+        );
       } finally {
         bar?.stop();
       }

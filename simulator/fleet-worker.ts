@@ -1,11 +1,10 @@
 // One worker thread's share of a fleet (`--workers`): runs its slice and posts progress and its report back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../src/logging.js';
-import { InputFileError } from '../src/server/site-file.js';
+import { InputFileError } from '../src/input-file.js';
 import type { FleetProgress } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
-import { runLiveFleet } from './live-fleet.js';
-import { replayScenario } from './replay.js';
+import { runHere } from './fleet-job.js';
 import type { WorkerJob, WorkerMessage } from './workers.js';
 
 if (parentPort === null) throw new Error('fleet-worker.ts runs only as a worker thread (see workers.ts)');
@@ -21,10 +20,7 @@ const onProgress = (progress: FleetProgress, elapsedMs: number) => {
 };
 
 try {
-  const report =
-    job.kind === 'replay'
-      ? await replayScenario(job.scenario, { ...job.options, slice: job.slice, latency, logger, onProgress })
-      : await runLiveFleet({ ...job.options, slice: job.slice, latency, logger, onProgress });
+  const report = await runHere(job, { slice: job.slice, latency, logger, onProgress });
   post({ type: 'report', report, latency: latency.export() });
 } catch (error) {
   // Bad input must reach the user as the same clear error the single-threaded run gives.

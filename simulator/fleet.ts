@@ -5,6 +5,7 @@ import type { SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
 import type { DeviceStateStore } from './device-state-store.js';
+import type { FleetReport } from './report.js';
 
 /** Which share of a fleet one worker runs (`--workers`): device i belongs to worker i mod `of`. */
 export interface FleetSlice {
@@ -121,6 +122,20 @@ export class Fleet {
       counts[platform] = (counts[platform] ?? 0) + 1;
     }
     return counts;
+  }
+
+  /** What a report says of the fleet itself, whatever clock it ran on. */
+  reportSide(): Pick<FleetReport, 'devices' | 'platforms' | 'roundComplete' | 'devicesCycled' | 'deviceStates'> & {
+    status: { generated: number; pending: number };
+  } {
+    return {
+      devices: this.size,
+      platforms: this.platformCounts(),
+      roundComplete: this.roundComplete,
+      devicesCycled: this.devicesCycled,
+      deviceStates: this.stateCounts(),
+      status: this.statusCounts(),
+    };
   }
 
   progress(): FleetProgress {

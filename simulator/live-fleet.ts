@@ -82,20 +82,17 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   await connection.close();
   await wireLog?.close();
   stateStore?.close();
+  const side = fleet.reportSide();
   const report: FleetReport = {
     scenario: null,
     seed: options.seed,
     clock: 'real',
-    devices: fleet.size,
-    platforms: fleet.platformCounts(),
     start: new Date(start).toISOString(),
     end: new Date().toISOString(),
     wallSeconds: (Date.now() - start) / 1000,
-    roundComplete: fleet.roundComplete,
-    devicesCycled: fleet.devicesCycled,
-    deviceStates: fleet.stateCounts(),
+    ...side,
     advertisements: [],
-    status: { ...fleet.statusCounts(), stored: null },
+    status: { ...side.status, stored: null },
     latency: latency.summary(),
     latencyWindow: { warmUpSeconds: warmUpMs / 1000, seconds: options.durationMs / 1000 },
   };

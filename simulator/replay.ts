@@ -5,7 +5,7 @@ import { SiteConnection } from '../src/agent/site-connection.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
-import { InputFileError } from '../src/server/site-file.js';
+import { InputFileError } from '../src/input-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
@@ -101,20 +101,17 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     if (scenario.durationMs !== null) await clock.runUntilTrue(() => false, end);
     // A run that ends while the site is down still reports what the site stored.
     await server.restart();
+    const side = fleet.reportSide();
     return {
       scenario: { name: scenario.name, description: scenario.description },
       seed: scenario.seed,
       clock: options.speed === undefined ? 'replay' : 'scaled',
-      devices: fleet.size,
-      platforms: fleet.platformCounts(),
       start: REPLAY_START,
       end: new Date(scenario.durationMs === null ? clock.now() : end).toISOString(),
       wallSeconds: (performance.now() - wallStart) / 1000,
-      roundComplete: fleet.roundComplete,
-      devicesCycled: fleet.devicesCycled,
-      deviceStates: fleet.stateCounts(),
+      ...side,
       advertisements: await collectAdvertisementReports(server.url),
-      status: { ...fleet.statusCounts(), stored: await storedStatusCount(server.url) },
+      status: { ...side.status, stored: await storedStatusCount(server.url) },
       latency: latency.summary(),
       latencyWindow: null,
     };

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import type { Advertisement } from '../src/domain/advertisement.js';
 import type { ComplianceState } from '../src/domain/configuration-item.js';
 import { describeMessage, STATUS, type ComplianceResult, type StatusMessage } from '../src/domain/status-message.js';
-import type { AdvertisementStatus } from '../src/server/status-store.js';
+import { ADMIN_PATH, type AdvertisementStatus } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
 
 /** How fast an advertisement reached its targeted devices, from the moment it was available. */
@@ -94,7 +94,7 @@ function finishingTimes(messages: StatusMessage[], compliance: ComplianceResult[
 
 /** Status records the site has stored (messages and compliance results), through the admin API. */
 export async function storedStatusCount(serverUrl: string): Promise<number> {
-  const { data } = await axios.get<{ deviceMessages: number }>(new URL('/admin/site', serverUrl).href);
+  const { data } = await axios.get<{ deviceMessages: number }>(new URL(`${ADMIN_PATH}/site`, serverUrl).href);
   return data.deviceMessages;
 }
 
@@ -103,7 +103,7 @@ export async function storedStatusCount(serverUrl: string): Promise<number> {
  * from when the advertisement became available (created, or its available time, whichever is later).
  */
 export async function collectAdvertisementReports(serverUrl: string): Promise<AdvertisementReport[]> {
-  const admin = axios.create({ baseURL: new URL('/admin', serverUrl).href });
+  const admin = axios.create({ baseURL: new URL(ADMIN_PATH, serverUrl).href });
   const { data: advertisements } = await admin.get<Advertisement[]>('/advertisements');
   return Promise.all(
     advertisements.map(async (ad) => {

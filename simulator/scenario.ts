@@ -5,8 +5,8 @@ import { advertisementSchema } from '../src/domain/advertisement.js';
 import { configurationItemSchema } from '../src/domain/configuration-item.js';
 import { packageSchema } from '../src/domain/package.js';
 import { siteSchema, type SiteDefinition } from '../src/domain/site.js';
-import { faultFieldsSchema } from '../src/server/faults.js';
-import { loadSiteFile, loadValidatedFile } from '../src/server/site-file.js';
+import { faultFieldsSchema } from '../src/admin/contract.js';
+import { loadSiteFile, loadValidatedFile } from '../src/input-file.js';
 import { fleetMixSchema, type FleetMix } from './fleet-mix.js';
 
 /** A moment in a scenario, as hours:minutes from its start ("00:30", "26:00"). */

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { ADMIN_PATH } from '../src/admin/contract.js';
 import type { Logger } from '../src/logging.js';
 import type { Clock } from '../src/time/clock.js';
 import type { TimelineAction } from './scenario.js';
@@ -40,7 +41,7 @@ export class Timeline {
     private readonly actions: TimelineAction[],
     private readonly options: TimelineOptions,
   ) {
-    this.admin = axios.create({ baseURL: `${options.serverUrl}/admin`, validateStatus: () => true });
+    this.admin = axios.create({ baseURL: new URL(ADMIN_PATH, options.serverUrl).href, validateStatus: () => true });
     this.pending = actions.length;
     this.timers = actions.map((action, index) =>
       options.clock.setTimeout(() => void options.clock.track(this.apply(action, index)), options.start + action.at - options.clock.now()),

@@ -1,20 +1,12 @@
 import { Worker } from 'node:worker_threads';
-import { createLogger, type LogLevel } from '../src/logging.js';
-import { InputFileError } from '../src/server/site-file.js';
+import { createLogger } from '../src/logging.js';
+import { InputFileError } from '../src/input-file.js';
 import type { FleetProgress, FleetSlice } from './fleet.js';
 import { LatencyRecorder, type EncodedLatency } from './latency.js';
-import { withSiteSide, type LiveFleetOptions } from './live-fleet.js';
-import type { ReplayOptions } from './replay.js';
+import { runHere, type FleetJob } from './fleet-job.js';
+import { withSiteSide } from './live-fleet.js';
 import { mergeReports } from './report-merge.js';
 import type { FleetReport } from './report.js';
-import type { Scenario } from './scenario.js';
-
-type Unshared = 'logger' | 'onProgress' | 'slice' | 'latency';
-
-/** A replay or a live fleet to split across worker threads. Plain data: each worker gets a copy. */
-export type FleetJob = { logLevel: LogLevel } & (
-  { kind: 'replay'; scenario: Scenario; options: Omit<ReplayOptions, Unshared> } | { kind: 'live'; options: Omit<LiveFleetOptions, Unshared> }
-);
 
 /** What one worker thread is asked to run: its slice of the job. */
 export type WorkerJob = FleetJob & { slice: FleetSlice };
@@ -92,4 +84,10 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
     (performance.now() - started) / 1000,
   );
   return job.kind === 'live' ? withSiteSide(report, job.options.serverUrl, createLogger(job.logLevel)) : report;
+}
+
+/** Runs a job in this thread, or split across worker threads when more than one is asked for. */
+export function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
+  if (run.workers > 1) return runInWorkers(job, run);
+  return runHere(job, { logger: createLogger(job.logLevel), ...(run.onProgress && { onProgress: run.onProgress }) });
 }

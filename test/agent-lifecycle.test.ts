@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Package } from '../src/domain/package.js';
 import { STATUS } from '../src/domain/status-message.js';
-import type { AdvertisementStatus } from '../src/server/status-store.js';
+import type { AdvertisementStatus } from '../src/admin/contract.js';
 import { HOUR, MINUTE, TestSite } from './support/test-site.js';
 
 const S = Object.fromEntries(Object.entries(STATUS).map(([key, m]) => [key, m.id])) as Record<keyof typeof STATUS, number>;

@@ -16,7 +16,7 @@ import { packageLocationRequest } from '../src/protocol/documents/package-locati
 import { statusDocument } from '../src/protocol/documents/status.js';
 import { ACTIONS, DEFAULT_DM_PATH, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { seededRandom, type Random } from '../src/random.js';
-import { faultSchema } from '../src/server/faults.js';
+import { faultSchema } from '../src/admin/contract.js';
 import { profile, testSite, TestSite, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { silentLogger } from '../src/logging.js';
-import { InputFileError } from '../src/server/site-file.js';
+import { InputFileError } from '../src/input-file.js';
 import { replayScenario } from '../simulator/replay.js';
 import type { AdvertisementReport, FleetReport } from '../simulator/report.js';
 import { loadScenario, SCENARIO_SCHEMA_FILE, scenarioJsonSchema } from '../simulator/scenario.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { expect } from 'chai';
 import { Parser, type ReadEntry } from 'tar';
-import { InputFileError, loadSiteFile } from '../src/server/site-file.js';
+import { InputFileError, loadSiteFile } from '../src/input-file.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import { Catalog } from '../src/server/catalog.js';
 import { SiteError } from '../src/server/site-error.js';

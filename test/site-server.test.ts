@@ -19,9 +19,9 @@ import { statusDocument } from '../src/protocol/documents/status.js';
 import { CLIENT_VERSION, DEFAULT_DM_PATH, HEADERS, MANAGEMENT_SYSTEM, parseDate } from '../src/protocol/wire.js';
 import { buildPackageContent } from '../src/server/content-library.js';
 import { parseRange } from '../src/server/distribution-point.js';
-import type { ActiveFault } from '../src/server/faults.js';
+import type { ActiveFault } from '../src/admin/contract.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
-import type { AdvertisementStatus } from '../src/server/status-store.js';
+import type { AdvertisementStatus } from '../src/admin/contract.js';
 import { HOUR, profile, testSite, TestSite, writePackageSources, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { WireExchange } from '../src/agent/site-connection.js';
 import { silentLogger } from '../src/logging.js';
-import { FAULT_ENDPOINTS } from '../src/server/faults.js';
+import { FAULT_ENDPOINTS } from '../src/admin/contract.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
 import { writeScenario } from './support/scenario-file.js';

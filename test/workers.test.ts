@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { silentLogger } from '../src/logging.js';
-import { InputFileError, loadValidatedFile } from '../src/server/site-file.js';
+import { InputFileError, loadValidatedFile } from '../src/input-file.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import { fleetMixSchema } from '../simulator/fleet-mix.js';
 import { replayScenario } from '../simulator/replay.js';

@@ -6,11 +6,9 @@ import { configurationItemSchema } from '../domain/configuration-item.js';
 import { packageSchema } from '../domain/package.js';
 import { programSchema } from '../domain/program.js';
 import { firstIssue } from '../domain/validation.js';
-import { faultSchema } from './faults.js';
+import { ADMIN_PATH, advertisementChangeSchema, faultSchema, filterSchema, membersSchema } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-error.js';
-
-export const ADMIN_PATH = '/admin';
 
 /** A request body that failed its schema: the first issue, as field and reason. */
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -19,12 +17,6 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const { field, reason } = firstIssue(result.error);
   throw new SiteError(400, field || '(body)', reason);
 }
-
-const filterSchema = z.strictObject({ advertisementId: z.string().optional(), deviceId: z.string().optional() });
-const membersSchema = z.strictObject({ devices: z.array(z.string().min(1)).min(1) });
-const advertisementChangeSchema = z
-  .strictObject({ availableAt: z.iso.datetime().optional(), expiresAt: z.iso.datetime().optional(), mandatory: z.boolean().optional() })
-  .refine((change) => Object.keys(change).length > 0, { message: 'name at least one of availableAt, expiresAt, mandatory' });
 
 /**
  * The admin API (ours, JSON): create and list the site's objects, read status as the console shows it, and

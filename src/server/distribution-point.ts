@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DISTRIBUTION_POINT_PATH } from '../protocol/wire.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
-import type { ActiveFault } from './faults.js';
+import type { ActiveFault } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 
 /** Parses a single `bytes=` range against a body of `size` bytes; null when absent, 'unsatisfiable' when out of range. */

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { ActiveFault, FaultInjector } from './faults.js';
+import type { ActiveFault } from '../admin/contract.js';
+import type { FaultInjector } from './faults.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -15,7 +15,7 @@ import { statusDocument } from '../protocol/documents/status.js';
 import { ACTIONS, DEFAULT_DM_PATH, DISTRIBUTION_POINT_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
 import { parseRoot, ProtocolError } from '../protocol/xml.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
-import type { ActiveFault } from './faults.js';
+import type { ActiveFault } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 import type { KnownDevice } from './device-registry.js';
 import { SiteError } from './site-error.js';

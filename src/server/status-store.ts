@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { ComplianceState } from '../domain/configuration-item.js';
 import type { DeviceStatusMessage } from '../domain/device-status.js';
 import type { Translation } from './status-translation.js';
+import type { AdvertisementStatus } from '../admin/contract.js';
 import { describeMessage, type ComplianceResult, type MessageState, type StatusMessage } from '../domain/status-message.js';
 
 /** A status message as a device sent it, its de-duplication key, and the records the site makes of it. */
@@ -14,22 +15,6 @@ export interface ReceivedMessage {
 export interface AcceptResult {
   accepted: number;
   duplicates: number;
-}
-
-/** What the ConfigMgr console shows for one advertisement. */
-export interface AdvertisementStatus {
-  advertisementId: string;
-  /** Epoch ms from which devices could act on it: its creation or available time, whichever is later. */
-  availableSince: number;
-  targeted: number;
-  /** Devices that sent 10002. */
-  received: number;
-  /** Devices by the state of their last status message. */
-  byState: Record<MessageState, number>;
-  /** Status messages by ConfigMgr message id. */
-  byMessageId: Record<string, number>;
-  /** Configuration item id → devices by their last compliance state for it. */
-  compliance: Record<string, Record<ComplianceState, number>>;
 }
 
 const MESSAGE_STATES: MessageState[] = ['accepted', 'rejected', 'expired', 'downloading', 'downloaded', 'running', 'rebootPending', 'succeeded', 'failed'];

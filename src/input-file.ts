@@ -2,8 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { siteSchema, type SiteDefinition } from '../domain/site.js';
-import { firstIssue } from '../domain/validation.js';
+import { siteSchema, type SiteDefinition } from './domain/site.js';
+import { firstIssue } from './domain/validation.js';
+
+/**
+ * The files a user gives mlc-sim (site files, fleet mixes, scenarios): read as YAML or JSON and validated, every
+ * failure naming the file, the field and the reason.
+ */
 
 /** A file that could not be used: which file, where in it, and why. */
 export class InputFileError extends Error {
