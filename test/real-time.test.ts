@@ -32,10 +32,13 @@ describe('real time: node-cron drives the device timers', () => {
       if (snapshot.value === 'polling' && previous !== 'polling') polls.push(Date.now());
       previous = snapshot.value;
     });
-    while (polls.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+    const deadline = Date.now() + 12_000;
+    while (polls.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     device.stop();
-    // The first poll comes at once (whole seconds); later ones come a 2-second interval (±2%, whole seconds) apart.
-    expect(polls[2]! - polls[1]!).to.be.within(1000, 3100);
+    expect(polls, 'three polls within 12 s').to.have.length.of.at.least(3);
+    // The first poll comes at once; later ones a 2-second interval (±2%, whole seconds) apart, never sooner than a
+    // second; a loaded machine may tick late, so the upper bound is wide.
+    expect(polls[2]! - polls[1]!).to.be.within(1000, 6000);
     expect(server.status.statusMessages({ advertisementId: 'TST20001' }).map((m) => m.messageId)).to.include(10008);
   });
 });

@@ -1,3 +1,4 @@
+import { Heap } from 'heap-js';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from './clock.js';
 
@@ -15,6 +16,8 @@ interface CronTimer {
 export class CronClock implements Clock {
   /** Due second → the timers due in it. */
   private readonly due = new Map<number, Set<CronTimer>>();
+  /** The seconds that have timers, earliest first: a tick looks at the seconds due, not at every pending one. */
+  private readonly seconds = new Heap<number>((a, b) => a - b);
   private task: ScheduledTask | null = null;
 
   now(): number {
@@ -24,7 +27,10 @@ export class CronClock implements Clock {
   setTimeout(callback: () => void, ms: number): CronTimer {
     const timer = { second: Math.ceil((Date.now() + Math.max(0, ms)) / 1000), callback };
     let bucket = this.due.get(timer.second);
-    if (!bucket) this.due.set(timer.second, (bucket = new Set()));
+    if (!bucket) {
+      this.due.set(timer.second, (bucket = new Set()));
+      this.seconds.push(timer.second);
+    }
     bucket.add(timer);
     // A tick that came late (a busy event loop) fires everything due since: no timer is lost, so no warning either.
     this.task ??= cron.schedule(
@@ -46,20 +52,21 @@ export class CronClock implements Clock {
     return work;
   }
 
-  /** Fires the timers of every second up to now, earliest second first. */
+  /** Fires the timers of every second up to now, earliest second first: O(timers due), whatever is pending. */
   private tick(): void {
     const now = Math.floor(Date.now() / 1000);
-    const seconds = [...this.due.keys()].filter((second) => second <= now).sort((a, b) => a - b);
-    for (const second of seconds) {
-      const bucket = this.due.get(second) ?? [];
+    for (let second = this.seconds.peek(); second !== undefined && second <= now; second = this.seconds.peek()) {
+      this.seconds.pop();
+      const bucket = this.due.get(second);
       this.due.delete(second);
-      for (const timer of bucket) timer.callback();
+      if (bucket) for (const timer of bucket) timer.callback();
     }
   }
 
   /** Drops every pending timer and the cron task. */
   stop(): void {
     this.due.clear();
+    this.seconds.clear();
     void this.task?.destroy();
     this.task = null;
   }
