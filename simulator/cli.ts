@@ -10,7 +10,8 @@ import { SiteError } from '../src/server/site-error.js';
 import { fleetMixSchema } from './fleet-mix.js';
 import { renderHtmlReport } from './html-report.js';
 import { progressBar } from './progress.js';
-import { renderReport, type FleetReport } from './report.js';
+import { historyFromFile, historyFromSite } from './device-history.js';
+import { renderHistory, renderReport, type FleetReport } from './report.js';
 import { loadScenario } from './scenario.js';
 import { runFleetJob } from './workers.js';
 
@@ -257,6 +258,18 @@ program
     const stop = () => void server.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('report')
+  .description("Print one device's status history: from a run's report.json, or from a running site's admin API.")
+  .argument('<device>', 'the device name, e.g. MLC-00007')
+  .option('--from <file>', 'a report.json written by run or fleet --out', path.join('out', 'report.json'))
+  .option('--server <url>', 'ask a running site (mlc-sim serve) instead', serverUrl)
+  .action(async (device: string, options: { from: string; server?: string }) => {
+    console.log(
+      renderHistory(device, options.server === undefined ? await historyFromFile(options.from, device) : await historyFromSite(options.server, device)),
+    );
   });
 
 try {

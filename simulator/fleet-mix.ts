@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { programBehaviourSchema, type DeviceProfile } from '../src/agent/device-profile.js';
-import { mobilePlatformSchema } from '../src/domain/platform.js';
+import { platformSchema } from '../src/domain/platform.js';
 import type { Random } from '../src/random.js';
 
 const weight = z.number().positive();
 
 /** What a fleet is made of: every device's profile is drawn from these weighted choices. */
 export const fleetMixSchema = z.strictObject({
-  platforms: z.array(z.strictObject({ platform: mobilePlatformSchema, osVersion: z.string().min(1), weight })).min(1),
+  platforms: z.array(z.strictObject({ platform: platformSchema, osVersion: z.string().min(1), weight })).min(1),
   storage: z
     .array(z.strictObject({ minMB: z.number().min(0), maxMB: z.number().min(0), weight }).refine((s) => s.maxMB >= s.minMB, 'maxMB must be at least minMB'))
     .min(1),

@@ -1,4 +1,17 @@
-import { duration, latencyTable, type AdvertisementReport, type FleetReport } from './report.js';
+import { ADVERTISEMENT_STATES, STATE_NAMES } from '../src/domain/status-message.js';
+import {
+  ADVERTISEMENT_COLUMNS,
+  advertisementRow,
+  deviceNoun,
+  duration,
+  latencyTable,
+  type AdvertisementReport,
+  type FleetReport,
+  type HistoryEntry,
+} from './report.js';
+
+/** Devices whose history the page carries; past this many, report.json has them all. */
+const HISTORIES_SHOWN = 2000;
 
 /** One self-contained page: inline CSS and SVG, no scripts, nothing fetched. Opens from a file anywhere. */
 export function renderHtmlReport(report: FleetReport): string {
@@ -16,7 +29,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem;bord
 </style></head><body>
 <h1>${escape(title)}</h1>
 ${report.scenario?.description ? `<p>${escape(report.scenario.description)}</p>` : ''}
-<p class="meta">${report.devices} handhelds (${escape(
+<p class="meta">${report.devices} ${deviceNoun(report)} (${escape(
     Object.entries(report.platforms)
       .map(([p, n]) => `${p} ${n}`)
       .join(', '),
@@ -24,18 +37,10 @@ ${report.scenario?.description ? `<p>${escape(report.scenario.description)}</p>`
 ${report.clock === 'real' ? 'real time' : 'simulated'} ${escape(report.start)} → ${escape(report.end)}, ${report.wallSeconds.toFixed(1)} s wall;
 ${report.roundComplete ? 'every device completed a poll cycle' : `${report.devicesCycled} of ${report.devices} devices completed a poll cycle`}.</p>
 <h2>Advertisement status</h2>
-${table(
-  ['Advertisement', 'Program', 'Targeted', 'Received', 'Succeeded', 'Failed', 'Not applicable', 'In progress', 'To 50% / 90% / 100%'],
-  report.advertisements.map((a) => [
-    `${a.id} ${a.name}`,
-    a.programName ?? '(configuration items)',
-    a.targeted,
-    a.received,
-    ...(a.programName === null ? ['-', '-', '-', '-'] : [a.succeeded, a.failed, a.notApplicable, a.inProgress]),
-    [a.rollout.t50Seconds, a.rollout.t90Seconds, a.rollout.t100Seconds].map(duration).join(' / '),
-  ]),
-)}
-<h2>Rollout: share of targeted devices finished over time</h2>
+${table([...ADVERTISEMENT_COLUMNS], report.advertisements.map(advertisementRow))}
+<h2>Devices by ConfigMgr advertisement state</h2>
+${statesSection(report)}
+<h2>Rollout: share of the devices that can finish, finished over time</h2>
 ${rolloutChart(report.advertisements)}
 <h2>Where each program advertisement ended</h2>
 ${stateBars(programAds)}
@@ -54,6 +59,7 @@ Devices at the end: ${escape(
       .map(([s, n]) => `${s} ${n}`)
       .join(', '),
   )}.</p>
+${historiesSection(report)}
 </body></html>
 `;
 }
@@ -98,8 +104,8 @@ function rolloutChart(ads: AdvertisementReport[]): string {
   const lines = drawn
     .map((ad, i) => {
       let points = `${x(0)},${y(0)}`;
-      for (const { seconds, finished } of ad.rollout.curve)
-        points += ` ${x(seconds)},${y((finished - 1) / ad.targeted)} ${x(seconds)},${y(finished / ad.targeted)}`;
+      const base = Math.max(1, ad.canFinish);
+      for (const { seconds, finished } of ad.rollout.curve) points += ` ${x(seconds)},${y((finished - 1) / base)} ${x(seconds)},${y(finished / base)}`;
       return `<polyline fill="none" stroke-width="2" stroke="${COLOURS[i % COLOURS.length]}" points="${points}"><title>${escape(ad.id)}</title></polyline>`;
     })
     .join('');
@@ -141,4 +147,44 @@ function complianceSection(ads: AdvertisementReport[]): string {
   return rows.length === 0
     ? ''
     : `<h2>Configuration item compliance</h2>${table(['Advertisement', 'Configuration item', 'Compliant', 'Remediated', 'Non-compliant', 'Not applicable'], rows)}`;
+}
+
+/** Per advertisement, each ConfigMgr state with its devices, each device a link to its history below. */
+function statesSection(report: FleetReport): string {
+  const linked = new Set(Object.keys(report.deviceHistories).slice(0, HISTORIES_SHOWN));
+  const device = (name: string) => (linked.has(name) ? `<a href="#device-${escape(name)}">${escape(name)}</a>` : escape(name));
+  return report.advertisements
+    .map((ad) => {
+      const states = ADVERTISEMENT_STATES.filter((state) => ad.states[state] > 0)
+        .map(
+          (state) =>
+            `<details><summary>${STATE_NAMES[state]}: ${ad.states[state]}</summary><p>${ad.devicesByState[state].map(device).join(', ')}</p></details>`,
+        )
+        .join('');
+      return `<h3>${escape(`${ad.id} ${ad.name}`)} (targeted ${ad.targeted})</h3>${states || '<p>No targeted devices.</p>'}`;
+    })
+    .join('');
+}
+
+/** Each device's status messages (id, time, parameters), one click away. */
+function historiesSection(report: FleetReport): string {
+  const entries = Object.entries(report.deviceHistories);
+  if (entries.length === 0) return '';
+  const shown = entries.slice(0, HISTORIES_SHOWN);
+  const more = entries.length > shown.length ? `<p>The first ${shown.length} of ${entries.length} devices; report.json has every one.</p>` : '';
+  const history = (rows: readonly HistoryEntry[]) =>
+    table(
+      ['Time', 'Advertisement', 'Message', 'Description', 'Parameters', 'Id'],
+      rows.map((h) => [
+        h.time,
+        h.advertisementId,
+        h.messageId,
+        h.name,
+        Object.entries(h.details)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+        h.id,
+      ]),
+    );
+  return `<h2>Device histories</h2>${more}${shown.map(([name, rows]) => `<details id="device-${escape(name)}"><summary>${escape(name)} (${rows.length})</summary>${history(rows)}</details>`).join('')}`;
 }

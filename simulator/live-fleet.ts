@@ -10,7 +10,7 @@ import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { WireLog, type WireLogOptions } from './wire-log.js';
-import { collectAdvertisementReports, storedStatusCount, type AdvertisementReport, type FleetReport } from './report.js';
+import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 
 export interface LiveFleetOptions {
   serverUrl: string;
@@ -92,6 +92,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     wallSeconds: (Date.now() - start) / 1000,
     ...side,
     advertisements: [],
+    deviceHistories: {},
     status: { ...side.status, stored: null },
     latency: latency.summary(),
     latencyWindow: { warmUpSeconds: warmUpMs / 1000, seconds: options.durationMs / 1000 },
@@ -101,13 +102,13 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
 
 /** Adds what the site stored (advertisement status, status record count), when the server is an mlc-sim stub site. */
 export async function withSiteSide(report: FleetReport, serverUrl: string, logger: Logger): Promise<FleetReport> {
-  let advertisements: AdvertisementReport[] = [];
+  let siteSide: Pick<FleetReport, 'advertisements' | 'deviceHistories'> = { advertisements: [], deviceHistories: {} };
   let stored: number | null = null;
   try {
-    advertisements = await collectAdvertisementReports(serverUrl);
+    siteSide = await collectAdvertisementReports(serverUrl);
     stored = await storedStatusCount(serverUrl);
   } catch (error) {
     logger.warn('no advertisement status: the server has no mlc-sim admin API', { error: String(error) });
   }
-  return { ...report, advertisements, status: { ...report.status, stored } };
+  return { ...report, ...siteSide, status: { ...report.status, stored } };
 }

@@ -41,7 +41,9 @@ export const REPLAY_START = '2009-06-01T08:00:00Z';
 
 /**
  * Replays a scenario in simulated time: an embedded stub site, the fleet and the timeline on one clock. The clock
- * only moves when no HTTP exchange is in flight, so the same seed gives the same events and the same report.
+ * only moves when no HTTP exchange is in flight, and nothing depends on the order the exchanges of one moment reach
+ * the site in (the timeline goes first, the site's rolls are per device and request), so the same seed gives the
+ * same events and the same report.
  * The report is read back through the admin API, as an operator would read the console.
  */
 export async function replayScenario(scenario: Scenario, options: ReplayOptions): Promise<FleetReport> {
@@ -57,7 +59,10 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     contentRoot: scenario.contentRoot,
     ...(statusDir && { statusDatabase: path.join(statusDir, 'status.db') }),
     now: () => clock.now(),
-    random: random.fork(),
+    // The site's own seed, from the scenario's. Its content URLs name their device, so that a fault on Content, like
+    // one on a device action, hits the same requests every replay (see FaultInjector).
+    seed: random.fork().int(0, 0xffff_ffff),
+    contentUrlsNameDevice: true,
     logger: options.logger.child({ component: 'site' }),
   });
   const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
@@ -110,7 +115,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       end: new Date(scenario.durationMs === null ? clock.now() : end).toISOString(),
       wallSeconds: (performance.now() - wallStart) / 1000,
       ...side,
-      advertisements: await collectAdvertisementReports(server.url),
+      ...(await collectAdvertisementReports(server.url)),
       status: { ...side.status, stored: await storedStatusCount(server.url) },
       latency: latency.summary(),
       latencyWindow: null,

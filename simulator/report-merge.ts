@@ -1,6 +1,7 @@
 import type { ComplianceState } from '../src/domain/configuration-item.js';
 import type { LatencySummary } from './latency.js';
-import { rolloutOf, type AdvertisementReport, type FleetReport } from './report.js';
+import { ADVERTISEMENT_STATES } from '../src/domain/status-message.js';
+import { outcomeOf, rolloutOf, type AdvertisementReport, type FleetReport } from './report.js';
 
 /** Adds counts key by key. */
 function sumCounts<K extends string>(parts: Record<K, number>[]): Record<K, number> {
@@ -17,16 +18,21 @@ function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
   const [first] = parts;
   if (first === undefined) throw new Error('no advertisement reports to merge');
   const targeted = sum(parts.map((p) => p.targeted));
+  const states = sumCounts(parts.map((p) => p.states));
+  const outcome = outcomeOf(states);
+  const canFinish = targeted - outcome.notApplicable;
   const counts = sumCounts(parts.flatMap((p) => p.messages.map((m) => ({ [m.messageId]: m.count }))));
   const items = [...new Set(parts.flatMap((p) => Object.keys(p.compliance)))];
   return {
     ...first,
     targeted,
     received: sum(parts.map((p) => p.received)),
-    succeeded: sum(parts.map((p) => p.succeeded)),
-    failed: sum(parts.map((p) => p.failed)),
-    notApplicable: sum(parts.map((p) => p.notApplicable)),
-    inProgress: sum(parts.map((p) => p.inProgress)),
+    states,
+    devicesByState: Object.fromEntries(
+      ADVERTISEMENT_STATES.map((state) => [state, parts.flatMap((p) => p.devicesByState[state])]),
+    ) as AdvertisementReport['devicesByState'],
+    ...outcome,
+    canFinish,
     messages: Object.entries(counts).map(([id, count]) => ({
       messageId: Number(id),
       name: parts.flatMap((p) => p.messages).find((m) => m.messageId === Number(id))?.name ?? '',
@@ -35,7 +41,7 @@ function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
     compliance: Object.fromEntries(items.map((item) => [item, sumCounts<ComplianceState>(parts.flatMap((p) => p.compliance[item] ?? []))])),
     rollout: rolloutOf(
       parts.flatMap((p) => p.rollout.curve.map((point) => point.seconds)),
-      targeted,
+      canFinish,
     ),
   };
 }
@@ -59,6 +65,8 @@ export function mergeReports(parts: FleetReport[], latency: Record<string, Laten
     devicesCycled: sum(parts.map((p) => p.devicesCycled)),
     deviceStates: sumCounts(parts.map((p) => p.deviceStates)),
     advertisements: advertisementIds.map((id) => mergeAdvertisement(parts.flatMap((p) => p.advertisements.filter((a) => a.id === id)))),
+    // Each slice's devices are its own: their histories join without overlap.
+    deviceHistories: Object.assign({}, ...parts.map((p) => p.deviceHistories)) as FleetReport['deviceHistories'],
     status: {
       generated: sum(parts.map((p) => p.status.generated)),
       pending: sum(parts.map((p) => p.status.pending)),

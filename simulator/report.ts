@@ -2,13 +2,26 @@ import axios from 'axios';
 import Table from 'cli-table3';
 import type { Advertisement } from '../src/domain/advertisement.js';
 import type { ComplianceState } from '../src/domain/configuration-item.js';
-import { describeMessage, STATUS, type ComplianceResult, type StatusMessage } from '../src/domain/status-message.js';
+import { isDesktopPlatform } from '../src/domain/platform.js';
+import {
+  ADVERTISEMENT_STATES,
+  describeMessage,
+  IN_PROGRESS_STATES,
+  NOT_APPLICABLE_STATES,
+  STATUS,
+  type AdvertisementState,
+  type ComplianceResult,
+  type StatusMessage,
+} from '../src/domain/status-message.js';
 import { ADMIN_PATH, type AdvertisementStatus } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
 
 /** How fast an advertisement reached its targeted devices, from the moment it was available. */
 export interface Rollout {
-  /** Seconds until 50%, 90% and 100% of targeted devices finished (a program succeeded, or items evaluated); null if never. */
+  /**
+   * Seconds until 50%, 90% and 100% of the devices that can finish (targeted, less those that rejected it, found it
+   * expired or will not rerun it) finished: a program succeeded, or items evaluated. Null if never.
+   */
   t50Seconds: number | null;
   t90Seconds: number | null;
   t100Seconds: number | null;
@@ -24,13 +37,21 @@ export interface AdvertisementReport {
   programName: string | null;
   targeted: number;
   received: number;
+  /** Targeted devices by ConfigMgr advertisement state: they add up to `targeted`. */
+  states: Record<AdvertisementState, number>;
+  /** Which devices are in each state. */
+  devicesByState: Record<AdvertisementState, string[]>;
   /** Devices whose last status is a success. */
   succeeded: number;
   failed: number;
-  /** Rejected (requirements not met) or expired. */
+  /** Rejected (requirements not met), expired, or will not rerun. */
   notApplicable: number;
-  /** Downloading, running, or waiting on a restart. */
+  /** Accepted, waiting, downloading, retrying, running, or waiting on a restart. */
   inProgress: number;
+  /** Targeted devices the site has heard nothing from about it. */
+  noStatus: number;
+  /** Targeted devices that can still finish it: the base of the rollout times. */
+  canFinish: number;
   messages: { messageId: number; name: string; count: number }[];
   compliance: Record<string, Record<ComplianceState, number>>;
   rollout: Rollout;
@@ -66,6 +87,32 @@ export interface FleetReport {
    * `warmUpSeconds`, whose requests are left out. Null in a replay, whose latency covers the whole run.
    */
   latencyWindow: { warmUpSeconds: number; seconds: number } | null;
+  /** Each device's status messages, oldest first (empty when the server has no mlc-sim admin API). */
+  deviceHistories: Record<string, HistoryEntry[]>;
+}
+
+/** One status message in a device's history, as the drill-down shows it. */
+export interface HistoryEntry {
+  id: string;
+  time: string;
+  advertisementId: string;
+  messageId: number;
+  name: string;
+  details: Record<string, string>;
+}
+
+/** The counts an advertisement's states add up to, by the report's columns. */
+export function outcomeOf(
+  states: Record<AdvertisementState, number>,
+): Pick<AdvertisementReport, 'succeeded' | 'failed' | 'notApplicable' | 'inProgress' | 'noStatus'> {
+  const sum = (of: readonly AdvertisementState[]) => of.reduce((n, state) => n + states[state], 0);
+  return {
+    succeeded: states.succeeded,
+    failed: states.failed,
+    notApplicable: sum(NOT_APPLICABLE_STATES),
+    inProgress: sum(IN_PROGRESS_STATES),
+    noStatus: states.noStatus,
+  };
 }
 
 /** Time to 50/90/100% of `targeted`, from the seconds (since availability) at which each device finished. */
@@ -102,17 +149,22 @@ export async function storedStatusCount(serverUrl: string): Promise<number> {
  * Reads every advertisement's status through the admin API, as an operator's console would. Rollout times count
  * from when the advertisement became available (created, or its available time, whichever is later).
  */
-export async function collectAdvertisementReports(serverUrl: string): Promise<AdvertisementReport[]> {
+export async function collectAdvertisementReports(
+  serverUrl: string,
+): Promise<{ advertisements: AdvertisementReport[]; deviceHistories: Record<string, HistoryEntry[]> }> {
   const admin = axios.create({ baseURL: new URL(ADMIN_PATH, serverUrl).href });
-  const { data: advertisements } = await admin.get<Advertisement[]>('/advertisements');
-  return Promise.all(
-    advertisements.map(async (ad) => {
+  const { data: ads } = await admin.get<Advertisement[]>('/advertisements');
+  const perAdvertisement: StatusMessage[][] = [];
+  const advertisements = await Promise.all(
+    ads.map(async (ad, index) => {
       const [{ data: status }, { data: messages }, { data: compliance }] = await Promise.all([
-        admin.get<AdvertisementStatus>(`/advertisements/${ad.id}/status`),
+        admin.get<AdvertisementStatus>(`/advertisements/${ad.id}/status`, { params: { devices: 'true' } }),
         admin.get<StatusMessage[]>('/status-messages', { params: { advertisementId: ad.id } }),
         admin.get<ComplianceResult[]>('/compliance', { params: { advertisementId: ad.id } }),
       ]);
-      const s = status.byState;
+      perAdvertisement[index] = messages;
+      const outcome = outcomeOf(status.byState);
+      const canFinish = status.targeted - outcome.notApplicable;
       return {
         id: ad.id,
         name: ad.name,
@@ -120,10 +172,10 @@ export async function collectAdvertisementReports(serverUrl: string): Promise<Ad
         programName: ad.programName ?? null,
         targeted: status.targeted,
         received: status.received,
-        succeeded: s.succeeded,
-        failed: s.failed,
-        notApplicable: s.rejected + s.expired,
-        inProgress: s.downloading + s.downloaded + s.running + s.rebootPending,
+        states: status.byState,
+        devicesByState: status.devicesByState ?? emptyStates(),
+        ...outcome,
+        canFinish,
         messages: Object.entries(status.byMessageId).map(([id, count]) => ({
           messageId: Number(id),
           name: describeMessage(Number(id))?.name ?? 'unknown message',
@@ -132,11 +184,30 @@ export async function collectAdvertisementReports(serverUrl: string): Promise<Ad
         compliance: status.compliance,
         rollout: rolloutOf(
           [...finishingTimes(messages, compliance).values()].map((t) => Math.max(0, (t - status.availableSince) / 1000)),
-          status.targeted,
+          canFinish,
         ),
       };
     }),
   );
+  // Each device's history in time order across advertisements, advertisements in the site's order at equal times.
+  const histories: Record<string, HistoryEntry[]> = {};
+  for (const m of perAdvertisement.flat()) {
+    (histories[m.deviceId] ??= []).push({
+      id: m.id,
+      time: new Date(m.time).toISOString(),
+      advertisementId: m.advertisementId,
+      messageId: m.messageId,
+      name: describeMessage(m.messageId)?.name ?? 'unknown message',
+      details: m.details,
+    });
+  }
+  for (const history of Object.values(histories)) history.sort((x, y) => x.time.localeCompare(y.time));
+  return { advertisements, deviceHistories: Object.fromEntries(Object.entries(histories).sort(([x], [y]) => x.localeCompare(y))) };
+}
+
+/** No device in any state. */
+export function emptyStates(): Record<AdvertisementState, string[]> {
+  return Object.fromEntries(ADVERTISEMENT_STATES.map((state) => [state, [] as string[]])) as Record<AdvertisementState, string[]>;
 }
 
 /** Plain, compact tables: no colour codes in files and pipes, no rule between every row. */
@@ -174,27 +245,15 @@ export function renderReport(report: FleetReport): string {
     .map(([platform, count]) => `${platform} ${count}`)
     .join(', ');
   if (report.scenario) lines.push(`scenario: ${report.scenario.name}: ${report.scenario.description}`);
-  lines.push(`mlc-sim: ${report.devices} handhelds (${platforms}), seed ${report.seed}`);
+  lines.push(`mlc-sim: ${report.devices} ${deviceNoun(report)} (${platforms}), seed ${report.seed}`);
   lines.push(
     `${report.clock === 'real' ? 'real time' : 'simulated'} ${report.start} → ${report.end}, ${report.wallSeconds.toFixed(1)} s wall; ` +
       (report.roundComplete ? 'every device completed a poll cycle' : `only ${report.devicesCycled} of ${report.devices} devices completed a poll cycle`),
   );
 
-  const ads = table(['Advertisement', 'Program', 'Targeted', 'Received', 'Succeeded', 'Failed', 'Not applicable', 'In progress', 'To 50% / 90% / 100%']);
-  for (const ad of report.advertisements) {
-    // A configuration package runs no program: its outcome is the compliance table below.
-    const outcome = ad.programName === null ? ['-', '-', '-', '-'] : [ad.succeeded, ad.failed, ad.notApplicable, ad.inProgress];
-    const { t50Seconds, t90Seconds, t100Seconds } = ad.rollout;
-    ads.push([
-      `${ad.id} ${ad.name}`,
-      ad.programName ?? '(configuration items)',
-      ad.targeted,
-      ad.received,
-      ...outcome,
-      [t50Seconds, t90Seconds, t100Seconds].map(duration).join(' / '),
-    ]);
-  }
-  lines.push('', 'Advertisement status', ads.toString());
+  const ads = table([...ADVERTISEMENT_COLUMNS]);
+  for (const ad of report.advertisements) ads.push(advertisementRow(ad));
+  lines.push('', 'Advertisement status (every targeted device in one column; `report.json` lists them by ConfigMgr state)', ads.toString());
 
   const messages = table(['Advertisement', 'Message', 'Description', 'Count']);
   for (const ad of report.advertisements) for (const m of ad.messages) messages.push([ad.id, m.messageId, m.name, m.count]);
@@ -223,6 +282,58 @@ export function renderReport(report: FleetReport): string {
     .join(', ');
   lines.push('', `Devices now: ${states}`);
   return lines.join('\n');
+}
+
+/** The advertisement table's columns, terminal and HTML alike: Succeeded to No status add up to Targeted. */
+export const ADVERTISEMENT_COLUMNS = [
+  'Advertisement',
+  'Program',
+  'Targeted',
+  'Received',
+  'Succeeded',
+  'Failed',
+  'Not applicable',
+  'In progress',
+  'No status',
+  'To 50% / 90% / 100% of those that can finish',
+] as const;
+
+export function advertisementRow(ad: AdvertisementReport): (string | number)[] {
+  const { t50Seconds, t90Seconds, t100Seconds } = ad.rollout;
+  return [
+    `${ad.id} ${ad.name}`,
+    ad.programName ?? '(configuration items)',
+    ad.targeted,
+    ad.received,
+    ad.succeeded,
+    ad.failed,
+    ad.notApplicable,
+    ad.inProgress,
+    ad.noStatus,
+    [t50Seconds, t90Seconds, t100Seconds].map(duration).join(' / '),
+  ];
+}
+
+/** A device's history, as `mlc-sim report DEVICE` prints it. */
+export function renderHistory(device: string, history: readonly HistoryEntry[]): string {
+  const rows = table(['Time', 'Advertisement', 'Message', 'Description', 'Details']);
+  for (const h of history) {
+    rows.push([
+      h.time,
+      h.advertisementId,
+      h.messageId,
+      h.name,
+      Object.entries(h.details)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    ]);
+  }
+  return `${device}: ${history.length} status messages\n${rows.toString()}`;
+}
+
+/** "handhelds", or "devices" when desktop clients are among them. */
+export function deviceNoun(report: Pick<FleetReport, 'platforms'>): string {
+  return Object.keys(report.platforms).some(isDesktopPlatform) ? 'devices' : 'handhelds';
 }
 
 /** Seconds as a short duration: 45s, 12m05s, 3h20m; "never" for null. */

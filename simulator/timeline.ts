@@ -36,6 +36,8 @@ export class Timeline {
   private readonly timers: unknown[];
   private pending: number;
   private failure: TimelineError | null = null;
+  /** The action being applied: the next waits for it, so actions due together apply in the file's order. */
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly actions: TimelineAction[],
@@ -43,9 +45,25 @@ export class Timeline {
   ) {
     this.admin = axios.create({ baseURL: new URL(ADMIN_PATH, options.serverUrl).href, validateStatus: () => true });
     this.pending = actions.length;
+    // Each action is in place before any device request of its second reaches the site (`first`), and actions of
+    // the same second apply one after another: the replay does not depend on which request arrives first.
     this.timers = actions.map((action, index) =>
-      options.clock.setTimeout(() => void options.clock.track(this.apply(action, index)), options.start + action.at - options.clock.now()),
+      options.clock.setTimeout(
+        () => {
+          this.inTurn(() => this.apply(action, index));
+        },
+        options.start + action.at - options.clock.now(),
+        true,
+      ),
     );
+  }
+
+  /** Applies after whatever is being applied, tracked on the clock so that time waits for it. */
+  private inTurn(work: () => Promise<void>): void {
+    const applied = this.applying.then(work);
+    // An action that throws fails as it did alone; the ones after it still apply.
+    this.applying = applied.catch(() => undefined);
+    void this.options.clock.track(applied);
   }
 
   /** Cancels the actions not yet due (a run that ends before its timeline). */
@@ -68,7 +86,13 @@ export class Timeline {
       await this.options.site.stop();
       this.options.logger.info('site down', { index });
       // Back up at `until`; the action counts as applied once the site answers again.
-      clock.setTimeout(() => void clock.track(this.siteBackUp(action, index)), start + action.until - clock.now());
+      clock.setTimeout(
+        () => {
+          this.inTurn(() => this.siteBackUp(action, index));
+        },
+        start + action.until - clock.now(),
+        true,
+      );
       return;
     }
     let response: AxiosResponse<{ field?: string; reason?: string }>;

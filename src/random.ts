@@ -47,3 +47,35 @@ class SeededRandom implements Random {
 export function seededRandom(seed: number): Random {
   return new SeededRandom(xoroshiro128plus(seed));
 }
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const utf8 = new TextEncoder();
+
+/** 32-bit FNV-1a of `bytes`, continuing from `hash` (the FNV offset basis to start). */
+export function fnv1a32(bytes: Uint8Array, hash = FNV_OFFSET): number {
+  let h = hash;
+  for (const byte of bytes) h = Math.imul(h ^ byte, FNV_PRIME) >>> 0;
+  return h;
+}
+
+/** MurmurHash3's finalizer: every input bit reaches every output bit, so near inputs give unrelated outputs. */
+function avalanche(hash: number): number {
+  let h = hash;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A number in [0, 1), uniform, that is a pure function of `parts`: for a random decision that must not depend on the
+ * order things happen in, as a draw from a shared generator would. 32-bit FNV-1a over each part's UTF-8 text, each
+ * part tagged with its type and followed by a separator (so `('ab', 'c')`, `('a', 'bc')` and `(1)`, `('1')` all
+ * differ; parts are names and numbers, never holding a NUL), then MurmurHash3's finalizer (so counters 7 and 8 give
+ * unrelated numbers), over 2^32.
+ */
+export function hashUniform(...parts: readonly (string | number)[]): number {
+  let hash = FNV_OFFSET;
+  for (const part of parts) hash = fnv1a32(utf8.encode(`${typeof part === 'number' ? 'n' : 's'}${part}\u0000`), hash);
+  return avalanche(hash) / 2 ** 32;
+}

@@ -17,7 +17,7 @@ const OFFER: OfferFacts = {
 };
 const DEVICE: DeviceFacts = { platform: 'Windows Mobile 6.5', connectionClasses: HIGH, freeStorageBytes: 10_000, runsOptionalPrograms: false };
 
-describe('eligibility: what a handheld does with an offer', () => {
+describe('eligibility: what a handheld or desktop client does with an offer', () => {
   const table: [string, Partial<OfferFacts>, Partial<DeviceFacts>, Verdict][] = [
     ['a mandatory program for its platform, in time, that fits', {}, {}, { kind: 'proceed' }],
     ['an expired advertisement', { expiresAt: NOW }, {}, { kind: 'refuse', reason: 'AdvertisementExpired' }],
@@ -47,6 +47,61 @@ describe('eligibility: what a handheld does with an offer', () => {
     ['exactly the free storage', { packageSize: 10_000 }, {}, { kind: 'proceed' }],
     ['a configuration package is processed, not stored', { packageSize: 10_001, isConfiguration: true, program: null }, {}, { kind: 'proceed' }],
     ['wrong platform wins over storage', { packageSize: 10_001, program: { flags: 0, platforms: [] } }, {}, { kind: 'refuse', reason: 'PlatformNotSupported' }],
+    // Desktop clients of the same site, offered what the site should not have offered them (an older site, another server).
+    [
+      'desktop: a Windows CE program, even one listing its platform',
+      { program: { flags: PROGRAM_FLAG_WINDOWS_CE, platforms: ['Windows Mobile 6.5', 'Windows XP'] } },
+      { platform: 'Windows XP' },
+      { kind: 'refuse', reason: 'PlatformNotSupported' },
+    ],
+    [
+      'desktop: a desktop program for its platform',
+      { program: { flags: 0, platforms: ['Windows XP', 'Windows Vista'] } },
+      { platform: 'Windows XP' },
+      { kind: 'proceed' },
+    ],
+    [
+      'desktop: a desktop program for other desktop platforms',
+      { program: { flags: 0, platforms: ['Windows XP', 'Windows Vista'] } },
+      { platform: 'Windows 7' },
+      { kind: 'refuse', reason: 'PlatformNotSupported' },
+    ],
+    [
+      'desktop: a configuration package',
+      { required: false, isConfiguration: true, program: null },
+      { platform: 'Windows Vista' },
+      { kind: 'refuse', reason: 'PlatformNotSupported' },
+    ],
+    [
+      'desktop: no program details (a documented server serves device programs only)',
+      { program: null },
+      { platform: 'Windows 7' },
+      { kind: 'refuse', reason: 'PlatformNotSupported' },
+    ],
+    [
+      'desktop: expiry wins over the client type',
+      { expiresAt: NOW, program: { flags: PROGRAM_FLAG_WINDOWS_CE, platforms: ['Windows Mobile 6.5'] } },
+      { platform: 'Windows XP' },
+      { kind: 'refuse', reason: 'AdvertisementExpired' },
+    ],
+    [
+      'desktop: an optional desktop program its user does not run',
+      { required: false, program: { flags: 0, platforms: ['Windows 7'] } },
+      { platform: 'Windows 7' },
+      { kind: 'decline' },
+    ],
+    [
+      'desktop: a desktop program larger than free storage',
+      { packageSize: 10_001, program: { flags: 0, platforms: ['Windows 7'] } },
+      { platform: 'Windows 7' },
+      { kind: 'insufficientStorage' },
+    ],
+    [
+      'a platform mlc-sim does not know is a handheld: no program details',
+      { program: null },
+      { platform: 'Windows Embedded Handheld 6.5' },
+      { kind: 'proceed' },
+    ],
   ];
   for (const [name, offer, device, verdict] of table) {
     it(name, () => expect(judgeOffer({ ...OFFER, ...offer }, { ...DEVICE, ...device }, NOW)).to.deep.equal(verdict));

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import axios from 'axios';
 import { expect } from 'chai';
 import type { z } from 'zod';
 import { identificationOf } from '../src/agent/device-identity.js';
@@ -14,10 +13,11 @@ import { instructionsRequest } from '../src/protocol/documents/instructions-requ
 import { machineInventory } from '../src/protocol/documents/machine-inventory.js';
 import { packageLocationRequest } from '../src/protocol/documents/package-location-request.js';
 import { statusDocument } from '../src/protocol/documents/status.js';
-import { ACTIONS, DEFAULT_DM_PATH, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
+import { ACTIONS, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { seededRandom, type Random } from '../src/random.js';
 import { faultSchema } from '../src/admin/contract.js';
-import { profile, testSite, TestSite, type AdminError } from './support/test-site.js';
+import { InjectedSite } from './support/injected-site.js';
+import { profile, testSite, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 
 const APP_AD = { id: 'TST20001', name: 'Test App rollout', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' };
@@ -117,18 +117,6 @@ function brokenBody(random: Random, target: Target, others: string[]): string | 
 /** Header-safe printable ASCII. */
 const printable = (random: Random, length: number) => Array.from({ length }, () => String.fromCharCode(random.int(0x20, 0x7e))).join('');
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One POST to the management point with exactly these headers: fetch adds no Content-Type to a byte body. */
-async function post(baseUrl: string, headers: Record<string, string>, body: string | Buffer): Promise<Answer> {
-  const bytes = new Uint8Array(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
-  const response = await fetch(new URL(DEFAULT_DM_PATH, baseUrl), { method: 'POST', headers, body: bytes });
-  return { status: response.status, body: await response.text() };
-}
-
 const CONTENT_TYPES = [
   'text/xml; charset=utf-8',
   'application/xml',
@@ -141,27 +129,24 @@ const CONTENT_TYPES = [
 
 describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the site keeps serving', function () {
   this.timeout(60_000);
-  let site: TestSite;
+  // Requests are injected into the site's app (no socket), but for the well-behaved device's, which comes through
+  // the agent's own HTTP client.
+  let site: InjectedSite;
   /** The fuzzing device, once it has polled: its UUID and token, and the package the site listed for it. */
   const fuzzer = { uuid: '', auth: '', listed: '' };
   before(async () => {
-    site = await TestSite.start(testSite({ advertisements: [APP_AD] }));
+    site = await InjectedSite.build(testSite({ advertisements: [APP_AD] }));
     const identification = identificationOf(profile({ id: 'FUZZ-1' }));
     fuzzer.uuid = identification.id;
     const poll = devicePoll.encode({ managementSystem: MANAGEMENT_SYSTEM, identification, connection: { authorizationToken: '0', timestamp: '0' } });
-    const answer = await fetch(new URL(DEFAULT_DM_PATH, site.server.url), {
-      method: 'POST',
-      headers: { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: 'Poll', 'content-type': 'text/xml' },
-      body: poll,
-    });
+    const answer = await site.post({ [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: 'Poll', 'content-type': 'text/xml' }, poll);
     expect(answer.status).to.equal(200);
     fuzzer.auth = answer.headers.get(HEADERS.auth)!;
-    fuzzer.listed = /<Package ID="([^"]+)"/.exec(await answer.text())![1]!;
+    fuzzer.listed = /<Package ID="([^"]+)"/.exec(answer.body)![1]!;
   });
-  after(async () => (site as TestSite | undefined)?.stop());
+  after(async () => (site as InjectedSite | undefined)?.close());
 
   const ROUNDS = 150;
-  const http = () => axios.create({ baseURL: site.server.url, validateStatus: () => true, transformRequest: (body: unknown) => body });
 
   it('admin API: exactly a 4xx for whatever its schema refuses', async () => {
     const random = seededRandom(2024);
@@ -183,7 +168,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     for (const [method, url, schema] of routes) {
       for (let round = 0; round < ROUNDS; round++) {
         const body = random.next() < 0.8 ? JSON.stringify(randomJson(random)) : randomBody(random, '{"id":"TST00009","name":"x"}');
-        const response = await http().request({ method, url, data: body, headers: { 'content-type': 'application/json' } });
+        const response = await site.request(method, url, { body, headers: { 'content-type': 'application/json' } });
         const what = `${method} ${url} ${String(body).slice(0, 200)}: ${JSON.stringify(response.data).slice(0, 300)}`;
         let valid = false;
         try {
@@ -202,7 +187,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     expect(refused).to.be.above(routes.length * ROUNDS * 0.95);
     for (let round = 0; round < ROUNDS; round++) {
       const known = random.next() < 0.5;
-      const response = await http().get('/admin/status-messages', {
+      const response = await site.request('get', '/admin/status-messages', {
         params: { [known ? 'advertisementId' : 'bogus']: String(randomJson(random)).replace(/[\ud800-\udfff]/g, '?') },
       });
       expect(response.status).to.equal(known ? 200 : 400);
@@ -316,7 +301,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
       for (let round = 0; round < ROUNDS; round++) {
         const headers = headersFor(target);
         const body = brokenBody(random, target, others);
-        const response = await post(site.server.url, headers, body);
+        const response = await site.post(headers, body);
         const what = `${target.action} ${target.reportType ?? ''} ${JSON.stringify(headers)} ${String(body).slice(0, 300)} → ${response.body.slice(0, 300)}`;
         expect(response.status, what).to.be.within(400, 499);
       }
@@ -324,13 +309,12 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     // A file upload is raw bytes, any bytes: what makes one bad is a missing file name, or the device's token.
     for (let round = 0; round < ROUNDS; round++) {
       const headers = headersFor({ action: 'Report', reportType: 'FileCollection', valid: '', breaks: [] });
-      const response = await post(site.server.url, headers, randomBody(random, 'key=value\r\n'));
+      const response = await site.post(headers, randomBody(random, 'key=value\r\n'));
       expect(response.status, `FileCollection ${JSON.stringify(headers)} → ${response.body}`).to.be.within(400, 499);
     }
     // Bodies past the site's size limit, on every action.
     for (const action of ACTIONS) {
-      const response = await post(
-        site.server.url,
+      const response = await site.post(
         { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.auth]: fuzzer.auth, [HEADERS.action]: action },
         Buffer.alloc(2 * 1024 * 1024, 0x41),
       );
@@ -338,7 +322,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     }
     // None of it reached the site's records: no device, status or report came of it.
     expect((await site.admin.get('/site')).data).to.deep.include({ devices: 1, deviceMessages: 0, statusMessages: 0 });
-    expect(site.server.inventory.received).to.deep.equal({ machine: 0, software: 0, files: 0 });
+    expect(site.context.inventory.received).to.deep.equal({ machine: 0, software: 0, files: 0 });
   });
 
   it('device management point: 200 and a line of text for an action it does not know, 200 for a report type it does not know', async () => {
@@ -351,7 +335,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     for (const action of ['Nonsense', '', 'Register', 'PackageLocationRequest', 'Report/MachineInventory']) {
       for (let round = 0; round < ROUNDS / 5; round++) {
         const body = randomBody(random, valid);
-        const response = await post(site.server.url, { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: action, [HEADERS.auth]: fuzzer.auth }, body);
+        const response = await site.post({ [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: action, [HEADERS.auth]: fuzzer.auth }, body);
         const what = `${action} ${String(body).slice(0, 200)}`;
         if (/^\s*(<\?xml[^>]*\?>\s*)?<Status[\s>/]/.test(String(body))) {
           // A body whose root is Status is taken as status: never a 5xx.
@@ -364,8 +348,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     }
     for (const type of ['Gossip', '', 'machine inventory']) {
       for (let round = 0; round < ROUNDS / 5; round++) {
-        const response = await post(
-          site.server.url,
+        const response = await site.post(
           { [HEADERS.uuid]: fuzzer.uuid, [HEADERS.action]: 'Report', [HEADERS.auth]: fuzzer.auth, [HEADERS.reportType]: type },
           randomBody(random, valid),
         );
@@ -373,7 +356,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
         expect(response.body).to.equal('');
       }
     }
-    expect(site.server.inventory.get('FUZZ-1')).to.equal(undefined);
+    expect(site.context.inventory.get('FUZZ-1')).to.equal(undefined);
   });
 
   it('distribution point: a range it can serve, or 416', async () => {
@@ -381,13 +364,14 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     for (let round = 0; round < ROUNDS; round++) {
       const range =
         random.next() < 0.5 ? `bytes=${random.int(-5, 3000)}-${random.next() < 0.3 ? '' : random.int(-5, 3000)}` : printable(random, random.int(0, 30));
-      const response = await http().get(`/SMS_DP_SMSPKG$/TST00001/1.tar`, { headers: { range } });
+      const response = await site.download(`/SMS_DP_SMSPKG$/TST00001/1.tar`, range);
       expect([200, 206, 416], range).to.include(response.status);
     }
   });
 
   it('refuses package content from outside the content root', async () => {
-    const response = await http().post<AdminError>('/admin/packages', JSON.stringify({ id: 'TST0000E', name: 'escape', source: '../../../etc' }), {
+    const response = await site.request<AdminError>('post', '/admin/packages', {
+      body: JSON.stringify({ id: 'TST0000E', name: 'escape', source: '../../../etc' }),
       headers: { 'content-type': 'application/json' },
     });
     expect(response.status).to.equal(400);
@@ -396,8 +380,11 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
   });
 
   it('still answers a well-behaved device afterwards, every answer a document that validates', async () => {
+    // The agent's SiteConnection speaks HTTP through its own undici Agent, which nothing can swap for inject: the
+    // same app, with all the fuzzing behind it, goes on a socket for it.
+    const serverUrl = await site.listen();
     const exchanges: WireExchange[] = [];
-    const connection = new SiteConnection({ serverUrl: site.server.url, clock: site.clock, onWire: (exchange) => exchanges.push(exchange) });
+    const connection = new SiteConnection({ serverUrl, clock: site.clock, onWire: (exchange) => exchanges.push(exchange) });
     try {
       const identification = identificationOf(profile({ id: 'WELL-1' }));
       const answer = await connection.poll({ uuid: identification.id, auth: '', timestamp: '' }, identification);
@@ -426,7 +413,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
         machineInventory.encode({ type: 'machine', items: [{ name: 'Device_OS', properties: [['Platform', '3']] }] }),
       );
       expect(await site.messageIds('TST20001', 'WELL-1')).to.deep.equal([10002, 11030, 11031, 10005, 10008, 11035]);
-      expect(site.server.inventory.get('WELL-1')?.machine?.items).to.have.length(1);
+      expect(site.context.inventory.get('WELL-1')?.machine?.items).to.have.length(1);
       // The fuzzing device too: same token, and its poll still lists the package.
       const again = await connection.poll({ uuid: fuzzer.uuid, auth: fuzzer.auth, timestamp: '' }, identificationOf(profile({ id: 'FUZZ-1' })));
       expect(again.auth).to.equal(fuzzer.auth);

@@ -186,6 +186,30 @@ describe('the device statechart, through a fake site port', () => {
     expect(site.delivered.flat()[0]!.parameters.Reason).to.equal('PlatformNotSupported');
   });
 
+  it('as a desktop client, refuses a Windows CE program and a configuration package with 11034, downloading neither', async () => {
+    const site = new FakeSite();
+    const offers: Instructions[] = [
+      instructions({
+        id: 'PKG-CE',
+        extension: extension({
+          program: { name: 'Install', flags: PROGRAM_FLAG_WINDOWS_CE, maxRunTimeMinutes: 60, platforms: ['Windows XP'], successExitCodes: [0] },
+        }),
+      }),
+      instructions({ id: 'PKG-CONFIG', commandLine: '', extension: extension({ packageType: PACKAGE_TYPE.configuration }) }),
+    ];
+    site.answerPoll = () => Promise.resolve(policy(offers.map((o) => o.id)));
+    let asked = 0;
+    site.answerInstructions = () => Promise.resolve(offers[asked++ % offers.length]!);
+    start(site, { id: 'XP-0001', name: 'desktop-1', platform: 'Windows XP', osVersion: '5.1.2600' });
+    await site.clock.advance(5 * MINUTE);
+    expect(site.calls).to.not.include('download');
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.packageRefused, DEVICE_MESSAGE.packageRefused]);
+    expect(site.delivered.flat().map((m) => [m.packageId, m.parameters.Reason])).to.deep.equal([
+      ['PKG-CE', 'PlatformNotSupported'],
+      ['PKG-CONFIG', 'PlatformNotSupported'],
+    ]);
+  });
+
   it('retries an interrupted download from the bytes it has, then reports 11032 when the retries run out', async () => {
     const site = new FakeSite();
     const partials: (number | undefined)[] = [];

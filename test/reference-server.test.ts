@@ -37,13 +37,13 @@ const SCANNER = {
 };
 
 /** A fleet on the simulated clock against `serverUrl`, run until every device has finished a poll cycle. */
-async function runFleet(serverUrl: string, devices: number) {
+async function runFleet(serverUrl: string, devices: number, mix = MIX) {
   const clock = new SimulatedClock();
   const latency = new LatencyRecorder();
   const connection = new SiteConnection({ serverUrl, clock, onExchange: latency.record });
   const random = seededRandom(3);
   const fleet = new Fleet({
-    profiles: drawProfiles(MIX, devices, random.fork()),
+    profiles: drawProfiles(mix, devices, random.fork()),
     site: sitePortOf(connection),
     random,
     logger: silentLogger(),
@@ -83,6 +83,20 @@ describe('a fleet against a server that knows only the documented protocol', fun
     expect(server.unknown, 'no exchange the documents do not know').to.deep.equal([]);
     // What the devices sent is what the documents describe.
     for (const request of server.requests) if (request.root !== '') assertValid(request.body, `device ${request.action}`);
+  });
+
+  it('as desktop clients, refuses what such a server offers (device programs only), says why (11034) and downloads nothing', async () => {
+    const server = await startReference({ packages: [SCANNER] });
+    const desktops = fleetMixSchema.parse({ ...MIX, platforms: [{ platform: 'Windows XP', osVersion: '5.1.2600', weight: 1 }] });
+    const { complete, fleet } = await runFleet(server.origin, 3, desktops);
+    expect(complete).to.equal(true);
+    for (const handheld of fleet.handhelds) {
+      const uuid = deviceUuidOf(handheld.getSnapshot().context.profile);
+      expect(server.devices.get(uuid)).to.include({ Platform: 'Windows XP' });
+      const statuses = server.statuses.filter((s) => s.uuid === uuid).map((s) => [s.messageID, s.parameters.Reason]);
+      expect(statuses, uuid).to.deep.equal([[DEVICE_MESSAGE.packageRefused, 'PlatformNotSupported']]);
+    }
+    expect(server.requests.map((r) => r.action)).to.not.include('LocationRequest');
   });
 
   it('posts to the path a server URL names, and to the documented path for a bare origin', async () => {

@@ -22,7 +22,8 @@ import { parseRange } from '../src/server/distribution-point.js';
 import type { ActiveFault } from '../src/admin/contract.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import type { AdvertisementStatus } from '../src/admin/contract.js';
-import { HOUR, profile, testSite, TestSite, writePackageSources, type AdminError } from './support/test-site.js';
+import { InjectedSite, type Answer } from './support/injected-site.js';
+import { HOUR, profile, testSite, writePackageSources, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 
 const APP_AD = { id: 'TST20001', name: 'Test App rollout', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' };
@@ -59,29 +60,12 @@ function readTar(archive: Buffer): Promise<TarEntry[]> {
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** An answer from the site, its body as text. */
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: string;
-}
-
 /**
  * A 200 answer that carries a document must conform to the reference's schema: every answer the specs below get
  * goes through here. Empty answers (Status, Report) and the text answer to an unknown action are not documents.
  */
 function checkAnswer(answer: Answer, what: string): void {
   if (answer.status === 200 && answer.body.trimStart().startsWith('<')) assertValid(answer.body, what);
-}
-
-/**
- * One POST to the management point with exactly these headers (fetch adds no Content-Type to a byte body), and
- * the answer as text.
- */
-async function post(baseUrl: string, headers: Record<string, string>, body: string | Buffer, dmPath = DEFAULT_DM_PATH): Promise<Answer> {
-  const bytes = new Uint8Array(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
-  const response = await fetch(new URL(dmPath, baseUrl), { method: 'POST', headers, body: bytes });
-  return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
 interface SendOptions {
@@ -93,20 +77,23 @@ interface SendOptions {
   path?: string;
 }
 
-/** Speaks the device side of the protocol with plain HTTP: no agent code involved beyond the document codecs. */
+/**
+ * Speaks the device side of the protocol with plain HTTP requests, injected into the site's app: no agent code
+ * involved beyond the document codecs.
+ */
 class RawDevice {
   /** X-Device-Auth and X-Device-Timestamp as the site last set them; sent on every request once set. */
   auth: string | null = null;
   timestamp = '';
 
   constructor(
-    readonly baseUrl: string,
+    readonly site: InjectedSite,
     readonly identification: Identification,
     readonly uuid: string = identification.id,
   ) {}
 
-  static of(site: TestSite, overrides: Partial<DeviceProfile> = {}): RawDevice {
-    return new RawDevice(site.server.url, identificationOf(profile(overrides)));
+  static of(site: InjectedSite, overrides: Partial<DeviceProfile> = {}): RawDevice {
+    return new RawDevice(site, identificationOf(profile(overrides)));
   }
 
   get name(): string {
@@ -125,7 +112,7 @@ class RawDevice {
     Object.assign(headers, options.headers);
     const omitted = new Set(options.omit ?? []);
     const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => !omitted.has(name)));
-    const answer = await post(this.baseUrl, sent, body, options.path);
+    const answer = await this.site.post(sent, body, options.path);
     checkAnswer(answer, `answer to ${action ?? '(no action)'}`);
     return answer;
   }
@@ -186,9 +173,9 @@ function httpUrlOf(location: PackageLocation): string {
 }
 
 /** The advertisement a device-management package id stands for. */
-const advertisementOf = (site: TestSite, dmPackageId: string) => site.server.policy.advertisedRevision(dmPackageId)?.advertisementId;
+const advertisementOf = (site: InjectedSite, dmPackageId: string) => site.context.policy.advertisedRevision(dmPackageId)?.advertisementId;
 
-const adminSite = async (site: TestSite) => (await site.admin.get<{ deviceMessages: number; statusMessages: number; devices: number }>('/site')).data;
+const adminSite = async (site: InjectedSite) => (await site.admin.get<{ deviceMessages: number; statusMessages: number; devices: number }>('/site')).data;
 
 /** A device's status message: Sequence as mlc-sim's devices number them, plus any other parameters. */
 function sequenced(packageId: string, messageId: number, time: number, sequence: number, parameters: Record<string, string> = {}): DeviceStatusMessage {
@@ -197,24 +184,25 @@ function sequenced(packageId: string, messageId: number, time: number, sequence:
 
 describe('the stub site server over HTTP', () => {
   describe('distribution point', () => {
-    let site: TestSite;
+    let site: InjectedSite;
     let device: RawDevice;
     let dmPackageId: string;
     let contentUrl: string;
     let archive: Buffer;
 
     before(async () => {
-      site = await TestSite.start(testSite({ advertisements: [APP_AD] }));
+      site = await InjectedSite.build(testSite({ advertisements: [APP_AD] }));
       device = RawDevice.of(site);
       [dmPackageId] = (await device.poll()).packages as [string];
       contentUrl = httpUrlOf(await device.locate(dmPackageId));
-      const response = await axios.get<ArrayBuffer>(contentUrl, { responseType: 'arraybuffer' });
-      archive = Buffer.from(response.data);
+      const response = await site.download(contentUrl);
+      expect(response.status).to.equal(200);
+      archive = response.body;
     });
-    after(async () => (site as TestSite | undefined)?.stop());
+    after(async () => (site as InjectedSite | undefined)?.close());
 
     it('locates package content at the distribution point path of the package and version', () => {
-      expect(contentUrl).to.equal(`${site.server.url}/SMS_DP_SMSPKG$/TST00001/1.tar`);
+      expect(contentUrl).to.equal(`${site.url}/SMS_DP_SMSPKG$/TST00001/1.tar`);
     });
 
     it('serves a real tar archive of the package source files', async () => {
@@ -229,9 +217,10 @@ describe('the stub site server over HTTP', () => {
       expect(instruction.id).to.equal(dmPackageId);
       expect(instruction.packageSize).to.equal(archive.length);
       expect(instruction.extension?.content.sha256).to.equal(sha256(archive));
-      const head = await axios.get(contentUrl, { responseType: 'arraybuffer' });
-      expect(head.headers.etag).to.equal(`"${sha256(archive)}"`);
-      expect(head.headers['accept-ranges']).to.equal('bytes');
+      const head = await site.download(contentUrl);
+      expect(head.status).to.equal(200);
+      expect(head.headers.get('etag')).to.equal(`"${sha256(archive)}"`);
+      expect(head.headers.get('accept-ranges')).to.equal('bytes');
     });
 
     it('builds the same archive, and so the same hash, from the same files', async () => {
@@ -251,42 +240,43 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers a byte range with 206 and exactly those bytes', async () => {
-      const response = await axios.get<ArrayBuffer>(contentUrl, { responseType: 'arraybuffer', headers: { range: 'bytes=0-99' } });
+      const response = await site.download(contentUrl, 'bytes=0-99');
       expect(response.status).to.equal(206);
-      expect(response.headers['content-range']).to.equal(`bytes 0-99/${archive.length}`);
-      expect(Buffer.from(response.data).equals(archive.subarray(0, 100))).to.equal(true);
+      expect(response.headers.get('content-range')).to.equal(`bytes 0-99/${archive.length}`);
+      expect(response.body.equals(archive.subarray(0, 100))).to.equal(true);
     });
 
     it('answers a suffix range with the last bytes', async () => {
-      const response = await axios.get<ArrayBuffer>(contentUrl, { responseType: 'arraybuffer', headers: { range: 'bytes=-50' } });
+      const response = await site.download(contentUrl, 'bytes=-50');
       expect(response.status).to.equal(206);
-      expect(response.headers['content-range']).to.equal(`bytes ${archive.length - 50}-${archive.length - 1}/${archive.length}`);
-      expect(Buffer.from(response.data).equals(archive.subarray(archive.length - 50))).to.equal(true);
+      expect(response.headers.get('content-range')).to.equal(`bytes ${archive.length - 50}-${archive.length - 1}/${archive.length}`);
+      expect(response.body.equals(archive.subarray(archive.length - 50))).to.equal(true);
     });
 
     it('answers an open-ended range with the rest of the archive', async () => {
-      const response = await axios.get<ArrayBuffer>(contentUrl, { responseType: 'arraybuffer', headers: { range: 'bytes=100-' } });
+      const response = await site.download(contentUrl, 'bytes=100-');
       expect(response.status).to.equal(206);
-      expect(response.headers['content-range']).to.equal(`bytes 100-${archive.length - 1}/${archive.length}`);
-      expect(Buffer.from(response.data).equals(archive.subarray(100))).to.equal(true);
+      expect(response.headers.get('content-range')).to.equal(`bytes 100-${archive.length - 1}/${archive.length}`);
+      expect(response.body.equals(archive.subarray(100))).to.equal(true);
     });
 
     it('answers a range past the end with 416 and the size', async () => {
-      const response = await axios.get(contentUrl, { responseType: 'arraybuffer', headers: { range: `bytes=${archive.length}-` }, validateStatus: () => true });
+      const response = await site.download(contentUrl, `bytes=${archive.length}-`);
       expect(response.status).to.equal(416);
-      expect(response.headers['content-range']).to.equal(`bytes */${archive.length}`);
+      expect(response.headers.get('content-range')).to.equal(`bytes */${archive.length}`);
     });
 
     it('answers 404 for a package version or file it does not have', async () => {
       for (const file of ['TST00001/2.tar', 'TST00001/1.zip', 'NOPE0001/1.tar', 'TST00006/1.tar', 'TST00005/2.tar']) {
-        const response = await axios.get(`${site.server.url}/SMS_DP_SMSPKG$/${file}`, { validateStatus: () => true });
+        const response = await site.download(`${site.url}/SMS_DP_SMSPKG$/${file}`);
         expect(response.status, file).to.equal(404);
       }
     });
 
     it('serves a configuration package as one provisioning document per configuration item, each valid', async () => {
-      const response = await axios.get<ArrayBuffer>(`${site.server.url}/SMS_DP_SMSPKG$/TST00005/1.tar`, { responseType: 'arraybuffer' });
-      const entries = await readTar(Buffer.from(response.data));
+      const response = await site.download(`${site.url}/SMS_DP_SMSPKG$/TST00005/1.tar`);
+      expect(response.status).to.equal(200);
+      const entries = await readTar(response.body);
       expect(entries.map((e) => e.path)).to.deep.equal(['CI-PIN.xml', 'CI-BT.xml', 'CI-CE-ONLY.xml']);
       for (const entry of entries) assertValid(entry.content, entry.path);
       expect(entries.find((e) => e.path === 'CI-BT.xml')!.content).to.include('<characteristic type="Registry">');
@@ -334,20 +324,20 @@ describe('the stub site server over HTTP', () => {
   });
 
   describe('documents shaped like a real device’s', () => {
-    let site: TestSite;
+    let site: InjectedSite;
     /** The captured device, once it has polled: its token, and the package the site listed for it. */
     let capture: RawDevice;
     let listed: string;
 
     beforeEach(async () => {
-      site = await TestSite.start(testSite({ advertisements: [APP_AD] }));
-      capture = new RawDevice(site.server.url, devicePoll.decode(golden('DevicePoll-capture.xml')).identification, CAPTURE.uuid);
+      site = await InjectedSite.build(testSite({ advertisements: [APP_AD] }));
+      capture = new RawDevice(site, devicePoll.decode(golden('DevicePoll-capture.xml')).identification, CAPTURE.uuid);
       const answer = await capture.send('Poll', golden('DevicePoll-capture.xml'));
       expect(answer.status, answer.body).to.equal(200);
       capture.remember(answer);
       [listed] = pollResponse.decode(answer.body).packages as [string];
     });
-    afterEach(async () => (site as TestSite | undefined)?.stop());
+    afterEach(async () => (site as InjectedSite | undefined)?.close());
 
     /** A golden document about the golden package, made about the package the site listed. */
     const about = (file: string) => golden(file).replaceAll(GOLDEN_PACKAGE, listed);
@@ -368,14 +358,14 @@ describe('the stub site server over HTTP', () => {
         const answer = await capture.send('Report', bytes, { contentType, headers: { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: file } });
         expect(answer.status, answer.body).to.equal(200);
       }
-      const files = site.server.inventory.get(CAPTURE.name)?.collectedFiles ?? {};
+      const files = site.context.inventory.get(CAPTURE.name)?.collectedFiles ?? {};
       expect(Object.values(files).map((f) => f.size)).to.deep.equal([bytes.length, bytes.length, bytes.length]);
     });
 
     it('tells apart two devices with the same DeviceName, so neither loses status', async () => {
-      const twin = new RawDevice(site.server.url, capture.identification, '11111111-2222-3333-4444-555555555555');
+      const twin = new RawDevice(site, capture.identification, '11111111-2222-3333-4444-555555555555');
       await twin.poll();
-      const names = [...site.server.devices.all()].map((d) => d.name);
+      const names = [...site.context.devices.all()].map((d) => d.name);
       expect(new Set(names).size).to.equal(2);
       const messages = [DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded];
       // As a documented device would send them: no Sequence, the same timestamps from both.
@@ -392,7 +382,8 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('builds the download URL from the address the device reached when a request has no Host header', async () => {
-      const { port } = new URL(site.server.url);
+      // The same app on a real socket: a request without a Host header cannot be injected (inject always sends one).
+      const { port } = new URL(await site.listen());
       const body = capture.locationRequest(listed);
       const raw = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(Number(port), '127.0.0.1', () => {
@@ -421,7 +412,7 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers the captured poll (no Domain or MAC, NetworkAdapter before CodePage) with a PollResponse that validates, and X-Device-Auth and X-Device-Timestamp', async () => {
-      const first = new RawDevice(site.server.url, capture.identification, CAPTURE.uuid);
+      const first = new RawDevice(site, capture.identification, CAPTURE.uuid);
       // No X-Device-Auth, and an empty X-Device-Timestamp: a device's very first poll.
       const answer = await first.send('Poll', golden('DevicePoll-capture.xml'));
       expect(answer.status, answer.body).to.equal(200);
@@ -440,7 +431,7 @@ describe('the stub site server over HTTP', () => {
       expect(answer.headers.get(HEADERS.auth)).to.equal(capture.auth);
       // The time of the poll on the site's clock, in the documentation's sample shape M/D/YYYY h:mm:ss AM.
       expect(answer.headers.get(HEADERS.timestamp)).to.equal('6/1/2009 8:00:00 AM');
-      const known = site.server.devices.get(CAPTURE.uuid);
+      const known = site.context.devices.get(CAPTURE.uuid);
       expect(known).to.include({ name: CAPTURE.name, platform: CAPTURE.platform });
       expect(known?.identification).to.deep.include({ userName: 'STOCKROOM\\ivanov', codePage: '866', systemDefaultLcid: '1049', domain: null });
     });
@@ -460,16 +451,16 @@ describe('the stub site server over HTTP', () => {
       const url = httpUrlOf(packageLocation.decode(located.body));
       expect(url).to.match(/^http:\/\//);
 
-      const whole = await fetch(url);
+      const whole = await site.download(url);
       expect(whole.status).to.equal(200);
       expect(whole.headers.get('accept-ranges')).to.equal('bytes');
-      const bytes = Buffer.from(await whole.arrayBuffer());
+      const bytes = whole.body;
       expect(bytes.length).to.equal(instruction.packageSize);
       // Checkpoint restart: the rest of the file from where the download stopped.
-      const rest = await fetch(url, { headers: { range: 'bytes=512-' } });
+      const rest = await site.download(url, 'bytes=512-');
       expect(rest.status).to.equal(206);
       expect(rest.headers.get('content-range')).to.equal(`bytes 512-${bytes.length - 1}/${bytes.length}`);
-      expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(512))).to.equal(true);
+      expect(rest.body.equals(bytes.subarray(512))).to.equal(true);
     });
 
     it('accepts a Status document as a documented device sends it (11030, 11031, 11035, no Parameters): 200, empty, recorded as ConfigMgr messages', async () => {
@@ -519,7 +510,7 @@ describe('the stub site server over HTTP', () => {
       const software = await capture.send('Report', golden('FileReport.xml'), { headers: { [HEADERS.reportType]: 'SoftwareInventory' } });
       expect(software.status, software.body).to.equal(200);
       expect(software.body).to.equal('');
-      const inventory = site.server.inventory.get(CAPTURE.name);
+      const inventory = site.context.inventory.get(CAPTURE.name);
       expect(inventory?.machine?.items.map((i) => i.name)).to.deep.equal([
         'Device_System',
         'Device_OS',
@@ -542,7 +533,7 @@ describe('the stub site server over HTTP', () => {
         { path: '\\Program Files\\PickList\\readme.txt', size: 812 },
         { path: '\\Program Files\\PickList\\Data\\lists.sdf', size: 40960 },
       ]);
-      expect(site.server.inventory.received).to.deep.include({ machine: 1, software: 1 });
+      expect(site.context.inventory.received).to.deep.include({ machine: 1, software: 1 });
     });
 
     it('accepts a collected file as raw bytes with its full device path', async () => {
@@ -551,7 +542,7 @@ describe('the stub site server over HTTP', () => {
       const answer = await capture.send('Report', bytes, { contentType: null, headers: { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: file } });
       expect(answer.status, answer.body).to.equal(200);
       expect(answer.body).to.equal('');
-      expect(site.server.inventory.get(CAPTURE.name)?.collectedFiles[file]).to.deep.equal({ size: bytes.length, time: site.clock.now() });
+      expect(site.context.inventory.get(CAPTURE.name)?.collectedFiles[file]).to.deep.equal({ size: bytes.length, time: site.clock.now() });
       const nameless = await capture.send('Report', bytes, { headers: { [HEADERS.reportType]: 'FileCollection' } });
       expect(nameless.status).to.equal(400);
       expect(nameless.body).to.include('X-Device-FullyQualifiedFilename');
@@ -596,11 +587,11 @@ describe('the stub site server over HTTP', () => {
         expect(answer.status, action).to.equal(200);
         expect(answer.body, action).to.equal(`Unknown X-Device-Action field: ${action}`);
       }
-      const stranger = new RawDevice(site.server.url, { ...capture.identification, id: 'NEW-DEVICE' }, 'NEW-DEVICE');
+      const stranger = new RawDevice(site, { ...capture.identification, id: 'NEW-DEVICE' }, 'NEW-DEVICE');
       const none = await stranger.send(null, stranger.pollDocument());
       expect(none.status).to.equal(200);
       expect(none.body).to.equal('Unknown X-Device-Action field: ');
-      expect(site.server.devices.get('NEW-DEVICE')).to.equal(undefined);
+      expect(site.context.devices.get('NEW-DEVICE')).to.equal(undefined);
       expect((await adminSite(site)).devices).to.equal(1);
     });
 
@@ -628,7 +619,7 @@ describe('the stub site server over HTTP', () => {
         const empty = await capture.send(action, body, { headers: { [HEADERS.uuid]: '' } });
         expect(empty.status, action).to.equal(400);
       }
-      const bare = await post(site.server.url, {}, golden('DevicePoll-capture.xml'));
+      const bare = await site.post({}, golden('DevicePoll-capture.xml'));
       expect(bare.status).to.equal(400);
       expect(bare.body).to.include('X-Device-UUID');
     });
@@ -641,7 +632,7 @@ describe('the stub site server over HTTP', () => {
         ['Report', golden('Inventory-capture.xml'), { [HEADERS.reportType]: 'MachineInventory' }],
         ['Report', 'raw bytes', { [HEADERS.reportType]: 'FileCollection', [HEADERS.fileName]: '\\a.txt' }],
       ];
-      const stranger = new RawDevice(site.server.url, { ...capture.identification, id: 'NEVER-POLLED' }, 'NEVER-POLLED');
+      const stranger = new RawDevice(site, { ...capture.identification, id: 'NEVER-POLLED' }, 'NEVER-POLLED');
       stranger.auth = capture.auth;
       for (const [action, body, headers] of requests) {
         const without = await capture.send(action, body, { headers, omit: [HEADERS.auth] });
@@ -653,7 +644,7 @@ describe('the stub site server over HTTP', () => {
         expect(unknown.body).to.include('NEVER-POLLED');
       }
       expect(await site.messageIds('TST20001', CAPTURE.name)).to.deep.equal([]);
-      expect(site.server.inventory.get(CAPTURE.name)).to.equal(undefined);
+      expect(site.context.inventory.get(CAPTURE.name)).to.equal(undefined);
       // The token the poll gave still works.
       expect((await capture.send('InstructionRequest', about('InstructionsRequest.xml'))).status).to.equal(200);
     });
@@ -669,7 +660,7 @@ describe('the stub site server over HTTP', () => {
       const cold = await capture.send('Poll', golden('DevicePoll-capture.xml'), { omit: [HEADERS.auth], headers: { [HEADERS.timestamp]: '' } });
       expect(cold.headers.get(HEADERS.auth)).to.equal(token);
       expect((await adminSite(site)).devices).to.equal(1);
-      expect(site.server.devices.get(CAPTURE.uuid)).to.include({ firstPollAt: Date.parse('2009-06-01T08:00:00Z'), lastPollAt: site.clock.now() });
+      expect(site.context.devices.get(CAPTURE.uuid)).to.include({ firstPollAt: Date.parse('2009-06-01T08:00:00Z'), lastPollAt: site.clock.now() });
     });
 
     it('answers a document that does not decode with 400 and a line saying what is wrong, and keeps serving', async () => {
@@ -702,7 +693,7 @@ describe('the stub site server over HTTP', () => {
         const response = await capture.send('Report', body, { headers: { [HEADERS.reportType]: type } });
         expect(response.status, `${type}: ${body.slice(0, 80)}`).to.equal(400);
       }
-      expect(site.server.inventory.get(CAPTURE.name)).to.equal(undefined);
+      expect(site.context.inventory.get(CAPTURE.name)).to.equal(undefined);
       expect((await capture.send('Poll', golden('DevicePoll-capture.xml'))).status).to.equal(200);
       expect((await capture.instructions(listed)).id).to.equal(listed);
     });
@@ -715,18 +706,18 @@ describe('the stub site server over HTTP', () => {
       }
       const untyped = await capture.send('Report', golden('FileReport.xml'));
       expect(untyped.status).to.equal(200);
-      expect(site.server.inventory.get(CAPTURE.name)).to.equal(undefined);
+      expect(site.context.inventory.get(CAPTURE.name)).to.equal(undefined);
     });
   });
 
   describe('device endpoint', () => {
-    let site: TestSite;
+    let site: InjectedSite;
     beforeEach(async () => {
-      site = await TestSite.start(
+      site = await InjectedSite.build(
         testSite({ advertisements: [APP_AD], collections: [{ id: 'CE6', name: 'CE 6 devices', rule: { platforms: ['Windows CE 6.0'] } }] }),
       );
     });
-    afterEach(async () => (site as TestSite | undefined)?.stop());
+    afterEach(async () => (site as InjectedSite | undefined)?.close());
 
     it('offers a device the advertisements of its collections, and nothing else', async () => {
       await site.admin.post('/advertisements', { id: 'TST20002', name: 'CE driver', collectionId: 'CE6', packageId: 'TST00002', programName: 'Install' });
@@ -778,7 +769,7 @@ describe('the stub site server over HTTP', () => {
       expect(old.status).to.equal(404);
       expect(old.body).to.include('newer revision');
       expect((await device.instructions(renewed)).longDescription).to.equal('Test App, version 2');
-      expect(httpUrlOf(await device.locate(renewed))).to.equal(`${site.server.url}/SMS_DP_SMSPKG$/TST00001/2.tar`);
+      expect(httpUrlOf(await device.locate(renewed))).to.equal(`${site.url}/SMS_DP_SMSPKG$/TST00001/2.tar`);
     });
 
     it('counts a status message sent twice (same Sequence) once, and /site counts the messages devices sent', async () => {
@@ -876,11 +867,11 @@ describe('the stub site server over HTTP', () => {
   });
 
   describe('admin API', () => {
-    let site: TestSite;
+    let site: InjectedSite;
     beforeEach(async () => {
-      site = await TestSite.start();
+      site = await InjectedSite.build();
     });
-    afterEach(async () => (site as TestSite | undefined)?.stop());
+    afterEach(async () => (site as InjectedSite | undefined)?.close());
 
     const PACKAGE = { id: 'TST0000A', name: 'New App', source: 'app' };
     const PROGRAM = { packageId: 'TST0000A', name: 'Install', commandLine: 'wceload.exe App.cab', platforms: ['Windows Mobile 6.5'] };
@@ -909,8 +900,9 @@ describe('the stub site server over HTTP', () => {
       expect(collections.find((c) => c.id === COLLECTION.id)).to.deep.equal({ ...COLLECTION, members: [] });
       const ads = (await site.admin.get('/advertisements')).data as { id: string }[];
       expect(ads).to.deep.equal([{ ...ADVERTISEMENT, availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' }]);
-      const content = await axios.get<ArrayBuffer>(`${site.server.url}/SMS_DP_SMSPKG$/TST0000A/1.tar`, { responseType: 'arraybuffer' });
-      expect((await readTar(Buffer.from(content.data))).map((e) => e.path)).to.deep.equal(['App.cab', 'readme.txt']);
+      const content = await site.download(`${site.url}/SMS_DP_SMSPKG$/TST0000A/1.tar`);
+      expect(content.status).to.equal(200);
+      expect((await readTar(content.body)).map((e) => e.path)).to.deep.equal(['App.cab', 'readme.txt']);
     });
 
     it('counts as targeted the devices of the collection that have polled, and lists them without their tokens', async () => {
@@ -997,17 +989,18 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers a malformed JSON body with 400, not 500', async () => {
-      // fetch, not axios: axios re-encodes a string body that does not parse as JSON into a valid JSON string.
+      // Bodies sent as they are: the admin client would JSON-encode a string into a valid JSON string.
+      const json = { 'content-type': 'application/json' };
       for (const body of ['{"id": "TST0000A", "name":', '']) {
-        const response = await fetch(`${site.server.url}/admin/packages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const response = await site.request<AdminError>('POST', '/admin/packages', { headers: json, body });
         expect(response.status, JSON.stringify(body)).to.equal(400);
-        const error = (await response.json()) as { field: string; reason: string };
+        const error = response.data;
         expect(error.field).to.equal('(request)');
         expect(error.reason).to.match(/^FST_ERR_CTP_(INVALID|EMPTY)_JSON_BODY$/);
       }
-      const array = await fetch(`${site.server.url}/admin/packages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1]' });
+      const array = await site.request<AdminError>('POST', '/admin/packages', { headers: json, body: '[1]' });
       expect(array.status).to.equal(400);
-      expect(((await array.json()) as { field: string }).field).to.equal('(body)');
+      expect(array.data.field).to.equal('(body)');
       expect((await site.admin.get('/packages')).data).to.have.length(5);
     });
 
@@ -1021,11 +1014,11 @@ describe('the stub site server over HTTP', () => {
   });
 
   describe('faults API', () => {
-    let site: TestSite;
+    let site: InjectedSite;
     beforeEach(async () => {
-      site = await TestSite.start();
+      site = await InjectedSite.build();
     });
-    afterEach(async () => (site as TestSite | undefined)?.stop());
+    afterEach(async () => (site as InjectedSite | undefined)?.close());
 
     it('refuses a content fault on a management point endpoint', async () => {
       const response = await site.admin.post<AdminError>('/faults', { endpoint: 'Poll', kind: 'corrupt-content' });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ComplianceState } from '../domain/configuration-item.js';
-import type { MessageState } from '../domain/status-message.js';
+import type { AdvertisementState, ComplianceResult, StatusMessage } from '../domain/status-message.js';
 import { ACTIONS } from '../protocol/wire.js';
 
 export const ADMIN_PATH = '/admin';
@@ -15,6 +15,9 @@ export interface AdminError {
   field: string;
   reason: string;
 }
+
+/** `?devices=true` on an advertisement's status lists the devices in each state. */
+export const statusQuerySchema = z.strictObject({ devices: z.enum(['true', 'false']).default('false') });
 
 export const filterSchema = z.strictObject({ advertisementId: z.string().optional(), deviceId: z.string().optional() });
 export const membersSchema = z.strictObject({ devices: z.array(z.string().min(1)).min(1) });
@@ -30,12 +33,25 @@ export interface AdvertisementStatus {
   targeted: number;
   /** Devices that sent 10002. */
   received: number;
-  /** Devices by the state of their last status message. */
-  byState: Record<MessageState, number>;
+  /** Targeted devices by ConfigMgr advertisement state: they add up to `targeted`. */
+  byState: Record<AdvertisementState, number>;
+  /** Which devices are in each state (with `?devices=true`). */
+  devicesByState?: Record<AdvertisementState, string[]>;
   /** Status messages by ConfigMgr message id. */
   byMessageId: Record<string, number>;
   /** Configuration item id → devices by their last compliance state for it. */
   compliance: Record<string, Record<ComplianceState, number>>;
+}
+
+/** `GET /admin/devices/:name`: a device as the site knows it, and its status history, oldest first. */
+export interface DeviceDetail {
+  uuid: string;
+  name: string;
+  platform: string;
+  firstPollAt: number;
+  lastPollAt: number;
+  history: StatusMessage[];
+  compliance: ComplianceResult[];
 }
 
 // --- faults ------------------------------------------------------------------------------------------------------

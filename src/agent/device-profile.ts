@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mobilePlatformSchema } from '../domain/platform.js';
+import { platformSchema } from '../domain/platform.js';
 
 /** How the programs this device runs behave: drawn per run from the device's seeded randomness. */
 export const programBehaviourSchema = z.strictObject({
@@ -15,11 +15,11 @@ export const programBehaviourSchema = z.strictObject({
   restartSeconds: z.number().min(0).default(90),
 });
 
-/** One simulated handheld. */
+/** One simulated device: a handheld, or a desktop client of the same site when its platform is a desktop one. */
 export const deviceProfileSchema = z.strictObject({
   id: z.string().min(1),
   name: z.string().min(1),
-  platform: mobilePlatformSchema,
+  platform: platformSchema,
   osVersion: z.string().min(1),
   freeStorageBytes: z.number().int().min(0),
   connectivity: z.strictObject({

@@ -55,14 +55,14 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   try {
     response = await connection.download(request.url, have);
   } catch (error) {
-    throw new DownloadError('http', `no answer from ${request.url}: ${(error as Error).message}`, request.partial);
+    throw new DownloadError('http', `no answer for ${contentPath(request.url)}: ${(error as Error).message}`, request.partial);
   }
   const { status, headers, body: data } = response;
   if (status !== 200 && status !== 206) {
     data.resume();
     // 416: what we hold is not a prefix of this content any more; start again from the first byte.
     const keep = status === 416 ? null : request.partial;
-    throw new DownloadError('http', `HTTP ${status} from ${request.url}`, keep, retryAfterMs(headers['retry-after'], connection.clock.now()));
+    throw new DownloadError('http', `HTTP ${status} for ${contentPath(request.url)}`, keep, retryAfterMs(headers['retry-after'], connection.clock.now()));
   }
   // A 206 must continue exactly where we stopped; a 200 is the whole archive again.
   const resumed = status === 206 && String(headers['content-range']).startsWith(`bytes ${have}-`);
@@ -87,6 +87,12 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   }
   return { bytes: archive.length, ...(await readArchive(archive)) };
 }
+
+/**
+ * The content a URL names, without its origin: what a failure reports, so that the same replay reports the same
+ * words whatever port its embedded site had.
+ */
+const contentPath = (url: string) => new URL(url).pathname;
 
 /** A POSIX tar archive has `ustar` at byte 257 of its first header. */
 const isTar = (content: Buffer) => content.length >= 512 && content.subarray(257, 262).toString('latin1') === 'ustar';

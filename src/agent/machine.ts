@@ -64,6 +64,8 @@ export interface HandheldContext {
   queue: readonly string[];
   /** The package being handled; empty between offers. */
   current: string;
+  /** Per package, why the device last said it is waiting (11037): it says so again only for another reason. */
+  deferrals: Readonly<Record<string, string>>;
   /** Packages handled to the end (run, refused, failed): a later poll that lists them again does not rerun them. */
   done: Readonly<Record<string, true>>;
   /** What installed packages put on the device, for software inventory. */
@@ -117,6 +119,8 @@ export const handheldMachine = setup({
     hasOfferToHandle: ({ context }) => context.queue.length > 0,
     hasStatusToDeliver: ({ context }) => context.outbox.length > 0,
     reportsDue: ({ context }) => dueReports(context).length > 0,
+    deferralAlreadySaid: ({ context }, params: OfferEvent) =>
+      params.type === 'offer.record' && params.message === 'packageDeferred' && context.deferrals[params.packageId] === params.parameters[PARAMETER.reason],
     nothingToDo: ({ context }, params: { answer: PollAnswer }) =>
       context.outbox.length === 0 &&
       pendingPackages(context, params.answer.policy).length === 0 &&
@@ -163,8 +167,10 @@ export const handheldMachine = setup({
     })),
     record: assign(({ context }, params: { packageId: string; message: DeviceMessageKey; parameters: Record<string, string> }) => {
       const seq = context.seq + 1;
+      const reason = params.parameters[PARAMETER.reason];
       return {
         seq,
+        ...(params.message === 'packageDeferred' && reason !== undefined && { deferrals: { ...context.deferrals, [params.packageId]: reason } }),
         outbox: [
           ...context.outbox,
           {
@@ -204,6 +210,7 @@ export const handheldMachine = setup({
     packages: [],
     queue: [],
     current: '',
+    deferrals: {},
     done: {},
     installed: [],
     outbox: EMPTY_OUTBOX,
@@ -217,7 +224,7 @@ export const handheldMachine = setup({
     lastPollAt: null,
   }),
   on: {
-    'offer.record': { actions: { type: 'record', params: ({ event }) => event } },
+    'offer.record': [{ guard: { type: 'deferralAlreadySaid', params: ({ event }) => event } }, { actions: { type: 'record', params: ({ event }) => event } }],
     'offer.deliver': { actions: 'askToDeliver' },
     // Delivered while the device had moved on (a program that outran its delivery): what the site took leaves the
     // outbox all the same.

@@ -232,7 +232,20 @@ export const offerMachine = setup({
             'markDone',
           ],
         },
-        { guard: { type: 'verdictIs', params: { kind: 'defer' } }, target: 'deferred' },
+        {
+          // The device says once that it is waiting, and why (the device statechart drops a repeat).
+          guard: { type: 'verdictIs', params: { kind: 'defer' } },
+          target: 'deferred',
+          actions: {
+            type: 'record',
+            params: ({ context }) => ({
+              message: 'packageDeferred',
+              parameters: {
+                [PARAMETER.reason]: context.verdict.kind === 'defer' && context.verdict.why === 'connection' ? REASON.connectionClass : REASON.notYetStarted,
+              },
+            }),
+          },
+        },
         { guard: { type: 'verdictIs', params: { kind: 'decline' } }, target: 'done', actions: 'markDone' },
         {
           guard: { type: 'verdictIs', params: { kind: 'insufficientStorage' } },

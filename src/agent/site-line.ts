@@ -97,16 +97,34 @@ const ANSWERS = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, {
  * Not an invoked actor per exchange: starting and stopping an actor per poll cost a third of a fleet's CPU; nor one
  * per device: it cost 2 KB of each idle device's memory (see bench/). An answer that comes after its state was left
  * is handled where the statechart says, or dropped; one for a stopped device is dropped.
+ *
+ * A device has one exchange of a kind in flight at a time: a second (a delivery asked for while the last is still
+ * out) goes when the first is answered. So the site gets each device's requests of an action in the order the device
+ * made them, whatever the network does, and what it decides per request of a device (a fault's roll) is the same in
+ * every replay.
  */
 const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(({ input: port, receive }) => {
+  /** The exchange in flight per device (statechart) and kind. */
+  const inFlight = new Map<string, Promise<unknown>>();
   receive((request) => {
     const exchange = EXCHANGES[request.type] as (port: SitePort, request: SiteRequest) => Promise<unknown>;
     const answer = ANSWERS[request.type];
-    exchange(port, request).then(
+    const key = `${request.replyTo.sessionId} ${request.type}`;
+    const before = inFlight.get(key);
+    const start = () => exchange(port, request);
+    // Tracked while it waits, so a simulated clock does not move between the two.
+    const work = before === undefined ? start() : port.clock.track(before.then(start, start));
+    inFlight.set(key, work);
+    const settle = () => {
+      if (inFlight.get(key) === work) inFlight.delete(key);
+    };
+    work.then(
       (output) => {
+        settle();
         request.replyTo.send({ type: answer.done, output });
       },
       (error: unknown) => {
+        settle();
         request.replyTo.send({ type: answer.failed, error });
       },
     );

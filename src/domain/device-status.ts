@@ -2,8 +2,9 @@
  * What a device says about a package in `Status/StatusMessage@messageID`, and the `Parameter`s that say more.
  *
  * The documents define four ids: 11030 download starting, 11031 download succeeded, 11032 download failed and
- * 11035 execution succeeded. They name none for a failed execution, a refused package or a pending restart; mlc-sim
- * uses 11033, 11034 and 11036 for those, in the gap the documents leave (a documented server accepts unknown ids).
+ * 11035 execution succeeded. They name none for a failed execution, a refused package, a pending restart or a
+ * package put off until its schedule or connection allows; mlc-sim uses 11033, 11034, 11036 and 11037 for those, in
+ * and next to the gap the documents leave (a documented server accepts unknown ids).
  * The site turns these into ConfigMgr's advertisement status messages (see src/server/status-translation.ts).
  */
 export const DEVICE_MESSAGE = {
@@ -14,6 +15,8 @@ export const DEVICE_MESSAGE = {
   packageRefused: 11034,
   executionSucceeded: 11035,
   restartPending: 11036,
+  /** Sent once per package and reason: the device will handle it at a later poll. */
+  packageDeferred: 11037,
 } as const;
 
 export type DeviceMessageKey = keyof typeof DEVICE_MESSAGE;
@@ -45,6 +48,8 @@ export const REASON = {
   exitCode: 'ExitCode',
   maxRunTime: 'MaxRunTimeExceeded',
   badContent: 'BadContent',
+  notYetStarted: 'NotYetStarted',
+  connectionClass: 'ConnectionClass',
 } as const;
 
 /** One status message a device has recorded, as it goes on the wire; `parameters` holds the Sequence. */

@@ -1,9 +1,10 @@
 /**
- * Whether a handheld acts on a package it was offered, and how: the client's own rules, as a pure function of what
+ * Whether a device acts on a package it was offered, and how: the client's own rules, as a pure function of what
  * the instructions say and what the device is. The statechart asks once per offer and follows the verdict.
  */
 import { DEVICE_FLAGS, HIGH_BANDWIDTH_KBPS } from './advertisement.js';
 import { REASON } from './device-status.js';
+import { isDesktopPlatform } from './platform.js';
 import { PROGRAM_FLAG_WINDOWS_CE } from './program.js';
 
 /** The connection classes of Instructions/Flags: a package may download over any class whose bit is set. */
@@ -54,19 +55,31 @@ export type Verdict =
   | { kind: 'proceed' };
 
 /**
- * The verdict, the first rule that applies winning: expired, not yet started, wrong platform (a desktop program,
- * without the WINDOWS_CE flag, or a program for other platforms), optional and not taken, connection class not
- * allowed, larger than free storage. A configuration package has no program and is never optional to the device;
- * its provisioning documents are processed, not stored, so storage does not limit it.
+ * The verdict, the first rule that applies winning: expired, not yet started, wrong client type or platform (see
+ * platformAllows), optional and not taken, connection class not allowed, larger than free storage. A configuration
+ * package has no program and is never optional to the device; its provisioning documents are processed, not stored,
+ * so storage does not limit it.
  */
 export function judgeOffer(offer: OfferFacts, device: DeviceFacts, now: number): Verdict {
   if (offer.expiresAt !== null && now >= offer.expiresAt) return { kind: 'refuse', reason: REASON.expired };
   if (offer.startTime !== null && now < offer.startTime) return { kind: 'defer', why: 'notYetStarted' };
-  const program = offer.program;
-  if (program && ((program.flags & PROGRAM_FLAG_WINDOWS_CE) === 0 || !program.platforms.includes(device.platform)))
-    return { kind: 'refuse', reason: REASON.platform };
+  if (!platformAllows(offer, device.platform)) return { kind: 'refuse', reason: REASON.platform };
   if (!offer.required && !offer.isConfiguration && !device.runsOptionalPrograms) return { kind: 'decline' };
   if ((offer.flags & device.connectionClasses) === 0) return { kind: 'defer', why: 'connection' };
   if (!offer.isConfiguration && offer.packageSize > device.freeStorageBytes) return { kind: 'insufficientStorage' };
   return { kind: 'proceed' };
+}
+
+/**
+ * Whether the program suits the device's client type and platform. A handheld runs only Windows CE programs (the
+ * WINDOWS_CE flag) for its platform; with no program details (a documented server) it runs what it is given. A
+ * desktop client runs only desktop programs (no WINDOWS_CE flag) for its platform: never a configuration package
+ * (device settings are mobile only), and never a package without program details, since a documented server
+ * serves device programs only.
+ */
+function platformAllows(offer: OfferFacts, platform: string): boolean {
+  const program = offer.program;
+  const windowsCe = program !== null && (program.flags & PROGRAM_FLAG_WINDOWS_CE) !== 0;
+  if (isDesktopPlatform(platform)) return !offer.isConfiguration && program !== null && !windowsCe && program.platforms.includes(platform);
+  return program === null || (windowsCe && program.platforms.includes(platform));
 }

@@ -1,10 +1,63 @@
 import type { ComplianceState } from './configuration-item.js';
 
 /**
+ * ConfigMgr's advertisement states (MessageState), as the console shows a device's place in an advertisement:
+ * every targeted device is in exactly one. `noStatus` is a targeted device the site has heard nothing from about it.
+ */
+export const ADVERTISEMENT_STATES = [
+  'noStatus',
+  'accepted',
+  'waiting',
+  'downloading',
+  'downloadComplete',
+  'retrying',
+  'running',
+  'rebootPending',
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+  'willNotRerun',
+] as const;
+export type AdvertisementState = (typeof ADVERTISEMENT_STATES)[number];
+
+/** The console's names of the states. */
+export const STATE_NAMES: Record<AdvertisementState, string> = {
+  noStatus: 'No Status',
+  accepted: 'Accepted',
+  waiting: 'Waiting',
+  downloading: 'Download in Progress',
+  downloadComplete: 'Download Complete',
+  retrying: 'Retrying',
+  running: 'Running',
+  rebootPending: 'Reboot Pending',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  rejected: 'Rejected',
+  expired: 'Expired',
+  willNotRerun: 'Will Not Rerun',
+};
+
+/** States a device is still on its way out of: it may yet succeed or fail. */
+export const IN_PROGRESS_STATES: readonly AdvertisementState[] = [
+  'accepted',
+  'waiting',
+  'downloading',
+  'downloadComplete',
+  'retrying',
+  'running',
+  'rebootPending',
+];
+/** States in which a device will not run the advertisement: it cannot finish it. */
+export const NOT_APPLICABLE_STATES: readonly AdvertisementState[] = ['rejected', 'expired', 'willNotRerun'];
+
+/** The state a status message puts a device in (never `noStatus`). */
+export type MessageState = Exclude<AdvertisementState, 'noStatus'>;
+
+/**
  * Software-distribution status message ids. `verified: false` marks ids that public sources cite but we could not
  * confirm from Microsoft documentation (see README, "Status message ids").
  */
-export type MessageState = 'accepted' | 'rejected' | 'expired' | 'downloading' | 'downloaded' | 'running' | 'rebootPending' | 'succeeded' | 'failed';
 
 interface MessageDefinition {
   id: number;
@@ -24,10 +77,11 @@ export const STATUS = define({
   advertisementExpired: { id: 10019, name: 'Program rejected: advertisement expired', state: 'expired', verified: false },
   restartPending: { id: 10022, name: 'Preliminary success, restart pending', state: 'rebootPending', verified: true },
   contentTooLarge: { id: 10050, name: 'Download failed: package larger than the cache', state: 'failed', verified: true },
+  programWaiting: { id: 10037, name: 'Program waiting: its schedule or connection requirements are not met yet', state: 'waiting', verified: false },
   contentMismatch: { id: 10057, name: 'Program failed: content did not match the source', state: 'failed', verified: true },
   maxRunTimeExceeded: { id: 10070, name: 'Program exceeded its maximum run time', state: 'failed', verified: false },
   downloadStarted: { id: 11030, name: 'Starting package download', state: 'downloading', verified: true },
-  downloadSucceeded: { id: 11031, name: 'Download successful', state: 'downloaded', verified: true },
+  downloadSucceeded: { id: 11031, name: 'Download successful', state: 'downloadComplete', verified: true },
   downloadFailed: { id: 11032, name: 'Download unsuccessful', state: 'failed', verified: true },
   executionSucceeded: { id: 11035, name: 'Execution successful', state: 'succeeded', verified: true },
 });

@@ -6,7 +6,7 @@ import { configurationItemSchema } from '../domain/configuration-item.js';
 import { packageSchema } from '../domain/package.js';
 import { programSchema } from '../domain/program.js';
 import { firstIssue } from '../domain/validation.js';
-import { ADMIN_PATH, advertisementChangeSchema, faultSchema, filterSchema, membersSchema } from '../admin/contract.js';
+import { ADMIN_PATH, advertisementChangeSchema, faultSchema, filterSchema, membersSchema, statusQuerySchema } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-error.js';
 
@@ -94,13 +94,30 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     catalog.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
   );
   app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
-    status.summary(request.params.id, site.policy.targetedDevices(request.params.id).length, catalog.availableSince(request.params.id)),
+    status.summary(
+      request.params.id,
+      site.policy.targetedDevices(request.params.id),
+      catalog.availableSince(request.params.id),
+      parseBody(statusQuerySchema, request.query).devices === 'true',
+    ),
   );
 
   app.get(`${ADMIN_PATH}/devices`, async () => [...site.devices.all()].map(({ authToken: _token, ...device }) => device));
   app.delete(`${ADMIN_PATH}/devices`, async (_request, reply) => {
     site.devices.forget();
     return reply.code(204).send();
+  });
+  app.get<{ Params: { name: string } }>(`${ADMIN_PATH}/devices/:name`, async (request) => {
+    const { name } = request.params;
+    const device = site.devices.named(name);
+    if (!device) throw new SiteError(404, 'name', `no device named ${name} has polled this site`);
+    const { authToken: _token, ...known } = device;
+    return {
+      ...known,
+      history: status.statusMessages({ deviceId: name }),
+      compliance: status.complianceResults({ deviceId: name }),
+      inventory: site.inventory.get(name) ?? null,
+    };
   });
   app.get<{ Params: { name: string } }>(`${ADMIN_PATH}/devices/:name/inventory`, async (request) => {
     const inventory = site.inventory.get(request.params.name);

@@ -73,8 +73,12 @@ export class DeviceRegistry {
     return undefined;
   }
 
-  all(): Iterable<KnownDevice> {
-    return this.byUuid.values();
+  /**
+   * Every known device, in name order: not the order they first polled in, which in a replay depends on which of the
+   * requests of one simulated second reached the site first.
+   */
+  all(): KnownDevice[] {
+    return [...this.byUuid.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   get size(): number {

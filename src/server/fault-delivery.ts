@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ActiveFault } from '../admin/contract.js';
-import type { FaultInjector } from './faults.js';
+import type { FaultHit } from './faults.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,12 +10,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * retry-after (and returns true); waits out a latency fault (and returns false, so the request is then served).
  */
 export async function faultBeforeHandling(
-  fault: ActiveFault | undefined,
-  faults: FaultInjector,
+  hit: FaultHit | undefined,
   reply: FastifyReply,
   refuse: (status: number, fault: ActiveFault) => FastifyReply,
 ): Promise<boolean> {
-  if (!fault) return false;
+  if (!hit) return false;
+  const { fault } = hit;
   if (fault.kind === 'http-error') {
     refuse(fault.status, fault);
     return true;
@@ -25,7 +25,7 @@ export async function faultBeforeHandling(
     refuse(fault.status, fault);
     return true;
   }
-  if (fault.kind === 'latency') await sleep(faults.latency(fault));
+  if (fault.kind === 'latency') await sleep(hit.latencyMs);
   return false;
 }
 

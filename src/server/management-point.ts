@@ -12,8 +12,9 @@ import { packageLocation } from '../protocol/documents/package-location.js';
 import { packageLocationRequest } from '../protocol/documents/package-location-request.js';
 import { pollResponse } from '../protocol/documents/poll-response.js';
 import { statusDocument } from '../protocol/documents/status.js';
-import { ACTIONS, DEFAULT_DM_PATH, DISTRIBUTION_POINT_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
+import { ACTIONS, DEFAULT_DM_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
 import { parseRoot, ProtocolError } from '../protocol/xml.js';
+import { contentUrl } from './distribution-point.js';
 import { deliver, faultBeforeHandling } from './fault-delivery.js';
 import type { ActiveFault } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
@@ -55,13 +56,14 @@ export function registerManagementPoint(app: FastifyInstance, site: SiteContext)
           const uuid = request.headers[HEADERS.uuid];
           if (typeof uuid !== 'string' || uuid === '') throw new SiteError(400, 'X-Device-UUID', 'header is missing');
           const action = actionOf(request);
-          const fault = action === null ? undefined : site.faults.hit(action, site.now());
-          const refuse = (status: number, hit: ActiveFault) => sendText(reply, status, `fault ${hit.id} injected on ${action}`);
+          // Who asked, and how often before: a fault's roll is the same whatever order devices' requests arrive in.
+          const hit = action === null ? undefined : site.faults.hit(action, uuid, site.now());
+          const refuse = (status: number, fault: ActiveFault) => sendText(reply, status, `fault ${fault.id} injected on ${action}`);
           // eslint-disable-next-line @typescript-eslint/return-await -- returning the (thenable) reply tells fastify it is sent; awaiting it would wait for the response
-          if (await faultBeforeHandling(fault, site.faults, reply, refuse)) return reply;
+          if (await faultBeforeHandling(hit, reply, refuse)) return reply;
           const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, polls);
           for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
-          return await deliver(reply.code(200), fault, answer.contentType ?? XML, Buffer.from(answer.body));
+          return await deliver(reply.code(200), hit?.fault, answer.contentType ?? XML, Buffer.from(answer.body));
         } catch (error) {
           if (error instanceof ProtocolError) return sendText(reply, 400, error.message);
           if (error instanceof SiteError) return sendText(reply, error.status, error.message);
@@ -162,7 +164,7 @@ function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyR
   return packageLocation.encode({
     packageId: dmPackageId,
     locations: [
-      { metric: 1, smbPath: null, httpUrl: `http://${hostOf(request)}${DISTRIBUTION_POINT_PATH}/${file}`, directoryService: null, subnets: [] },
+      { metric: 1, smbPath: null, httpUrl: contentUrl(hostOf(request), file, device.uuid, site.contentUrlsNameDevice), directoryService: null, subnets: [] },
       // An SMB source as a real site lists it, behind the HTTP one: device clients download over HTTP.
       { metric: 2, smbPath: `\\\\MLC-DP01\\SMSPKGC$\\${content.packageId}`, httpUrl: null, directoryService: null, subnets: [] },
     ],

@@ -2,7 +2,8 @@ import type { Advertisement } from '../domain/advertisement.js';
 import { isMember } from '../domain/collection.js';
 import { guidOf } from '../domain/guid.js';
 import type { Package, PackageContent } from '../domain/package.js';
-import type { Program } from '../domain/program.js';
+import { isDesktopPlatform } from '../domain/platform.js';
+import { PROGRAM_FLAG_WINDOWS_CE, programFlags, type Program } from '../domain/program.js';
 import type { Catalog } from './catalog.js';
 import type { DeviceRegistry, KnownDevice } from './device-registry.js';
 import { SiteError } from './site-error.js';
@@ -25,8 +26,8 @@ export interface OfferedPackage {
 /**
  * Which packages apply to which device. The device-management "package" is an advertised program: one per
  * advertisement whose collection holds the device, with an id (a GUID) that changes whenever the advertisement, its
- * package or its program does, so a changed offer reaches the device as a new package. Platform and timing are the
- * client's to judge, as in ConfigMgr.
+ * package or its program does, so a changed offer reaches the device as a new package. Only the client type is the
+ * site's to judge (see isTargeted); platform and timing are the client's, as in ConfigMgr.
  */
 export class Policy {
   /** Every device-management package id the site has listed, for statuses that arrive after a change. */
@@ -81,8 +82,22 @@ export class Policy {
     return [...this.devices.all()].filter((d) => this.isTargeted(ad, d)).map((d) => d.name);
   }
 
+  /**
+   * Whether the site offers an advertisement to a device: the device is in its collection, and passes ConfigMgr's
+   * client-type check. A Windows CE program (ProgramFlags WINDOWS_CE) or a configuration package is offered to device
+   * clients only, and a desktop program to desktop clients only (a desktop platform in Identification/Platform).
+   * A device the site will not offer an advertisement to is not targeted by it: applicablePackages, offerTo and
+   * the console's "targeted" count (targetedDevices) all go through here, so they agree.
+   */
   private isTargeted(ad: Advertisement, device: KnownDevice): boolean {
     const collection = this.catalog.collections.get(ad.collectionId);
-    return collection !== undefined && isMember(collection, { id: device.name, platform: device.platform });
+    if (collection === undefined || !isMember(collection, { id: device.name, platform: device.platform })) return false;
+    return this.forDesktopClients(ad) === isDesktopPlatform(device.platform);
+  }
+
+  /** Whether an advertisement is for desktop clients: a program without the WINDOWS_CE flag. */
+  private forDesktopClients(ad: Advertisement): boolean {
+    const program = this.catalog.programOf(ad);
+    return program !== undefined && (programFlags(program) & PROGRAM_FLAG_WINDOWS_CE) === 0;
   }
 }

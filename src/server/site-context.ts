@@ -14,6 +14,8 @@ export interface SiteContext {
   status: StatusStore;
   inventory: InventoryStore;
   faults: FaultInjector;
+  /** The content URLs the site hands out name the device each is for (see contentUrl in distribution-point.ts). */
+  contentUrlsNameDevice: boolean;
   /** The site's notion of now: real time, or the replay's simulated time. */
   now: () => number;
   logger: Logger;

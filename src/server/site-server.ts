@@ -1,7 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { SiteDefinition } from '../domain/site.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { seededRandom, type Random } from '../random.js';
 import { registerAdminApi } from './admin-api.js';
 import { Catalog } from './catalog.js';
 import { DeviceRegistry } from './device-registry.js';
@@ -23,8 +22,17 @@ export interface SiteServerOptions {
   port?: number;
   /** The site's clock; replays pass the simulated clock's `now`. */
   now?: () => number;
-  /** Decides which requests a fault with a rate below 1 hits. */
-  random?: Random;
+  /**
+   * Seeds the site's random decisions: which requests a fault with a rate below 1 hits, and a latency fault's delay.
+   * Each is a hash of the seed and the request's identity (see FaultInjector), not a draw in arrival order.
+   */
+  seed?: number;
+  /**
+   * Name the device in each content URL the site hands out (`?device=<X-Device-UUID>`), so that content requests,
+   * which carry no device header, are known by their device as device-management requests are. A replay's site does;
+   * by default the URL is ConfigMgr's plain one, and content requests are known by file and range.
+   */
+  contentUrlsNameDevice?: boolean;
   /** SQLite database for status messages; ":memory:" (the default) keeps them only as long as the process. */
   statusDatabase?: string;
   logger?: Logger;
@@ -41,7 +49,8 @@ export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'
     policy: new Policy(catalog, devices),
     status: new StatusStore(options.statusDatabase),
     inventory: new InventoryStore(),
-    faults: new FaultInjector(options.random ?? seededRandom(1)),
+    faults: new FaultInjector(options.seed ?? 1),
+    contentUrlsNameDevice: options.contentUrlsNameDevice ?? false,
     now,
     logger: options.logger ?? silentLogger(),
   };
@@ -91,6 +100,7 @@ class SiteServer implements RunningSiteServer {
   readonly policy: Policy;
   readonly inventory: InventoryStore;
   readonly faults: FaultInjector;
+  readonly contentUrlsNameDevice: boolean;
   readonly now: () => number;
   readonly logger: Logger;
   status: StatusStore;
@@ -106,6 +116,7 @@ class SiteServer implements RunningSiteServer {
     this.policy = site.policy;
     this.inventory = site.inventory;
     this.faults = site.faults;
+    this.contentUrlsNameDevice = site.contentUrlsNameDevice;
     this.now = site.now;
     this.logger = site.logger;
     this.status = site.status;

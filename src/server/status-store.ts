@@ -3,7 +3,14 @@ import type { ComplianceState } from '../domain/configuration-item.js';
 import type { DeviceStatusMessage } from '../domain/device-status.js';
 import type { Translation } from './status-translation.js';
 import type { AdvertisementStatus } from '../admin/contract.js';
-import { describeMessage, type ComplianceResult, type MessageState, type StatusMessage } from '../domain/status-message.js';
+import {
+  ADVERTISEMENT_STATES,
+  describeMessage,
+  type AdvertisementState,
+  type ComplianceResult,
+  type MessageState,
+  type StatusMessage,
+} from '../domain/status-message.js';
 
 /** A status message as a device sent it, its de-duplication key, and the records the site makes of it. */
 export interface ReceivedMessage {
@@ -16,8 +23,6 @@ export interface AcceptResult {
   accepted: number;
   duplicates: number;
 }
-
-const MESSAGE_STATES: MessageState[] = ['accepted', 'rejected', 'expired', 'downloading', 'downloaded', 'running', 'rebootPending', 'succeeded', 'failed'];
 
 interface LastState {
   time: number;
@@ -228,9 +233,19 @@ export class StatusStore {
     this.db.close();
   }
 
-  summary(advertisementId: string, targeted: number, availableSince: number): AdvertisementStatus {
-    const byState = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0])) as Record<MessageState, number>;
-    for (const { state } of this.lastState.get(advertisementId)?.values() ?? []) byState[state]++;
+  /**
+   * What the console shows for one advertisement: every targeted device in exactly one state (its last status
+   * message's, or No Status), so the states add up to `targeted`; with `withDevices`, which devices are in each.
+   */
+  summary(advertisementId: string, targeted: readonly string[], availableSince: number, withDevices = false): AdvertisementStatus {
+    const byState = Object.fromEntries(ADVERTISEMENT_STATES.map((s) => [s, 0])) as Record<AdvertisementState, number>;
+    const devicesByState = Object.fromEntries(ADVERTISEMENT_STATES.map((s) => [s, [] as string[]])) as Record<AdvertisementState, string[]>;
+    const last = this.lastState.get(advertisementId);
+    for (const device of targeted) {
+      const state = last?.get(device)?.state ?? 'noStatus';
+      byState[state]++;
+      if (withDevices) devicesByState[state].push(device);
+    }
     const compliance: AdvertisementStatus['compliance'] = {};
     for (const result of this.lastCompliance.get(advertisementId)?.values() ?? []) {
       const counts = (compliance[result.itemId] ??= { compliant: 0, remediated: 0, nonCompliant: 0, notApplicable: 0 });
@@ -239,9 +254,10 @@ export class StatusStore {
     return {
       advertisementId,
       availableSince,
-      targeted,
+      targeted: targeted.length,
       received: this.received.get(advertisementId)?.size ?? 0,
       byState,
+      ...(withDevices && { devicesByState }),
       byMessageId: Object.fromEntries([...(this.messageCounts.get(advertisementId) ?? new Map<number, number>())].sort(([a], [b]) => a - b)),
       compliance,
     };

@@ -1,7 +1,7 @@
 /**
  * The device management point's job on status: a device reports download events about a device-management
  * package (11030-11036 with Parameters); the site records them as ConfigMgr advertisement status messages (10002,
- * 10005, 10006, 10008, 10018, 10022, 10050, 10057, ...) and per-item compliance, against the advertisement that
+ * 10005, 10006, 10008, 10018, 10022, 10037, 10050, 10057, ...) and per-item compliance, against the advertisement that
  * package stood for.
  */
 import { COMPLIANCE_STATES, type ComplianceState } from '../domain/configuration-item.js';
@@ -49,6 +49,8 @@ function messagesFor(message: DeviceStatusMessage, context: StatusContext): Stat
       return context.commandLine === null ? ['executionSucceeded'] : ['programSucceeded', 'executionSucceeded'];
     case DEVICE_MESSAGE.restartPending:
       return ['restartPending'];
+    case DEVICE_MESSAGE.packageDeferred:
+      return ['programWaiting'];
     default:
       return [];
   }

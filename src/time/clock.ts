@@ -4,7 +4,12 @@
  */
 export interface Clock {
   now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
+  /**
+   * `first`: on a simulated clock, fire before the timers due in the same tick that were set without it, and let the
+   * work it starts settle before they fire (a scenario's site change comes before the device requests of its
+   * second). A real clock has no ticks to order within, and ignores it.
+   */
+  setTimeout(callback: () => void, ms: number, first?: boolean): unknown;
   clearTimeout(handle: unknown): void;
   /**
    * Marks real asynchronous work (an HTTP exchange) as in flight. A simulated clock does not move past pending work,

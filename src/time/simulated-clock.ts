@@ -3,6 +3,8 @@ import type { Clock } from './clock.js';
 
 interface Timer {
   at: number;
+  /** Fires, and its work settles, before the other timers of its tick. */
+  first: boolean;
   seq: number;
   callback: () => void;
 }
@@ -15,13 +17,17 @@ interface Timer {
  * together, in the order it was set, and their HTTP exchanges run concurrently before time moves on. That is what
  * lets thousands of handhelds replay at the speed of the server rather than one exchange at a time, while each
  * device still sees one exact `now()`.
+ *
+ * A timer set `first` (a scenario's timeline) fires before the others of its tick, and what it starts settles
+ * before they fire: a site change at a given second is in place for every device request of that second, whatever
+ * the order the requests would have reached the site in.
  */
 export class SimulatedClock implements Clock {
   private current: number;
   private readonly resolutionMs: number;
   private seq = 0;
   private inFlight = 0;
-  private readonly timers = new Heap<Timer>((a, b) => a.at - b.at || a.seq - b.seq);
+  private readonly timers = new Heap<Timer>((a, b) => a.at - b.at || Number(b.first) - Number(a.first) || a.seq - b.seq);
   private readonly cancelled = new Set<number>();
 
   constructor(start: number | string = '2009-06-01T08:00:00Z', resolutionMs = 1000) {
@@ -33,10 +39,10 @@ export class SimulatedClock implements Clock {
     return this.current;
   }
 
-  setTimeout(callback: () => void, ms: number): number {
+  setTimeout(callback: () => void, ms: number, first = false): number {
     const seq = ++this.seq;
     const due = this.current + Math.max(0, ms);
-    this.timers.push({ at: Math.ceil(due / this.resolutionMs) * this.resolutionMs, seq, callback });
+    this.timers.push({ at: Math.ceil(due / this.resolutionMs) * this.resolutionMs, first, seq, callback });
     return seq;
   }
 
@@ -73,10 +79,12 @@ export class SimulatedClock implements Clock {
     for (;;) {
       await this.settle();
       if (done()) return true;
-      const tick = this.nextTimer()?.at;
-      if (tick === undefined || tick > limit) return done();
+      const next = this.nextTimer();
+      if (next === undefined || next.at > limit) return done();
+      const { at: tick, first } = next;
       this.current = Math.max(this.current, tick);
-      for (let timer = this.nextTimer(); timer && timer.at === tick; timer = this.nextTimer()) {
+      // The tick's `first` timers, then (their work settled) the rest.
+      for (let timer = this.nextTimer(); timer && timer.at === tick && timer.first === first; timer = this.nextTimer()) {
         this.timers.pop();
         timer.callback();
       }

@@ -1,0 +1,32 @@
+import { readFile } from 'node:fs/promises';
+import axios from 'axios';
+import { ADMIN_PATH, type DeviceDetail } from '../src/admin/contract.js';
+import { describeMessage } from '../src/domain/status-message.js';
+import { InputFileError } from '../src/input-file.js';
+import type { FleetReport, HistoryEntry } from './report.js';
+
+/** A device's history as a run's report.json recorded it. */
+export async function historyFromFile(file: string, device: string): Promise<HistoryEntry[]> {
+  let report: Pick<FleetReport, 'deviceHistories'>;
+  try {
+    report = JSON.parse(await readFile(file, 'utf8')) as Pick<FleetReport, 'deviceHistories'>;
+  } catch (error) {
+    throw new InputFileError(file, '', `cannot be read as a report (${(error as Error).message})`);
+  }
+  const history = report.deviceHistories[device];
+  if (!history) throw new InputFileError(file, 'deviceHistories', `has no device named ${device}`);
+  return history;
+}
+
+/** A device's history as a running site's admin API gives it. */
+export async function historyFromSite(serverUrl: string, device: string): Promise<HistoryEntry[]> {
+  const { data } = await axios.get<DeviceDetail>(new URL(`${ADMIN_PATH}/devices/${encodeURIComponent(device)}`, serverUrl).href);
+  return data.history.map((m) => ({
+    id: m.id,
+    time: new Date(m.time).toISOString(),
+    advertisementId: m.advertisementId,
+    messageId: m.messageId,
+    name: describeMessage(m.messageId)?.name ?? 'unknown message',
+    details: m.details,
+  }));
+}
