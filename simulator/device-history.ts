@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import axios from 'axios';
 import { ADMIN_PATH, type DeviceDetail } from '../src/admin/contract.js';
-import { describeMessage } from '../src/domain/status-message.js';
 import { InputFileError } from '../src/input-file.js';
-import type { FleetReport, HistoryEntry } from './report.js';
+import { historyEntryOf, type FleetReport, type HistoryEntry } from './report.js';
 
 /** A device's history as a run's report.json recorded it. */
 export async function historyFromFile(file: string, device: string): Promise<HistoryEntry[]> {
@@ -21,12 +20,5 @@ export async function historyFromFile(file: string, device: string): Promise<His
 /** A device's history as a running site's admin API gives it. */
 export async function historyFromSite(serverUrl: string, device: string): Promise<HistoryEntry[]> {
   const { data } = await axios.get<DeviceDetail>(new URL(`${ADMIN_PATH}/devices/${encodeURIComponent(device)}`, serverUrl).href);
-  return data.history.map((m) => ({
-    id: m.id,
-    time: new Date(m.time).toISOString(),
-    advertisementId: m.advertisementId,
-    messageId: m.messageId,
-    name: describeMessage(m.messageId)?.name ?? 'unknown message',
-    details: m.details,
-  }));
+  return data.history.map(historyEntryOf);
 }

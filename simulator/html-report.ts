@@ -4,6 +4,8 @@ import {
   advertisementRow,
   deviceNoun,
   duration,
+  HISTORY_COLUMNS,
+  historyRow,
   latencyTable,
   type AdvertisementReport,
   type FleetReport,
@@ -172,19 +174,6 @@ function historiesSection(report: FleetReport): string {
   if (entries.length === 0) return '';
   const shown = entries.slice(0, HISTORIES_SHOWN);
   const more = entries.length > shown.length ? `<p>The first ${shown.length} of ${entries.length} devices; report.json has every one.</p>` : '';
-  const history = (rows: readonly HistoryEntry[]) =>
-    table(
-      ['Time', 'Advertisement', 'Message', 'Description', 'Parameters', 'Id'],
-      rows.map((h) => [
-        h.time,
-        h.advertisementId,
-        h.messageId,
-        h.name,
-        Object.entries(h.details)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' '),
-        h.id,
-      ]),
-    );
+  const history = (rows: readonly HistoryEntry[]) => table([...HISTORY_COLUMNS], rows.map(historyRow));
   return `<h2>Device histories</h2>${more}${shown.map(([name, rows]) => `<details id="device-${escape(name)}"><summary>${escape(name)} (${rows.length})</summary>${history(rows)}</details>`).join('')}`;
 }

@@ -101,6 +101,34 @@ export interface HistoryEntry {
   details: Record<string, string>;
 }
 
+/** A status message as a device's history shows it. */
+export function historyEntryOf(m: StatusMessage): HistoryEntry {
+  return {
+    id: m.id,
+    time: new Date(m.time).toISOString(),
+    advertisementId: m.advertisementId,
+    messageId: m.messageId,
+    name: describeMessage(m.messageId)?.name ?? 'unknown message',
+    details: m.details,
+  };
+}
+
+/** A history's columns, terminal and HTML alike. */
+export const HISTORY_COLUMNS = ['Time', 'Advertisement', 'Message', 'Description', 'Parameters', 'Id'] as const;
+
+export function historyRow(h: HistoryEntry): (string | number)[] {
+  return [
+    h.time,
+    h.advertisementId,
+    h.messageId,
+    h.name,
+    Object.entries(h.details)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+    h.id,
+  ];
+}
+
 /** The counts an advertisement's states add up to, by the report's columns. */
 export function outcomeOf(
   states: Record<AdvertisementState, number>,
@@ -191,16 +219,7 @@ export async function collectAdvertisementReports(
   );
   // Each device's history in time order across advertisements, advertisements in the site's order at equal times.
   const histories: Record<string, HistoryEntry[]> = {};
-  for (const m of perAdvertisement.flat()) {
-    (histories[m.deviceId] ??= []).push({
-      id: m.id,
-      time: new Date(m.time).toISOString(),
-      advertisementId: m.advertisementId,
-      messageId: m.messageId,
-      name: describeMessage(m.messageId)?.name ?? 'unknown message',
-      details: m.details,
-    });
-  }
+  for (const m of perAdvertisement.flat()) (histories[m.deviceId] ??= []).push(historyEntryOf(m));
   for (const history of Object.values(histories)) history.sort((x, y) => x.time.localeCompare(y.time));
   return { advertisements, deviceHistories: Object.fromEntries(Object.entries(histories).sort(([x], [y]) => x.localeCompare(y))) };
 }
@@ -316,18 +335,8 @@ export function advertisementRow(ad: AdvertisementReport): (string | number)[] {
 
 /** A device's history, as `mlc-sim report DEVICE` prints it. */
 export function renderHistory(device: string, history: readonly HistoryEntry[]): string {
-  const rows = table(['Time', 'Advertisement', 'Message', 'Description', 'Details']);
-  for (const h of history) {
-    rows.push([
-      h.time,
-      h.advertisementId,
-      h.messageId,
-      h.name,
-      Object.entries(h.details)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' '),
-    ]);
-  }
+  const rows = table([...HISTORY_COLUMNS]);
+  rows.push(...history.map(historyRow));
   return `${device}: ${history.length} status messages\n${rows.toString()}`;
 }
 

@@ -95,7 +95,7 @@ describe('one handheld, end to end', () => {
       expect(await site.messageIds('TST20009')).to.include(S.advertisementReceived);
     });
 
-    it('runs again when the advertised package is replaced by a new version', async () => {
+    it('does not run again when the advertised package is replaced, by default (rerun if failed): Will Not Rerun', async () => {
       site.startDevice();
       await site.clock.advance(HOUR / 2);
       const replaced = await site.admin.put<Package>('/packages/TST00001', { id: 'TST00001', name: 'Test App', source: 'app-v2' });
@@ -103,8 +103,9 @@ describe('one handheld, end to end', () => {
       expect(replaced.data.version).to.equal(2);
       await site.clock.advance(2 * HOUR);
       const ids = await site.messageIds(APP.id);
-      expect(ids.filter((id) => id === S.programSucceeded)).to.have.length(2);
-      expect(ids.filter((id) => id === S.advertisementReceived)).to.have.length(2);
+      expect(ids.filter((id) => id === S.programSucceeded)).to.have.length(1);
+      expect(ids.at(-1)).to.equal(S.willNotRerun);
+      // test/rerun.test.ts has each rerun setting.
     });
 
     it('is known again from its next poll when the site has forgotten it, with a new token', async () => {
@@ -266,12 +267,13 @@ describe('one handheld, end to end', () => {
       expect(messages.at(-1)!.details.Detail).to.match(/bytes/);
     });
 
-    it('gives up on HTTP errors after the retry count with 11032 only', async () => {
+    it('gives up on HTTP errors after the retry count with 11032, and the site offers it again (Retrying)', async () => {
       await site.admin.post('/faults', { endpoint: 'Content', kind: 'http-error', status: 500 });
       site.startDevice();
-      await site.clock.advance(2 * HOUR);
+      await site.clock.advance(HOUR / 2);
       const messages = await site.messages(APP.id);
-      expect(messages.map((m) => m.messageId)).to.deep.equal([S.advertisementReceived, S.downloadStarted, S.downloadFailed]);
+      expect(messages.map((m) => m.messageId)).to.deep.equal([S.advertisementReceived, S.downloadStarted, S.downloadFailed, S.programRetrying]);
+      messages.pop();
       expect(messages.at(-1)!.details).to.include({ Reason: 'DownloadInterrupted' });
       expect(messages.at(-1)!.details.Detail).to.match(/HTTP 500/);
     });

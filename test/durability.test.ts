@@ -108,7 +108,7 @@ describe('durability: a site killed mid-run and restarted on the same database',
     child = await serve(siteFile, db, port);
     const stored = await storedIds();
     expect(acknowledged.filter((id) => !stored.has(id))).to.deep.equal([]);
-    // The site forgot the devices it knew (they are not persisted): the device polls again, then resends.
+    // The site knows the device again from its status database (same token); it polls again, then resends.
     ({ credentials, packageId } = await poll());
     await connection.reportStatus(credentials, batch(packageId, 0));
     expect((await storedIds()).size).to.equal(stored.size);

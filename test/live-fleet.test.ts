@@ -37,6 +37,7 @@ describe('a live fleet against a server (fleet --server)', function () {
         availableAt: '2000-01-01T00:00:00Z',
         mandatory: true,
         assignment: 'always',
+        rerun: 'ifFailed',
       });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 5000, logger: silentLogger() });
@@ -58,6 +59,7 @@ describe('a live fleet against a server (fleet --server)', function () {
         availableAt: '2000-01-01T00:00:00Z',
         mandatory: true,
         assignment: 'always',
+        rerun: 'ifFailed',
       });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const slow: FleetMix = {
@@ -97,6 +99,7 @@ describe('a live fleet against a server (fleet --server)', function () {
         availableAt: '2000-01-01T00:00:00Z',
         mandatory: true,
         assignment: 'always',
+        rerun: 'ifFailed',
       });
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const report = await runLiveFleet({

@@ -224,6 +224,44 @@ describe('the device statechart, through a fake site port', () => {
     expect(site.delivered.flat().at(-1)!.parameters.Reason).to.equal('DownloadInterrupted');
   });
 
+  it('a one-shot download that ran out of retries fails for good: the same id is not tried again, a new id is', async () => {
+    const site = new FakeSite();
+    let failing = true;
+    let downloads = 0;
+    site.download = () => {
+      downloads++;
+      return site.clock.track(failing ? Promise.reject(new DownloadError('http', 'cut', Buffer.alloc(0))) : Promise.resolve(CONTENT));
+    };
+    const device = start(site);
+    await site.clock.advance(HOUR);
+    expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true });
+    failing = false;
+    await site.clock.advance(HOUR);
+    // Listed again under the same id: handled, so not downloaded again.
+    expect(downloads).to.equal(3);
+    // The site lists it under a new id (its rerun setting allows a rerun after a failure): downloaded, run.
+    site.answerPoll = () => Promise.resolve(policy(['PKG-2']));
+    site.answerInstructions = () => Promise.resolve(instructions({ id: 'PKG-2' }));
+    await site.clock.advance(HOUR);
+    expect(site.messageIds().slice(-3)).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded]);
+    expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true, 'PKG-2': true });
+  });
+
+  it('a recurring download event (Recurrence) that ran out of retries tries again at the next poll, and succeeds', async () => {
+    const site = new FakeSite();
+    let failing = true;
+    site.answerInstructions = () => Promise.resolve(instructions({ recurrence: { intervalMs: HOUR, behavior: 'Download and Execute' } }));
+    site.download = () => site.clock.track(failing ? Promise.reject(new DownloadError('http', 'cut', Buffer.alloc(0))) : Promise.resolve(CONTENT));
+    const device = start(site);
+    await site.clock.advance(HOUR);
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadFailed]);
+    expect(device.getSnapshot().context.done).to.deep.equal({});
+    failing = false;
+    await site.clock.advance(HOUR);
+    expect(site.messageIds().slice(2)).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded]);
+    expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true });
+  });
+
   it('records restart pending (11036) and delivers it before the restart, then 11035', async () => {
     const site = new FakeSite();
     const device = start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });

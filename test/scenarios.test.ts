@@ -33,9 +33,15 @@ describe('the shipped scenarios, replayed', () => {
     expect(pilot.notApplicable).to.equal(count(pilot, 10018)).and.be.above(0);
     const all = ad(report, 'MLC20002');
     expect(all.targeted).to.equal(wm6(report));
-    expect(all.received).to.equal(all.targeted);
+    // The same program again (rerun if failed): the pilot devices that installed it are Will Not Rerun, once each,
+    // and never receive it a second time; every other WM 6.x device receives it.
+    expect(pilot.succeeded).to.be.above(0);
+    expect(all.devicesByState.willNotRerun).to.deep.equal(pilot.devicesByState.succeeded);
+    expect(count(all, 10040)).to.equal(pilot.succeeded);
+    expect(all.received + all.states.willNotRerun).to.equal(all.targeted);
+    expect(count(all, 10005) + count(pilot, 10005)).to.equal(count(all, 11030) + count(pilot, 11030));
     expect(accountedFor(all)).to.equal(all.targeted);
-    expect(all.succeeded / all.targeted).to.be.above(0.8);
+    expect((all.succeeded + all.states.willNotRerun) / all.targeted).to.be.above(0.8);
     // Timed from the advertisement's creation at 02:00, with polls every hour: half the devices within the hour.
     expect(all.rollout.t50Seconds).to.be.a('number').and.below(3600);
   });
@@ -58,12 +64,18 @@ describe('the shipped scenarios, replayed', () => {
     expect(baseline.compliance['CI-BLUETOOTH']!.nonCompliant).to.be.above(0);
   });
 
-  it('rollout during a distribution-point outage: devices retry, some outlast it, the rest report 11032', async () => {
+  it('rollout during a distribution-point outage: devices retry, some outlast it, the rest are Retrying and get it after the recovery', async () => {
     const report = await replay('config/scenarios/rollout-during-dp-outage.yaml');
     const driver = ad(report, 'MLC20002');
     expect(accountedFor(driver)).to.equal(200);
     expect(count(driver, 11032)).to.be.above(0);
-    expect(driver.succeeded).to.be.above(0);
+    // Rerun if failed: every device that gave up on the download is Retrying (10035), offered it again at its next
+    // poll, and none stays failed for the outage: what failed, failed running the program or for lack of storage.
+    expect(count(driver, 10035)).to.equal(count(driver, 11032));
+    expect(driver.failed).to.equal(count(driver, 10006) + count(driver, 10050));
+    expect(driver.states.retrying).to.equal(0);
+    expect(driver.received).to.equal(200);
+    expect(driver.succeeded).to.be.above(0.8 * 200);
     // An outage is HTTP trouble, not bad content: no 10057, and no program ran without its content.
     expect(count(driver, 10057)).to.equal(0);
     expect(count(driver, 10005)).to.equal(count(driver, 11031));
@@ -106,7 +118,7 @@ describe('the shipped scenarios, replayed', () => {
     }
   });
 
-  it('applies expire and replacePackage from a timeline: late devices report 10019, a new version runs again', async () => {
+  it('applies expire and replacePackage from a timeline: late devices report 10019, a new version runs again where the rerun setting allows', async () => {
     const file = await writeScenario(
       'Expire and replace',
       ['devices: 40', 'staggerMinutes: 30', 'duration: "04:00"'],
@@ -122,9 +134,12 @@ describe('the shipped scenarios, replayed', () => {
     // Each device took exactly one way: started it, rejected it (platform), found it expired, or had no room.
     expect([10005, 10018, 10019, 10050].reduce((sum, id) => sum + count(driver, id), 0)).to.equal(driver.targeted);
     const app = ad(report, 'MLC20001');
-    // Version 2 is a new revision: every targeted device received the advertisement twice, and ran it again.
-    expect(count(app, 10002)).to.equal(2 * app.targeted);
-    expect(count(app, 10005)).to.be.above(app.targeted);
+    // Version 2 is a new revision, and the advertisement reruns if the previous attempt failed (the default): a
+    // device that succeeded with version 1 is Will Not Rerun (once); every other targeted device receives it again.
+    expect(count(app, 10040)).to.be.above(0);
+    expect(app.states.willNotRerun).to.equal(count(app, 10040));
+    expect(count(app, 10002) + count(app, 10040)).to.equal(2 * app.targeted);
+    expect(count(app, 10008)).to.be.at.most(app.targeted);
   });
 
   it('replays a scenario with a timeline identically for the same seed', async () => {

@@ -899,7 +899,7 @@ describe('the stub site server over HTTP', () => {
       const collections = (await site.admin.get('/collections')).data as { id: string }[];
       expect(collections.find((c) => c.id === COLLECTION.id)).to.deep.equal({ ...COLLECTION, members: [] });
       const ads = (await site.admin.get('/advertisements')).data as { id: string }[];
-      expect(ads).to.deep.equal([{ ...ADVERTISEMENT, availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always' }]);
+      expect(ads).to.deep.equal([{ ...ADVERTISEMENT, availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always', rerun: 'ifFailed' }]);
       const content = await site.download(`${site.url}/SMS_DP_SMSPKG$/TST0000A/1.tar`);
       expect(content.status).to.equal(200);
       expect((await readTar(content.body)).map((e) => e.path)).to.deep.equal(['App.cab', 'readme.txt']);

@@ -75,6 +75,7 @@ describe('a fleet across worker threads (--workers)', function () {
       availableAt: '2000-01-01T00:00:00Z',
       mandatory: true,
       assignment: 'always',
+      rerun: 'ifFailed',
     });
     const server: RunningSiteServer = await startSiteServer({ site, contentRoot: await writePackageSources() });
     try {

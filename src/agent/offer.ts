@@ -10,6 +10,7 @@
  *      │                 downloadBackoff   │          └─ max run time ─► done
  *      │                                   └─ configuration package ─► applyingConfiguration ─► done
  *      └─ refused / declined / does not fit ─► done;  not yet started / connection ─► deferred
+ *   downloading, retries used up: one-shot ─► done (11032, failed for good); recurring ─► deferred (11032, next occurrence)
  */
 import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-status.js';
@@ -132,6 +133,7 @@ export const offerMachine = setup({
     verdictIs: ({ context }, params: { kind: Verdict['kind'] }) => context.verdict.kind === params.kind,
     isConfigurationPackage: ({ context }) => isConfiguration(context),
     canRetry: ({ context }) => context.attempts < context.retry.count,
+    isRecurring: ({ context }) => context.instructions.recurrence !== null,
     contentMismatch: (_, params: { error: unknown }) =>
       params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
     hasHttpSource: (_, params: { location: PackageLocation }) => params.location.locations.some((l) => l.httpUrl !== null),
@@ -355,6 +357,21 @@ export const offerMachine = setup({
             ],
           },
           {
+            // A recurring download event (Instructions with Recurrence) whose retries ran out is not deleted: it
+            // tries again at its next occurrence, which the device reaches at its next poll (reference §11).
+            guard: 'isRecurring',
+            target: 'deferred',
+            actions: [
+              { type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) },
+              {
+                type: 'log',
+                params: ({ event }) => ({ level: 'info', message: 'download failed, recurring: tried again at its next occurrence', error: event.error }),
+              },
+            ],
+          },
+          {
+            // A one-shot download event fails for good when its retries are used up (reference §11): the package is
+            // handled. The site may list it again under a new id if the advertisement reruns after a failure.
             target: 'done',
             actions: [
               { type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) },

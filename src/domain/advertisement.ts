@@ -8,6 +8,14 @@ export const DEVICE_FLAGS = {
   docked: 0x04000000,
 } as const;
 
+/**
+ * ConfigMgr's rerun behaviour of an advertisement (`SMS_Advertisement.RemoteClientFlags` RERUN_*): whether a device
+ * that already ran the program runs a new version of it. `ifFailed` ("Rerun if failed previous attempt") is
+ * ConfigMgr's default for a mandatory assignment, and ours.
+ */
+export const RERUN_BEHAVIOURS = ['never', 'always', 'ifFailed', 'ifSucceeded'] as const;
+export type RerunBehaviour = (typeof RERUN_BEHAVIOURS)[number];
+
 /** High-bandwidth threshold documented for device assignment: above 60 KBps. */
 export const HIGH_BANDWIDTH_KBPS = 60;
 
@@ -23,6 +31,8 @@ export const advertisementSchema = z
     expiresAt: z.iso.datetime().optional(),
     mandatory: z.boolean().default(true),
     assignment: z.enum(['always', 'highBandwidth', 'docked']).default('always'),
+    /** Whether a device that ran this program before (a previous revision, or another advertisement of it) runs it again. */
+    rerun: z.enum(RERUN_BEHAVIOURS).default('ifFailed'),
   })
   .refine((a) => a.expiresAt === undefined || Date.parse(a.expiresAt) > Date.parse(a.availableAt), {
     message: 'expiresAt must be after availableAt',

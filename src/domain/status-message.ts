@@ -77,6 +77,18 @@ export const STATUS = define({
   advertisementExpired: { id: 10019, name: 'Program rejected: advertisement expired', state: 'expired', verified: false },
   restartPending: { id: 10022, name: 'Preliminary success, restart pending', state: 'rebootPending', verified: true },
   contentTooLarge: { id: 10050, name: 'Download failed: package larger than the cache', state: 'failed', verified: true },
+  programRetrying: {
+    id: 10035,
+    name: 'Program will be retried: its download failed and the advertisement reruns after a failure',
+    state: 'retrying',
+    verified: false,
+  },
+  willNotRerun: {
+    id: 10040,
+    name: "Program will not rerun: it ran before and the advertisement's rerun setting does not allow it",
+    state: 'willNotRerun',
+    verified: false,
+  },
   programWaiting: { id: 10037, name: 'Program waiting: its schedule or connection requirements are not met yet', state: 'waiting', verified: false },
   contentMismatch: { id: 10057, name: 'Program failed: content did not match the source', state: 'failed', verified: true },
   maxRunTimeExceeded: { id: 10070, name: 'Program exceeded its maximum run time', state: 'failed', verified: false },

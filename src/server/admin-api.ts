@@ -93,14 +93,18 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
   app.patch<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id`, async (request) =>
     catalog.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
   );
-  app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
-    status.summary(
+  app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) => {
+    const summary = status.summary(
       request.params.id,
       site.policy.targetedDevices(request.params.id),
       catalog.availableSince(request.params.id),
       parseBody(statusQuerySchema, request.query).devices === 'true',
-    ),
-  );
+    );
+    // Received over the same population as targeted: devices the site knows (a forgotten device's 10002 stays stored).
+    let received = 0;
+    for (const device of status.receivedDevices(request.params.id)) if (site.devices.knowsName(device)) received++;
+    return { ...summary, received };
+  });
 
   app.get(`${ADMIN_PATH}/devices`, async () => [...site.devices.all()].map(({ authToken: _token, ...device }) => device));
   app.delete(`${ADMIN_PATH}/devices`, async (_request, reply) => {

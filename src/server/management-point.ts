@@ -21,7 +21,9 @@ import type { SiteContext } from './site-context.js';
 import type { KnownDevice } from './device-registry.js';
 import { SiteError } from './site-error.js';
 import type { ReceivedMessage } from './status-store.js';
-import { advertisementReceived, translateStatus } from './status-translation.js';
+import { advertisementReceived, translateStatus, willNotRerunRecord } from './status-translation.js';
+import type { WillNotRerun } from './policy.js';
+import { DEVICE_MESSAGE, PARAMETER, REASON } from '../domain/device-status.js';
 
 /** The path real devices use, and the documentation's spelling of it (`SvrFmt`'s example), which we honour too. */
 const PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
@@ -99,7 +101,7 @@ function handle(action: Action, uuid: string, request: FastifyRequest, site: Sit
     if (poll.identification.id !== uuid) site.logger.debug('Identification/ID differs from X-Device-UUID', { uuid, id: poll.identification.id });
     const device = site.devices.identify(uuid, poll.identification, site.now());
     return {
-      body: polls.answer(site.catalog.policyVersion, site.policy.applicablePackages(device), () => site.catalog.settings),
+      body: polls.answer(site.catalog.policyVersion, packagesFor(device, site), () => site.catalog.settings),
       headers: { [HEADERS.auth]: device.authToken, [HEADERS.timestamp]: deviceTimestamp(site.now()) },
     };
   }
@@ -116,6 +118,20 @@ function handle(action: Action, uuid: string, request: FastifyRequest, site: Sit
       acceptReport(device, request, site);
       return { body: '' };
   }
+}
+
+/**
+ * The packages a device should have, each revision as the advertisement's rerun setting allows for this device
+ * (Policy.applicablePackages): a device that will not rerun one is recorded as Will Not Rerun.
+ */
+function packagesFor(device: KnownDevice, site: SiteContext): string[] {
+  const willNotRerun = ({ advertisementId, dmPackageId }: WillNotRerun) => {
+    const ad = site.catalog.advertisements.get(advertisementId);
+    if (!ad) return;
+    const context = contextOf(device, ad.id, ad.packageId, site.catalog.programOf(ad)?.commandLine);
+    site.status.acceptStatus([willNotRerunRecord(context, dmPackageId, secondOf(site.now()))]);
+  };
+  return site.policy.applicablePackages(device, (advertisementId, deviceName) => site.status.lastStateOf(advertisementId, deviceName), willNotRerun);
 }
 
 function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteContext): string {
@@ -181,7 +197,12 @@ function acceptStatus(device: KnownDevice, body: string, site: SiteContext): voi
       continue;
     }
     const program = site.catalog.programOf(ad);
-    const records = translateStatus(message, contextOf(device, ad.id, ad.packageId, program?.commandLine));
+    // A download the device gave up on (a one-shot task whose retries ran out) is offered again if the rerun setting allows.
+    const retrying =
+      message.messageId === DEVICE_MESSAGE.downloadFailed &&
+      message.parameters[PARAMETER.reason] === REASON.downloadInterrupted &&
+      site.policy.retryFailedDownload(device, message.packageId);
+    const records = translateStatus(message, { ...contextOf(device, ad.id, ad.packageId, program?.commandLine), retrying });
     received.push({ key: records.key, message, records });
   }
   site.status.acceptDeviceStatus(device.name, received);

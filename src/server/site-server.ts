@@ -42,12 +42,14 @@ export interface SiteServerOptions {
 export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'>): Promise<SiteContext> {
   const now = options.now ?? Date.now;
   const catalog = await Catalog.fromDefinition(options.site, options.contentRoot, now);
-  const devices = new DeviceRegistry();
+  // The devices the site knows live in its status database, so targeted and received count the same population.
+  const status = new StatusStore(options.statusDatabase);
+  const devices = new DeviceRegistry(status);
   return {
     catalog,
     devices,
     policy: new Policy(catalog, devices),
-    status: new StatusStore(options.statusDatabase),
+    status,
     inventory: new InventoryStore(),
     faults: new FaultInjector(options.seed ?? 1),
     contentUrlsNameDevice: options.contentUrlsNameDevice ?? false,
@@ -80,7 +82,10 @@ export interface RunningSiteServer extends SiteContext {
   url: string;
   /** Goes down as a site would: stops listening and closes its status database. */
   stop(): Promise<void>;
-  /** Comes back on the same address, with its objects and the devices it knew, and its status database reopened. */
+  /**
+   * Comes back on the same address with its objects, and its status database reopened: the status and the devices it
+   * knew (with their tokens) that the database holds. A ":memory:" database comes back empty, devices included.
+   */
   restart(): Promise<void>;
   /** Stops for good. */
   close(): Promise<void>;
@@ -142,6 +147,7 @@ class SiteServer implements RunningSiteServer {
   async restart(): Promise<void> {
     if (this.app) return;
     this.status = new StatusStore(this.options.statusDatabase);
+    this.devices.attach(this.status);
     await this.listen(Number(new URL(this.url).port));
   }
 

@@ -3,6 +3,8 @@ import type { ComplianceState } from '../domain/configuration-item.js';
 import type { DeviceStatusMessage } from '../domain/device-status.js';
 import type { Translation } from './status-translation.js';
 import type { AdvertisementStatus } from '../admin/contract.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
+import type { DeviceStore, KnownDevice } from './device-registry.js';
 import {
   ADVERTISEMENT_STATES,
   describeMessage,
@@ -35,12 +37,16 @@ interface LastState {
  * de-duplicated by id, so a device that retries a batch it could not confirm is counted once. In memory it keeps,
  * per advertisement and device, the last state (as SMS_ClientAdvertisementStatus) for the console's counts,
  * rebuilt from the database on start in the order it was built: by time, then by arrival.
+ *
+ * It is also the site's device store (`known_devices`): the devices status is counted over live in the same file as
+ * the status, so a site restarted on it knows the same devices, with the same tokens.
  */
-export class StatusStore {
+export class StatusStore implements DeviceStore {
   private readonly db: Database.Database;
   private readonly insertMessage: Database.Statement;
   private readonly insertCompliance: Database.Statement;
   private readonly insertDeviceMessage: Database.Statement;
+  private readonly upsertDevice: Database.Statement;
   private readonly lastState = new Map<string, Map<string, LastState>>();
   private readonly lastCompliance = new Map<string, Map<string, ComplianceResult>>();
   private readonly received = new Map<string, Set<string>>();
@@ -61,7 +67,10 @@ export class StatusStore {
         message_id INTEGER NOT NULL, time INTEGER NOT NULL, parameters TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS compliance_results (
         arrival INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, advertisement_id TEXT NOT NULL,
-        package_id TEXT NOT NULL, item_id TEXT NOT NULL, state TEXT NOT NULL, time INTEGER NOT NULL);`);
+        package_id TEXT NOT NULL, item_id TEXT NOT NULL, state TEXT NOT NULL, time INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS known_devices (
+        uuid TEXT PRIMARY KEY, name TEXT NOT NULL, platform TEXT NOT NULL, identification TEXT NOT NULL,
+        auth_token TEXT NOT NULL, first_poll_at INTEGER NOT NULL, last_poll_at INTEGER NOT NULL);`);
     this.insertMessage = this.db.prepare(
       'INSERT OR IGNORE INTO status_messages VALUES (NULL, @id, @deviceId, @advertisementId, @packageId, @messageId, @time, @details)',
     );
@@ -71,8 +80,48 @@ export class StatusStore {
     this.insertDeviceMessage = this.db.prepare(
       'INSERT OR IGNORE INTO device_messages VALUES (NULL, @id, @deviceId, @packageId, @messageId, @time, @parameters)',
     );
+    this.upsertDevice = this.db.prepare(
+      'INSERT OR REPLACE INTO known_devices VALUES (@uuid, @name, @platform, @identification, @authToken, @firstPollAt, @lastPollAt)',
+    );
     for (const message of this.statusMessages()) this.index(message);
     for (const result of this.complianceResults()) this.indexCompliance(result);
+  }
+
+  /** The devices the site knows (DeviceStore), as last written. */
+  knownDevices(): KnownDevice[] {
+    const rows = this.db.prepare('SELECT * FROM known_devices ORDER BY name').all() as {
+      uuid: string;
+      name: string;
+      platform: string;
+      identification: string;
+      auth_token: string;
+      first_poll_at: number;
+      last_poll_at: number;
+    }[];
+    return rows.map((r) => ({
+      uuid: r.uuid,
+      name: r.name,
+      platform: r.platform,
+      identification: JSON.parse(r.identification) as Identification,
+      authToken: r.auth_token,
+      firstPollAt: r.first_poll_at,
+      lastPollAt: r.last_poll_at,
+    }));
+  }
+
+  /** Keeps a known device (DeviceStore), committed before the poll that made it known is answered. */
+  saveDevice(device: KnownDevice): void {
+    this.upsertDevice.run({ ...device, identification: JSON.stringify(device.identification) });
+  }
+
+  /** Deletes every known device (DeviceStore); their status stays. */
+  forgetDevices(): void {
+    this.db.exec('DELETE FROM known_devices');
+  }
+
+  /** The devices with a 10002 (Program received) for an advertisement, known to the site or not. */
+  receivedDevices(advertisementId: string): ReadonlySet<string> {
+    return this.received.get(advertisementId) ?? new Set<string>();
   }
 
   /**
@@ -231,6 +280,11 @@ export class StatusStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** A device's last state for an advertisement (its last status message's), if the site has any. */
+  lastStateOf(advertisementId: string, deviceId: string): MessageState | undefined {
+    return this.lastState.get(advertisementId)?.get(deviceId)?.state;
   }
 
   /**

@@ -15,6 +15,8 @@ export interface StatusContext {
   packageId: string;
   /** The program's command line, when the package has one: 10005 names it. */
   commandLine: string | null;
+  /** The site offers the package again after this device's failed download (see Policy.retryFailedDownload). */
+  retrying?: boolean;
 }
 
 export interface Translation {
@@ -38,7 +40,8 @@ function messagesFor(message: DeviceStatusMessage, context: StatusContext): Stat
     case DEVICE_MESSAGE.downloadFailed:
       if (reason === REASON.insufficientStorage) return ['contentTooLarge'];
       if (reason === REASON.contentMismatch) return ['downloadFailed', 'contentMismatch'];
-      return ['downloadFailed'];
+      // The device's download task failed for good; the site will list the package again: Retrying.
+      return context.retrying === true ? ['downloadFailed', 'programRetrying'] : ['downloadFailed'];
     case DEVICE_MESSAGE.executionFailed:
       return reason === REASON.maxRunTime ? ['maxRunTimeExceeded'] : ['programFailed'];
     case DEVICE_MESSAGE.packageRefused:
@@ -86,6 +89,11 @@ export function translateStatus(message: DeviceStatusMessage, context: StatusCon
 /** 10002, recorded when the site hands a device the instructions of a package: one per device and revision. */
 export function advertisementReceived(context: StatusContext, dmPackageId: string, time: number): StatusMessage {
   return { ...recordOf(context, `${context.deviceName}:received:${dmPackageId}`, time), messageId: STATUS.advertisementReceived.id, details: {} };
+}
+
+/** Will Not Rerun, recorded when the site decides not to offer a revision to a device: one per device and revision. */
+export function willNotRerunRecord(context: StatusContext, dmPackageId: string, time: number): StatusMessage {
+  return { ...recordOf(context, `${context.deviceName}:willNotRerun:${dmPackageId}`, time), messageId: STATUS.willNotRerun.id, details: {} };
 }
 
 function recordOf(context: StatusContext, id: string, time: number) {
