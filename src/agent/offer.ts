@@ -20,7 +20,7 @@ import { RESTART_EXIT_CODES } from '../domain/program.js';
 import { errorText, type Logger } from '../logging.js';
 import type { Instructions, InstructionsExtension } from '../protocol/documents/instructions.js';
 import type { PackageLocation } from '../protocol/documents/package-location.js';
-import type { Random } from '../random.js';
+import { hashUniform, seededRandom, type Random } from '../random.js';
 import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
 import { ipAddressOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
@@ -86,6 +86,13 @@ export function retryAfterOf(error: unknown): number | null {
   return error instanceof SiteRequestError || error instanceof DownloadError ? error.retryAfterMs : null;
 }
 
+/**
+ * What a program does on this device (its exit code and run time) is drawn from a stream of its own, seeded by the
+ * device and the package: not from the stream retries and poll jitter draw from, so an outage that makes a device
+ * retry more does not change what its programs do, and a replay with site restarts reports the same outcomes.
+ */
+const outcomesOf = (context: OfferContext): Random => seededRandom(Math.floor(hashUniform('program outcome', context.profile.id, context.packageId) * 2 ** 32));
+
 const isConfiguration = (context: OfferContext) => context.extension?.content.packageType === PACKAGE_TYPE.configuration;
 const maxRunTimeMinutes = (context: OfferContext) => context.extension?.program?.maxRunTimeMinutes ?? DEFAULT_MAX_RUN_TIME_MINUTES;
 
@@ -114,7 +121,7 @@ export const offerMachine = setup({
         commandLine: input.instructions.commandLine,
         files: input.content.files,
         behaviour: input.profile.programBehaviour,
-        random: input.random,
+        random: outcomesOf(input),
         clock: input.site.clock,
         signal,
       }),
