@@ -11,7 +11,7 @@ import { startSiteServer, type RunningSiteServer } from '../src/server/site-serv
 import { fleetMixSchema, type FleetMix } from '../simulator/fleet-mix.js';
 import { runLiveFleet } from '../simulator/live-fleet.js';
 import { renderReport } from '../simulator/report.js';
-import { testSite, writePackageSources } from './support/test-site.js';
+import { appAdvertisement, testSite, writePackageSources } from './support/test-site.js';
 
 describe('a live fleet against a server (fleet --server)', function () {
   this.timeout(20_000);
@@ -28,17 +28,7 @@ describe('a live fleet against a server (fleet --server)', function () {
     it('polls in real time at the interval the site sets, and reports advertisement status and latency', async () => {
       const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
       site.clientSettings.pollInterval = '0000-00-00 00:00:01';
-      site.advertisements.push({
-        id: 'TST20001',
-        name: 'App',
-        collectionId: 'EVERY',
-        packageId: 'TST00001',
-        programName: 'Install',
-        availableAt: '2000-01-01T00:00:00Z',
-        mandatory: true,
-        assignment: 'always',
-        rerun: 'ifFailed',
-      });
+      site.advertisements.push(appAdvertisement('EVERY'));
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const report = await runLiveFleet({ serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 5000, logger: silentLogger() });
       expect(report.clock).to.equal('real');
@@ -50,17 +40,7 @@ describe('a live fleet against a server (fleet --server)', function () {
 
     it('with --back-to-back, polls again as soon as a cycle ends, whatever the interval, and runs programs in no time', async () => {
       const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
-      site.advertisements.push({
-        id: 'TST20001',
-        name: 'App',
-        collectionId: 'EVERY',
-        packageId: 'TST00001',
-        programName: 'Install',
-        availableAt: '2000-01-01T00:00:00Z',
-        mandatory: true,
-        assignment: 'always',
-        rerun: 'ifFailed',
-      });
+      site.advertisements.push(appAdvertisement('EVERY'));
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const slow: FleetMix = {
         ...mix,
@@ -90,17 +70,7 @@ describe('a live fleet against a server (fleet --server)', function () {
 
     it('leaves the requests of its warm-up out of the latency table, and gives request rates over the window after it', async () => {
       const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
-      site.advertisements.push({
-        id: 'TST20001',
-        name: 'App',
-        collectionId: 'EVERY',
-        packageId: 'TST00001',
-        programName: 'Install',
-        availableAt: '2000-01-01T00:00:00Z',
-        mandatory: true,
-        assignment: 'always',
-        rerun: 'ifFailed',
-      });
+      site.advertisements.push(appAdvertisement('EVERY'));
       server = await startSiteServer({ site, contentRoot: await writePackageSources() });
       const report = await runLiveFleet({
         serverUrl: server.url,

@@ -11,7 +11,7 @@ import { loadScenario } from '../simulator/scenario.js';
 import { runInWorkers } from '../simulator/workers.js';
 import { writeScenario } from './support/scenario-file.js';
 import { simulatedReport } from './support/simulated-report.js';
-import { testSite, writePackageSources } from './support/test-site.js';
+import { appAdvertisement, testSite, writePackageSources } from './support/test-site.js';
 
 /** What must not depend on how a fleet is split: who is targeted, who received what, and what was stored. */
 function accounting(report: FleetReport) {
@@ -66,17 +66,7 @@ describe('a fleet across worker threads (--workers)', function () {
   it('loads one live server from two workers and reads its side once', async () => {
     const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
     site.clientSettings.pollInterval = '0000-00-00 00:00:01';
-    site.advertisements.push({
-      id: 'TST20001',
-      name: 'App',
-      collectionId: 'EVERY',
-      packageId: 'TST00001',
-      programName: 'Install',
-      availableAt: '2000-01-01T00:00:00Z',
-      mandatory: true,
-      assignment: 'always',
-      rerun: 'ifFailed',
-    });
+    site.advertisements.push(appAdvertisement('EVERY'));
     const server: RunningSiteServer = await startSiteServer({ site, contentRoot: await writePackageSources() });
     try {
       const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);

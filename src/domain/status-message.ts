@@ -1,28 +1,11 @@
 import type { ComplianceState } from './configuration-item.js';
 
 /**
- * ConfigMgr's advertisement states (MessageState), as the console shows a device's place in an advertisement:
- * every targeted device is in exactly one. `noStatus` is a targeted device the site has heard nothing from about it.
+ * ConfigMgr's advertisement states (MessageState) with the console's names, as it shows a device's place in an
+ * advertisement: every targeted device is in exactly one. `noStatus` is a targeted device the site has heard nothing
+ * from about it. In the console's order.
  */
-export const ADVERTISEMENT_STATES = [
-  'noStatus',
-  'accepted',
-  'waiting',
-  'downloading',
-  'downloadComplete',
-  'retrying',
-  'running',
-  'rebootPending',
-  'succeeded',
-  'failed',
-  'rejected',
-  'expired',
-  'willNotRerun',
-] as const;
-export type AdvertisementState = (typeof ADVERTISEMENT_STATES)[number];
-
-/** The console's names of the states. */
-export const STATE_NAMES: Record<AdvertisementState, string> = {
+export const STATE_NAMES = {
   noStatus: 'No Status',
   accepted: 'Accepted',
   waiting: 'Waiting',
@@ -36,7 +19,9 @@ export const STATE_NAMES: Record<AdvertisementState, string> = {
   rejected: 'Rejected',
   expired: 'Expired',
   willNotRerun: 'Will Not Rerun',
-};
+} as const;
+export type AdvertisementState = keyof typeof STATE_NAMES;
+export const ADVERTISEMENT_STATES = Object.keys(STATE_NAMES) as AdvertisementState[];
 
 /** States a device is still on its way out of: it may yet succeed or fail. */
 export const IN_PROGRESS_STATES: readonly AdvertisementState[] = [

@@ -6,6 +6,7 @@ import { deviceProfileSchema, type DeviceProfile } from '../../src/agent/device-
 import { startHandheld, type Handheld } from '../../src/agent/handheld.js';
 import { SiteConnection } from '../../src/agent/site-connection.js';
 import { sitePortOf, type SitePort } from '../../src/agent/site-line.js';
+import { advertisementSchema, type Advertisement } from '../../src/domain/advertisement.js';
 import { siteSchema, type SiteDefinition } from '../../src/domain/site.js';
 import type { StatusMessage } from '../../src/domain/status-message.js';
 import { silentLogger } from '../../src/logging.js';
@@ -88,6 +89,11 @@ export function testSite(extra: Partial<Record<keyof SiteDefinition, unknown[]>>
     collections: [{ id: 'ALL', name: 'All mobile devices', rule: { allDevices: true } }, ...(extra.collections ?? [])],
     advertisements: extra.advertisements ?? [],
   });
+}
+
+/** The test app's advertisement to a collection, with every field as the site file schema fills it. */
+export function appAdvertisement(collectionId = 'ALL'): Advertisement {
+  return advertisementSchema.parse({ id: 'TST20001', name: 'App', collectionId, packageId: 'TST00001', programName: 'Install' });
 }
 
 export function profile(overrides: Partial<DeviceProfile> = {}): DeviceProfile {
