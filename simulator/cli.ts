@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import { renderHistory, renderReport, type FleetReport } from './report.js';
 import { loadScenario } from './scenario.js';
 import { runFleetJob } from './workers.js';
 
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
 /** Parses an option's number, or names the option and what it must be. */
@@ -167,7 +169,7 @@ program
   .option('--fleet <file>', 'fleet mix the handhelds are drawn from', path.join(CONFIG, 'fleet.yaml'))
   .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 100)
   .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
-  .option('--stagger-minutes <m>', 'spread the first polls over this many minutes', positiveNumber('--stagger-minutes'), 1)
+  .option('--stagger-minutes <m>', 'spread the first polls over this many minutes (0: every device at once)', nonNegativeNumber('--stagger-minutes'), 1)
   .option('--duration-minutes <m>', 'how long to run (after the warm-up)', positiveNumber('--duration-minutes'), 5)
   .option(
     '--warm-up-seconds <s>',
@@ -240,7 +242,12 @@ program
   .description('Run the stub site server alone, in real time, until interrupted.')
   .option('--site <file>', 'site definition', path.join(CONFIG, 'site.yaml'))
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'port to listen on (0 picks a free one)', (v) => (v === '0' ? 0 : positiveInteger('--port')(v)), 8080)
+  .option(
+    '--port <port>',
+    'port to listen on (0 picks a free one)',
+    checkedNumber('--port', 'a port number from 0 to 65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+    8080,
+  )
   .option('--db <file>', 'SQLite database for status messages: kept across restarts (":memory:" keeps nothing)', 'mlc-sim-status.db')
   .addOption(logLevelOption('info'))
   .action(async (options: { site: string; host: string; port: number; db: string; logLevel: LogLevel }) => {
@@ -252,6 +259,8 @@ program
       port: options.port,
       statusDatabase: options.db,
       logger: createLogger(options.logLevel),
+    }).catch((error: unknown) => {
+      throw listenError(error, options);
     });
     console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
@@ -272,15 +281,34 @@ program
     );
   });
 
+/** A flag whose value the machine refused, and why: one line for the user, exit 1 as for any bad flag. */
+class FlagError extends Error {}
+
+/** Why `serve` could not listen, naming the flag at fault, for the errors a person can cause. */
+function listenError(error: unknown, options: { host: string; port: number; db: string }): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new FlagError(`--port ${options.port}: the address is in use (another serve, or another program)`);
+  if (code === 'EACCES') return new FlagError(`--port ${options.port}: not allowed to listen there (ports below 1024 need privileges)`);
+  if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') return new FlagError(`--host ${options.host}: not an address of this machine`);
+  if ((error as Error).name === 'SqliteError')
+    return new FlagError(`--db ${options.db}: not a status database this site can open (${(error as Error).message})`);
+  return error;
+}
+
 try {
-  await program.parseAsync();
+  await program.version(PACKAGE_VERSION).parseAsync();
 } catch (error) {
-  if (error instanceof InputFileError) {
+  if (error instanceof FlagError) {
     console.error(`error: ${error.message}`);
-  } else if (error instanceof SiteError) {
-    console.error(`error: site definition: ${error.message}`);
+    process.exitCode = 1;
   } else {
-    console.error(error);
+    if (error instanceof InputFileError) {
+      console.error(`error: ${error.message}`);
+    } else if (error instanceof SiteError) {
+      console.error(`error: site definition: ${error.message}`);
+    } else {
+      console.error(error);
+    }
+    process.exitCode = 2;
   }
-  process.exitCode = 2;
 }
