@@ -16,7 +16,7 @@ import { statusDocument } from '../src/protocol/documents/status.js';
 import { ACTIONS, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { seededRandom, type Random } from '../src/random.js';
 import { faultSchema } from '../src/admin/contract.js';
-import { InjectedSite } from './support/injected-site.js';
+import { InjectedSite, type AdminMethod } from './support/injected-site.js';
 import { profile, testSite, type AdminError } from './support/test-site.js';
 import { assertValid } from './support/xml-conformance.js';
 
@@ -152,7 +152,7 @@ describe('fuzz: bad input at every endpoint gets a 4xx, never a 5xx, and the sit
     const random = seededRandom(2024);
     // A random object can make a valid collection (an id, a name and members): the site may create it. Every other
     // body the route's schema refuses, and so must the site, with a 4xx.
-    const routes: [string, string, z.ZodType | null][] = [
+    const routes: [AdminMethod, string, z.ZodType | null][] = [
       ['post', '/admin/packages', packageSchema],
       ['put', '/admin/packages/TST00001', packageSchema],
       ['post', '/admin/programs', programSchema],

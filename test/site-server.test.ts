@@ -992,13 +992,13 @@ describe('the stub site server over HTTP', () => {
       // Bodies sent as they are: the admin client would JSON-encode a string into a valid JSON string.
       const json = { 'content-type': 'application/json' };
       for (const body of ['{"id": "TST0000A", "name":', '']) {
-        const response = await site.request<AdminError>('POST', '/admin/packages', { headers: json, body });
+        const response = await site.request<AdminError>('post', '/admin/packages', { headers: json, body });
         expect(response.status, JSON.stringify(body)).to.equal(400);
         const error = response.data;
         expect(error.field).to.equal('(request)');
         expect(error.reason).to.match(/^FST_ERR_CTP_(INVALID|EMPTY)_JSON_BODY$/);
       }
-      const array = await site.request<AdminError>('POST', '/admin/packages', { headers: json, body: '[1]' });
+      const array = await site.request<AdminError>('post', '/admin/packages', { headers: json, body: '[1]' });
       expect(array.status).to.equal(400);
       expect(array.data.field).to.equal('(body)');
       expect((await site.admin.get('/packages')).data).to.have.length(5);

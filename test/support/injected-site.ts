@@ -8,6 +8,9 @@ import { buildSite, buildSiteApp } from '../../src/server/site-server.js';
 import { SimulatedClock } from '../../src/time/simulated-clock.js';
 import { testSite, writePackageSources } from './test-site.js';
 
+/** The methods the admin API answers. */
+export type AdminMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
 /**
  * The Host every injected request carries, unless a spec sends another: the management point builds a package's
  * HTTP location from it, so the distribution point URLs a device is given start with `http://site.test`.
@@ -161,10 +164,10 @@ export class InjectedSite {
    * Any request (the admin API's, mostly), its body sent exactly as given with a Content-Length as a client sends
    * it, and the answer as axios gives it.
    */
-  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<AdminResponse<T>> {
+  async request<T = unknown>(method: AdminMethod, path: string, options: RequestOptions = {}): Promise<AdminResponse<T>> {
     const { body, headers = {}, params } = options;
     const response = await this.app.inject({
-      method: method.toUpperCase(),
+      method: method.toUpperCase() as Uppercase<AdminMethod>,
       url: path,
       headers: { host: SITE_HOST, ...wireHeaders(headers), ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) },
       ...(body !== undefined && { payload: body }),
@@ -181,11 +184,11 @@ export class InjectedSite {
     const withJson = (body: unknown): RequestOptions =>
       body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
     return {
-      get: <T>(path: string, options: RequestOptions = {}) => this.request<T>('GET', ADMIN_PATH + path, options),
-      post: <T>(path: string, body?: unknown) => this.request<T>('POST', ADMIN_PATH + path, withJson(body)),
-      put: <T>(path: string, body?: unknown) => this.request<T>('PUT', ADMIN_PATH + path, withJson(body)),
-      patch: <T>(path: string, body?: unknown) => this.request<T>('PATCH', ADMIN_PATH + path, withJson(body)),
-      delete: <T>(path: string) => this.request<T>('DELETE', ADMIN_PATH + path),
+      get: <T>(path: string, options: RequestOptions = {}) => this.request<T>('get', ADMIN_PATH + path, options),
+      post: <T>(path: string, body?: unknown) => this.request<T>('post', ADMIN_PATH + path, withJson(body)),
+      put: <T>(path: string, body?: unknown) => this.request<T>('put', ADMIN_PATH + path, withJson(body)),
+      patch: <T>(path: string, body?: unknown) => this.request<T>('patch', ADMIN_PATH + path, withJson(body)),
+      delete: <T>(path: string) => this.request<T>('delete', ADMIN_PATH + path),
     };
   }
 }
