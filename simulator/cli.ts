@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -8,6 +8,7 @@ import { DEFAULT_DM_PATH } from '../src/protocol/wire.js';
 import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/input-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-error.js';
+import { makeDirectory } from './device-state-store.js';
 import { fleetMixSchema } from './fleet-mix.js';
 import { renderHtmlReport } from './html-report.js';
 import { progressBar } from './progress.js';
@@ -30,6 +31,20 @@ function checkedNumber(name: string, what: string, valid: (number: number) => bo
 const positiveInteger = (name: string) => checkedNumber(name, 'a positive whole number', (n) => Number.isInteger(n) && n > 0);
 const positiveNumber = (name: string) => checkedNumber(name, 'a positive number', (n) => Number.isFinite(n) && n > 0);
 const nonNegativeNumber = (name: string) => checkedNumber(name, 'zero or a positive number', (n) => Number.isFinite(n) && n >= 0);
+
+/** A flag whose value the machine refused, and why: one line for the user, exit 1 as for any bad flag. */
+class FlagError extends Error {}
+
+/** Checks before a run that `--out` can be written: a run of an hour must not end in a report it cannot keep. */
+async function checkOut(out: string | undefined): Promise<void> {
+  if (out === undefined) return;
+  try {
+    makeDirectory(out);
+    await access(out, constants.W_OK);
+  } catch (error) {
+    throw new FlagError(`--out ${out}: cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
 
 /** Prints the report, and writes it to `out` (JSON and a self-contained HTML page) when asked. */
 async function publish(report: FleetReport, out: string | undefined): Promise<void> {
@@ -137,6 +152,7 @@ program
       },
     ) => {
       const wireLog = wireLogOf(options);
+      await checkOut(options.out);
       const scenario = await loadScenario(file);
       if (options.devices !== undefined) scenario.devices = options.devices;
       if (options.seed !== undefined) scenario.seed = options.seed;
@@ -208,6 +224,7 @@ program
       logLevel: LogLevel;
     }) => {
       const wireLog = wireLogOf(options);
+      await checkOut(options.out);
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const warmUpMs = options.warmUpSeconds * 1000;
@@ -260,7 +277,7 @@ program
       statusDatabase: options.db,
       logger: createLogger(options.logLevel),
     }).catch((error: unknown) => {
-      throw listenError(error, options);
+      throw error instanceof SiteError ? new InputFileError(options.site, error.field, error.reason) : listenError(error, options);
     });
     console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
@@ -280,9 +297,6 @@ program
       renderHistory(device, options.server === undefined ? await historyFromFile(options.from, device) : await historyFromSite(options.server, device)),
     );
   });
-
-/** A flag whose value the machine refused, and why: one line for the user, exit 1 as for any bad flag. */
-class FlagError extends Error {}
 
 /** Why `serve` could not listen, naming the flag at fault, for the errors a person can cause. */
 function listenError(error: unknown, options: { host: string; port: number; db: string }): unknown {

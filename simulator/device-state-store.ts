@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeviceMemory } from '../src/agent/machine.js';
+import { InputFileError } from '../src/input-file.js';
 
 /**
  * What each handheld must not forget across a simulator restart (`--state-dir`): its undelivered status outbox,
@@ -14,7 +15,7 @@ export class DeviceStateStore {
   private readonly select: Database.Statement;
 
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     this.db = new Database(path.join(dir, 'devices.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -34,5 +35,27 @@ export class DeviceStateStore {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/** The store of `--state-dir`, or an InputFileError naming the directory and why it cannot be used. */
+export function openStateStore(dir: string): DeviceStateStore {
+  try {
+    return new DeviceStateStore(dir);
+  } catch (error) {
+    throw new InputFileError(dir, '--state-dir', `cannot be used: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Makes a directory and its parents. The directory itself is made without `recursive`: on a file system that
+ * refuses it (procfs, say) Node's recursive mkdir retries forever instead of failing.
+ */
+export function makeDirectory(dir: string): void {
+  mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { CronClock } from '../src/time/cron-clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
-import { DeviceStateStore } from './device-state-store.js';
+import { openStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
@@ -53,7 +53,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const cron = options.backToBack ? null : new CronClock();
   const clock = cron ?? new EagerClock();
   const profiles = inSlice(drawProfiles(options.mix, options.devices, random.fork()), options.slice);
-  const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
+  const stateStore = options.stateDir === undefined ? undefined : openStateStore(options.stateDir);
   const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
   const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({

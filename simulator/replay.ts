@@ -6,10 +6,11 @@ import { sitePortOf } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { InputFileError } from '../src/input-file.js';
+import { SiteError } from '../src/server/site-error.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
-import { DeviceStateStore } from './device-state-store.js';
+import { openStateStore } from './device-state-store.js';
 import { drawProfiles } from './fleet-mix.js';
 import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
@@ -54,6 +55,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   const latency = options.latency ?? new LatencyRecorder();
   // A scenario that takes the site down keeps its status in a database file, to come back with it.
   const statusDir = scenario.timeline.some((a) => a.action === 'siteDown') ? await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-site-')) : null;
+  // Opened before the site starts: a --state-dir that cannot be used is an error before anything runs.
+  const stateStore = options.stateDir === undefined ? undefined : openStateStore(options.stateDir);
   const server = await startSiteServer({
     site: scenario.site,
     contentRoot: scenario.contentRoot,
@@ -64,9 +67,13 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     seed: random.fork().int(0, 0xffff_ffff),
     contentUrlsNameDevice: true,
     logger: options.logger.child({ component: 'site' }),
+  }).catch((error: unknown) => {
+    stateStore?.close();
+    // A reference the site refused (a collection that does not exist, say) names the file it is in.
+    if (error instanceof SiteError) throw new InputFileError(scenario.siteFile, siteField(scenario, error.field), error.reason);
+    throw error;
   });
   const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
-  const stateStore = options.stateDir === undefined ? undefined : new DeviceStateStore(options.stateDir);
   const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
   const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({
@@ -130,4 +137,9 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     await server.close();
     if (statusDir) await rm(statusDir, { recursive: true, force: true });
   }
+}
+
+/** The field of a site error, as a path in the site's file: under `site.` when the site is inline in the scenario. */
+function siteField(scenario: Scenario, field: string): string {
+  return scenario.siteFile === scenario.file ? `site.${field}` : field;
 }

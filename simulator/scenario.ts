@@ -6,7 +6,7 @@ import { configurationItemSchema } from '../src/domain/configuration-item.js';
 import { packageSchema } from '../src/domain/package.js';
 import { siteSchema, type SiteDefinition } from '../src/domain/site.js';
 import { faultFieldsSchema } from '../src/admin/contract.js';
-import { loadSiteFile, loadValidatedFile } from '../src/input-file.js';
+import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/input-file.js';
 import { fleetMixSchema, type FleetMix } from './fleet-mix.js';
 
 /** A moment in a scenario, as hours:minutes from its start ("00:30", "26:00"). */
@@ -74,6 +74,8 @@ export const scenarioSchema = z.strictObject({
 
 export interface Scenario {
   file: string;
+  /** The file the site was defined in: its own file, or the scenario's when the site is inline. */
+  siteFile: string;
   name: string;
   description: string;
   seed: number;
@@ -90,11 +92,14 @@ export interface Scenario {
 export async function loadScenario(file: string): Promise<Scenario> {
   const raw = await loadValidatedFile(file, scenarioSchema);
   const dir = path.dirname(file);
+  const siteFile = typeof raw.site === 'string' ? path.resolve(dir, raw.site) : file;
   const { site, contentRoot } =
-    typeof raw.site === 'string' ? await loadSiteFile(path.resolve(dir, raw.site)) : { site: raw.site, contentRoot: path.resolve(dir, raw.site.contentRoot) };
+    typeof raw.site === 'string' ? await loadSiteFile(siteFile) : { site: raw.site, contentRoot: path.resolve(dir, raw.site.contentRoot) };
   const mix = typeof raw.fleet === 'string' ? await loadValidatedFile(path.resolve(dir, raw.fleet), fleetMixSchema) : raw.fleet;
+  checkTimelineReferences(file, site, raw.timeline);
   return {
     file,
+    siteFile,
     name: raw.name,
     description: raw.description,
     seed: raw.seed,
@@ -114,4 +119,32 @@ export const SCENARIO_SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(impo
 /** The scenario format as JSON Schema, for editors and for people writing scenarios. */
 export function scenarioJsonSchema(): unknown {
   return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' });
+}
+
+/**
+ * What a timeline action names must exist by its time: in the site, or made by an earlier action. Found when the
+ * scenario loads, not when the action fires hours into a run.
+ */
+function checkTimelineReferences(file: string, site: SiteDefinition, timeline: readonly TimelineAction[]): void {
+  const advertisements = new Set(site.advertisements.map((a) => a.id));
+  const packages = new Set(site.packages.map((p) => p.id));
+  const items = new Set(site.configurationItems.map((i) => i.id));
+  const collections = new Set(site.collections.map((c) => c.id));
+  const refuse = (index: number, field: string, reason: string) => {
+    throw new InputFileError(file, `timeline.${index}.${field}`, reason);
+  };
+  // In the order they fire: an action may name what an earlier one made.
+  const order = timeline.map((action, index) => ({ action, index })).sort((a, b) => a.action.at - b.action.at || a.index - b.index);
+  for (const { action, index } of order) {
+    if (action.action === 'advertise') advertisements.add(action.advertisement.id);
+    if (action.action === 'expire' && !advertisements.has(action.advertisementId)) {
+      refuse(index, 'advertisementId', `advertisement ${action.advertisementId} is neither in the site nor advertised before this action`);
+    }
+    if (action.action === 'replacePackage' && !packages.has(action.package.id)) refuse(index, 'package.id', `package ${action.package.id} is not in the site`);
+    if (action.action === 'changeConfigurationItem' && !items.has(action.item.id))
+      refuse(index, 'item.id', `configuration item ${action.item.id} is not in the site`);
+    if (action.action === 'addToCollection' && !collections.has(action.collectionId)) {
+      refuse(index, 'collectionId', `collection ${action.collectionId} is not in the site`);
+    }
+  }
 }

@@ -78,4 +78,53 @@ describe('everyday mistakes get one clear line and the exit code for a bad flag'
     expect(code).to.equal(0);
     expect(stdout).to.match(/Poll\s+│\s+\d+/);
   });
+
+  it('checks --out before the run: an unwritable directory is an error at once, not after the run', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-out-')), 'a-file');
+    await writeFile(file, 'not a directory');
+    const { code, stderr, stdout } = await cli('run', '--out', path.join(file, 'report'), '--no-progress');
+    expect(code).to.equal(1);
+    // A file where a directory should be: EEXIST or ENOTDIR, as the file system says.
+    expect(stderr.trim()).to.match(/^error: --out .*a-file\/report: cannot be written \((EEXIST|ENOTDIR)\)$/);
+    expect(stdout, 'no run happened').to.equal('');
+  });
+
+  it('names a --state-dir that cannot be used, and exits rather than hanging with the site up', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-state-')), 'a-file');
+    await writeFile(file, 'not a directory');
+    const { code, stderr } = await cli('run', '--state-dir', path.join(file, 'state'), '--no-progress');
+    expect(code).to.equal(2);
+    expect(stderr.trim()).to.match(/^error: .*a-file\/state: --state-dir: cannot be used: (EEXIST|ENOTDIR)/);
+  });
+
+  it('finds a timeline action naming an advertisement that does not exist when the scenario loads', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-scenario-'));
+    const file = path.join(dir, 'scenario.yaml');
+    const lines = [
+      'name: bad reference',
+      `site: ${path.resolve('config/site.yaml')}`,
+      `fleet: ${path.resolve('config/fleet.yaml')}`,
+      'timeline:',
+      '  - { at: "00:10", action: expire, advertisementId: MLC2FFFF }',
+    ];
+    await writeFile(file, lines.join('\n'));
+    const { code, stderr } = await cli('run', file, '--no-progress');
+    expect(code).to.equal(2);
+    expect(stderr.trim()).to.equal(
+      `error: ${file}: timeline.0.advertisementId: advertisement MLC2FFFF is neither in the site nor advertised before this action`,
+    );
+  });
+
+  it('names the site file of a dangling reference', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-site-')), 'site.yaml');
+    const lines = [
+      'collections: [{ id: ALL, name: All, rule: { allDevices: true } }]',
+      'advertisements:',
+      '  - { id: MLC20001, name: x, collectionId: NOPE, packageId: MLC00001 }',
+    ];
+    await writeFile(file, lines.join('\n'));
+    const { code, stderr } = await cli('serve', '--site', file, '--port', '0', '--db', ':memory:');
+    expect(code).to.equal(2);
+    expect(stderr.trim()).to.equal(`error: ${file}: advertisements.0.collectionId: collection NOPE does not exist`);
+  });
 });
