@@ -24,7 +24,7 @@ import { startSiteServer, type RunningSiteServer } from '../src/server/site-serv
 import type { AdvertisementStatus } from '../src/admin/contract.js';
 import { InjectedSite, type Answer } from './support/injected-site.js';
 import { HOUR, profile, testSite, writePackageSources, type AdminError } from './support/test-site.js';
-import { assertValid } from './support/xml-conformance.js';
+import { assertValid, CAPTURED_INVENTORY_ITEMS } from './support/xml-conformance.js';
 
 const APP_AD = { id: 'TST20001', name: 'Test App rollout', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' };
 
@@ -511,17 +511,7 @@ describe('the stub site server over HTTP', () => {
       expect(software.status, software.body).to.equal(200);
       expect(software.body).to.equal('');
       const inventory = site.context.inventory.get(CAPTURE.name);
-      expect(inventory?.machine?.items.map((i) => i.name)).to.deep.equal([
-        'Device_System',
-        'Device_OS',
-        'Device_Network',
-        'Device_Power',
-        'Device_Display',
-        'Device_Memory',
-        'Device_FileSystem',
-        'Device_FileSystem',
-        'Device_FileSystem',
-      ]);
+      expect(inventory?.machine?.items.map((i) => i.name)).to.deep.equal([...CAPTURED_INVENTORY_ITEMS]);
       expect(inventory?.machine?.items[0]?.properties).to.deep.include(['OEMInfo', 'ACWEN PDT-42']);
       expect(inventory?.machine?.items[8]?.properties).to.deep.equal([
         ['Name', 'Flash'],

@@ -9,14 +9,15 @@ import type { DeviceProfile } from './device-profile.js';
  * devices every run.
  */
 export function identificationOf(profile: DeviceProfile): Identification {
+  const uuid = deviceUuidOf(profile);
   return {
-    id: deviceUuidOf(profile),
+    id: uuid,
     deviceName: profile.id,
     userName: `MLCSIM\\${profile.name}`,
     domain: null,
     platform: profile.platform,
     processor: String(PROCESSOR_ARM),
-    networkAdapters: [{ ipAddress: ipAddressOf(profile), ipSubnet: '255.255.0.0', mac: null }],
+    networkAdapters: [{ ipAddress: ipAddressOfUuid(uuid), ipSubnet: '255.255.0.0', mac: null }],
     codePage: '1252',
     systemDefaultLcid: '1033',
   };
@@ -31,6 +32,11 @@ export function deviceUuidOf(profile: Pick<DeviceProfile, 'id'>): string {
 
 /** A private address per device, stable for its id. */
 export function ipAddressOf(profile: Pick<DeviceProfile, 'id'>): string {
-  const [a = 0, b = 0] = Buffer.from(deviceUuidOf(profile).replace(/-/g, '').slice(0, 4), 'hex');
+  return ipAddressOfUuid(deviceUuidOf(profile));
+}
+
+/** The address from the device's UUID: a poll hashes the device id once, not once for each. */
+function ipAddressOfUuid(uuid: string): string {
+  const [a = 0, b = 0] = Buffer.from(uuid.slice(0, 4), 'hex');
   return `10.20.${a}.${Math.max(1, b)}`;
 }

@@ -72,6 +72,8 @@ export interface OfferedPackage {
 export class Policy {
   /** Every device-management package id the site has listed, for statuses that arrive after a change. */
   private readonly dmPackages = new Map<string, AdvertisedRevision>();
+  /** The GUID of each advertisement revision (and re-offer attempt) listed so far. */
+  private readonly idsByName = new Map<string, string>();
   /** Per device and program: the last run the site handed it instructions for. */
   private readonly lastRuns = new Map<string, LastRun>();
   /** Per device and advertisement revision: rerun (true), or the id listed in its place (sticky: decided once). */
@@ -140,8 +142,14 @@ export class Policy {
   }
 
   private dmPackageId(advertisementId: string, revision: number, attempt = 0): string {
-    const id = guidOf(attempt === 0 ? `${advertisementId}/${revision}` : `${advertisementId}/${revision}/attempt ${attempt}`);
-    if (!this.dmPackages.has(id)) this.dmPackages.set(id, { advertisementId, revision });
+    const name = attempt === 0 ? `${advertisementId}/${revision}` : `${advertisementId}/${revision}/attempt ${attempt}`;
+    // Every poll lists its packages: a map lookup, not a SHA-1 per advertisement per poll.
+    let id = this.idsByName.get(name);
+    if (id === undefined) {
+      id = guidOf(name);
+      this.idsByName.set(name, id);
+      this.dmPackages.set(id, { advertisementId, revision });
+    }
     return id;
   }
 

@@ -84,3 +84,16 @@ export function assertValid(xml: string, what: string): void {
     throw new Error(`${what}: <${root || '?'}> does not conform to the reference schema:\n  ${errors.slice(0, 5).join('\n  ')}`);
   }
 }
+
+/** The machine inventory classes a real device sent (reference §13.3), in its order: three file systems. */
+export const CAPTURED_INVENTORY_ITEMS = [
+  'Device_System',
+  'Device_OS',
+  'Device_Network',
+  'Device_Power',
+  'Device_Display',
+  'Device_Memory',
+  'Device_FileSystem',
+  'Device_FileSystem',
+  'Device_FileSystem',
+] as const;
