@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ADMIN_TOKEN_VARIABLE } from '../src/admin/client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
+import { isLoopback } from '../src/server/admin-guard.js';
+import { DEFAULT_SITE_LIMITS } from '../src/server/site-limits.js';
 import { DEFAULT_DM_PATH } from '../src/protocol/wire.js';
 import { InputFileError, loadSiteFile, loadValidatedFile } from '../src/input-file.js';
 import { startSiteServer } from '../src/server/site-server.js';
@@ -14,6 +18,7 @@ import { renderHtmlReport } from './html-report.js';
 import { progressBar } from './progress.js';
 import { historyFromFile, historyFromSite } from './device-history.js';
 import { renderHistory, renderReport, type FleetReport } from './report.js';
+import { fleetSizeProblem } from './machine-limits.js';
 import { loadScenario } from './scenario.js';
 import { runFleetJob } from './workers.js';
 
@@ -93,6 +98,8 @@ function serverUrl(value: string): string {
   return url.href;
 }
 
+const adminTokenOption = new Option('--admin-token <token>', `bearer token of the admin API (default: $${ADMIN_TOKEN_VARIABLE})`);
+
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
 const program = new Command('mlc-sim')
@@ -155,6 +162,7 @@ program
       await checkOut(options.out);
       const scenario = await loadScenario(file);
       if (options.devices !== undefined) scenario.devices = options.devices;
+      checkFleetSize(scenario.devices, options.workers);
       if (options.seed !== undefined) scenario.seed = options.seed;
       if (options.duration !== undefined) scenario.durationMs = options.duration;
       const limitMs = options.limitHours * 3_600_000;
@@ -194,6 +202,8 @@ program
     0,
   )
   .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
+  .option('--keep-trying', 'start even if the server cannot be reached yet (devices retry as they would)')
+  .addOption(adminTokenOption)
   .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
   .addOption(workersOption)
   .addOption(wireLogOptions[0])
@@ -215,6 +225,8 @@ program
       durationMinutes: number;
       warmUpSeconds: number;
       backToBack?: boolean;
+      keepTrying?: boolean;
+      adminToken?: string;
       stateDir?: string;
       workers: number;
       wireLog?: string;
@@ -224,7 +236,10 @@ program
       logLevel: LogLevel;
     }) => {
       const wireLog = wireLogOf(options);
+      checkFleetSize(options.devices, options.workers);
+      useAdminToken(options.adminToken);
       await checkOut(options.out);
+      if (options.keepTrying !== true) await checkReachable(options.server);
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const warmUpMs = options.warmUpSeconds * 1000;
@@ -266,9 +281,30 @@ program
     8080,
   )
   .option('--db <file>', 'SQLite database for status messages: kept across restarts (":memory:" keeps nothing)', 'mlc-sim-status.db')
+  .addOption(adminTokenOption)
+  .option('--max-devices <n>', 'devices the site knows in all; a poll from one more gets 403', positiveInteger('--max-devices'), DEFAULT_SITE_LIMITS.maxDevices)
+  .option(
+    '--max-devices-per-source <n>',
+    'devices first known from one source address; one more gets 403',
+    positiveInteger('--max-devices-per-source'),
+    DEFAULT_SITE_LIMITS.maxDevicesPerSource,
+  )
+  .option(
+    '--max-connections <n>',
+    'connections open at once; one more is answered 429',
+    positiveInteger('--max-connections'),
+    DEFAULT_SITE_LIMITS.maxConnections,
+  )
+  .option(
+    '--request-timeout-seconds <s>',
+    'a request not fully received by then is answered 408',
+    positiveNumber('--request-timeout-seconds'),
+    DEFAULT_SITE_LIMITS.requestTimeoutMs / 1000,
+  )
   .addOption(logLevelOption('info'))
-  .action(async (options: { site: string; host: string; port: number; db: string; logLevel: LogLevel }) => {
+  .action(async (options: ServeOptions) => {
     const { site, contentRoot } = await loadSiteFile(options.site);
+    const admin = adminTokenFor(options);
     const server = await startSiteServer({
       site,
       contentRoot,
@@ -276,9 +312,17 @@ program
       port: options.port,
       statusDatabase: options.db,
       logger: createLogger(options.logLevel),
+      limits: {
+        maxDevices: options.maxDevices,
+        maxDevicesPerSource: options.maxDevicesPerSource,
+        maxConnections: options.maxConnections,
+        requestTimeoutMs: options.requestTimeoutSeconds * 1000,
+      },
+      ...(admin.token !== undefined && { adminToken: admin.token }),
     }).catch((error: unknown) => {
       throw error instanceof SiteError ? new InputFileError(options.site, error.field, error.reason) : listenError(error, options);
     });
+    warnOffLoopback(options.host, admin);
     console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
     const stop = () => void server.close().then(() => process.exit(0));
@@ -292,11 +336,67 @@ program
   .argument('<device>', 'the device name, e.g. MLC-00007')
   .option('--from <file>', 'a report.json written by run or fleet --out', path.join('out', 'report.json'))
   .option('--server <url>', 'ask a running site (mlc-sim serve) instead', serverUrl)
-  .action(async (device: string, options: { from: string; server?: string }) => {
+  .addOption(adminTokenOption)
+  .action(async (device: string, options: { from: string; server?: string; adminToken?: string }) => {
+    useAdminToken(options.adminToken);
     console.log(
       renderHistory(device, options.server === undefined ? await historyFromFile(options.from, device) : await historyFromSite(options.server, device)),
     );
   });
+
+interface ServeOptions {
+  site: string;
+  host: string;
+  port: number;
+  db: string;
+  adminToken?: string;
+  maxDevices: number;
+  maxDevicesPerSource: number;
+  maxConnections: number;
+  requestTimeoutSeconds: number;
+  logLevel: LogLevel;
+}
+
+/**
+ * The admin API's token for `serve`: the flag's or $MLC_SIM_ADMIN_TOKEN. Off loopback one is required, so one is
+ * made when none is given (and printed once the site listens). On loopback, none unless asked for; the Host check
+ * applies either way.
+ */
+function adminTokenFor(options: ServeOptions): { token?: string; made: boolean } {
+  const given = options.adminToken ?? process.env[ADMIN_TOKEN_VARIABLE];
+  if (given !== undefined && given !== '') return { token: given, made: false };
+  return isLoopback(options.host) ? { made: false } : { token: randomBytes(18).toString('base64url'), made: true };
+}
+
+/** What `serve` says when it listens off loopback. */
+function warnOffLoopback(host: string, admin: { token?: string; made: boolean }): void {
+  if (isLoopback(host)) return;
+  console.warn(
+    `warning: --host ${host} is not loopback: devices and the admin API are reachable from the network. ` +
+      'The admin API (which can replace package content and inject faults) requires its bearer token.',
+  );
+  if (admin.made) console.warn(`admin API token (pass it with --admin-token or ${ADMIN_TOKEN_VARIABLE}): ${admin.token ?? ''}`);
+}
+
+/** A fleet or report passes the admin token on: through the environment, which worker threads share. */
+function useAdminToken(token: string | undefined): void {
+  if (token !== undefined) process.env[ADMIN_TOKEN_VARIABLE] = token;
+}
+
+function checkFleetSize(devices: number, workers: number): void {
+  const problem = fleetSizeProblem(devices, workers);
+  if (problem !== null) throw new FlagError(problem);
+}
+
+/** A server that does not answer at all is a mistake to say at once, not an hour of failed polls. */
+async function checkReachable(server: string): Promise<void> {
+  try {
+    await fetch(server, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    throw new FlagError(`--server ${server}: cannot be reached (${cause}); start it, or pass --keep-trying to start anyway`);
+  }
+}
 
 /** Why `serve` could not listen, naming the flag at fault, for the errors a person can cause. */
 function listenError(error: unknown, options: { host: string; port: number; db: string }): unknown {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import axios from 'axios';
-import { ADMIN_PATH, type DeviceDetail } from '../src/admin/contract.js';
+import { adminClient } from '../src/admin/client.js';
+import type { DeviceDetail } from '../src/admin/contract.js';
 import { InputFileError } from '../src/input-file.js';
 import { historyEntryOf, type FleetReport, type HistoryEntry } from './report.js';
 
@@ -19,6 +19,6 @@ export async function historyFromFile(file: string, device: string): Promise<His
 
 /** A device's history as a running site's admin API gives it. */
 export async function historyFromSite(serverUrl: string, device: string): Promise<HistoryEntry[]> {
-  const { data } = await axios.get<DeviceDetail>(new URL(`${ADMIN_PATH}/devices/${encodeURIComponent(device)}`, serverUrl).href);
+  const { data } = await adminClient(serverUrl).get<DeviceDetail>(`/devices/${encodeURIComponent(device)}`);
   return data.history.map(historyEntryOf);
 }

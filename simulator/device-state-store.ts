@@ -47,6 +47,33 @@ export function openStateStore(dir: string): DeviceStateStore {
   }
 }
 
+/** A `--state-dir` held by this process; released at the end of the run, or by the system if the process dies. */
+export interface StateDirLock {
+  release(): void;
+}
+
+/**
+ * Locks a state directory for one process: an exclusive SQLite lock (an fcntl lock on `lock.db`), which the system
+ * drops when the process ends however it ends, so a killed fleet never leaves a stale lock behind.
+ */
+export function lockStateDir(dir: string): StateDirLock {
+  let db: Database.Database;
+  try {
+    makeDirectory(dir);
+    db = new Database(path.join(dir, 'lock.db'), { timeout: 0 });
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    const busy = (error as { code?: string }).code === 'SQLITE_BUSY';
+    throw new InputFileError(
+      dir,
+      '--state-dir',
+      busy ? 'in use by another mlc-sim run (one process at a time)' : `cannot be used: ${(error as Error).message}`,
+    );
+  }
+  return { release: () => db.close() };
+}
+
 /**
  * Makes a directory and its parents. The directory itself is made without `recursive`: on a file system that
  * refuses it (procfs, say) Node's recursive mkdir retries forever instead of failing.

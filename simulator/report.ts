@@ -1,4 +1,3 @@
-import axios from 'axios';
 import Table from 'cli-table3';
 import type { Advertisement } from '../src/domain/advertisement.js';
 import type { ComplianceState } from '../src/domain/configuration-item.js';
@@ -13,7 +12,8 @@ import {
   type ComplianceResult,
   type StatusMessage,
 } from '../src/domain/status-message.js';
-import { ADMIN_PATH, type AdvertisementStatus } from '../src/admin/contract.js';
+import { adminClient, allPages } from '../src/admin/client.js';
+import type { AdvertisementStatus } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
 
 /** How fast an advertisement reached its targeted devices, from the moment it was available. */
@@ -169,7 +169,7 @@ function finishingTimes(messages: StatusMessage[], compliance: ComplianceResult[
 
 /** Status records the site has stored (messages and compliance results), through the admin API. */
 export async function storedStatusCount(serverUrl: string): Promise<number> {
-  const { data } = await axios.get<{ deviceMessages: number }>(new URL(`${ADMIN_PATH}/site`, serverUrl).href);
+  const { data } = await adminClient(serverUrl).get<{ deviceMessages: number }>('/site');
   return data.deviceMessages;
 }
 
@@ -180,15 +180,15 @@ export async function storedStatusCount(serverUrl: string): Promise<number> {
 export async function collectAdvertisementReports(
   serverUrl: string,
 ): Promise<{ advertisements: AdvertisementReport[]; deviceHistories: Record<string, HistoryEntry[]> }> {
-  const admin = axios.create({ baseURL: new URL(ADMIN_PATH, serverUrl).href });
+  const admin = adminClient(serverUrl);
   const { data: ads } = await admin.get<Advertisement[]>('/advertisements');
   const perAdvertisement: StatusMessage[][] = [];
   const advertisements = await Promise.all(
     ads.map(async (ad, index) => {
-      const [{ data: status }, { data: messages }, { data: compliance }] = await Promise.all([
+      const [{ data: status }, messages, compliance] = await Promise.all([
         admin.get<AdvertisementStatus>(`/advertisements/${ad.id}/status`, { params: { devices: 'true' } }),
-        admin.get<StatusMessage[]>('/status-messages', { params: { advertisementId: ad.id } }),
-        admin.get<ComplianceResult[]>('/compliance', { params: { advertisementId: ad.id } }),
+        allPages<StatusMessage>(admin, '/status-messages', { advertisementId: ad.id }),
+        allPages<ComplianceResult>(admin, '/compliance', { advertisementId: ad.id }),
       ]);
       perAdvertisement[index] = messages;
       const outcome = outcomeOf(status.byState);

@@ -1,5 +1,5 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { ADMIN_PATH } from '../src/admin/contract.js';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { adminClient } from '../src/admin/client.js';
 import type { Logger } from '../src/logging.js';
 import type { Clock } from '../src/time/clock.js';
 import type { TimelineAction } from './scenario.js';
@@ -43,7 +43,7 @@ export class Timeline {
     private readonly actions: TimelineAction[],
     private readonly options: TimelineOptions,
   ) {
-    this.admin = axios.create({ baseURL: new URL(ADMIN_PATH, options.serverUrl).href, validateStatus: () => true });
+    this.admin = adminClient(options.serverUrl, { validateStatus: () => true });
     this.pending = actions.length;
     // Each action is in place before any device request of its second reaches the site (`first`), and actions of
     // the same second apply one after another: the replay does not depend on which request arrives first.

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { lockStateDir } from './device-state-store.js';
 import { createLogger } from '../src/logging.js';
 import { InputFileError } from '../src/input-file.js';
 import type { FleetProgress, FleetSlice } from './fleet.js';
@@ -86,8 +87,16 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
   return job.kind === 'live' ? withSiteSide(report, job.options.serverUrl, createLogger(job.logLevel)) : report;
 }
 
-/** Runs a job in this thread, or split across worker threads when more than one is asked for. */
-export function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
-  if (run.workers > 1) return runInWorkers(job, run);
-  return runHere(job, { logger: createLogger(job.logLevel), ...(run.onProgress && { onProgress: run.onProgress }) });
+/**
+ * Runs a job in this thread, or split across worker threads when more than one is asked for. Its `--state-dir` is
+ * locked for the run: a second fleet on the same directory is refused rather than losing records to this one.
+ */
+export async function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
+  const lock = job.options.stateDir === undefined ? undefined : lockStateDir(job.options.stateDir);
+  try {
+    if (run.workers > 1) return await runInWorkers(job, run);
+    return await runHere(job, { logger: createLogger(job.logLevel), ...(run.onProgress && { onProgress: run.onProgress }) });
+  } finally {
+    lock?.release();
+  }
 }

@@ -73,6 +73,7 @@ describe('everyday mistakes get one clear line and the exit code for a bad flag'
       '0',
       '--duration-minutes',
       '0.02',
+      '--keep-trying',
       '--no-progress',
     );
     expect(code).to.equal(0);

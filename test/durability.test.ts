@@ -93,7 +93,7 @@ describe('durability: a site killed mid-run and restarted on the same database',
     const storedIds = async () => new Set(((await (await fetch(`http://127.0.0.1:${port}/admin/status-messages`)).json()) as StatusMessage[]).map((m) => m.id));
 
     child = await serve(siteFile, db, port);
-    let { credentials, packageId } = await poll();
+    const { credentials, packageId } = await poll();
     const acknowledged: string[] = [];
     for (let n = 0; n < 10; n++) {
       const messages = batch(packageId, n);
@@ -108,8 +108,7 @@ describe('durability: a site killed mid-run and restarted on the same database',
     child = await serve(siteFile, db, port);
     const stored = await storedIds();
     expect(acknowledged.filter((id) => !stored.has(id))).to.deep.equal([]);
-    // The site knows the device again from its status database (same token); it polls again, then resends.
-    ({ credentials, packageId } = await poll());
+    // The site knows the device again from its status database, with the same token; it resends what it could not confirm.
     await connection.reportStatus(credentials, batch(packageId, 0));
     expect((await storedIds()).size).to.equal(stored.size);
     await connection.close();

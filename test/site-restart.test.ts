@@ -80,26 +80,29 @@ describe('site restart: known devices persisted with the status database', funct
     const db = await tempDb();
     const store = new StatusStore(db);
     const registry = new DeviceRegistry(store);
-    const a = registry.identify('uuid-a', identificationOf(profile({ id: 'WM-0001' })), 1000);
-    const b = registry.identify('uuid-b', identificationOf(profile({ id: 'WM-0002', name: 'handheld-2' })), 2000);
+    const fresh = { authToken: undefined, source: '127.0.0.1' };
+    const a = registry.identify('uuid-a', identificationOf(profile({ id: 'WM-0001' })), 1000, fresh);
+    const b = registry.identify('uuid-b', identificationOf(profile({ id: 'WM-0002', name: 'handheld-2' })), 2000, fresh);
     // A second device with a taken name is told apart, and keeps that name after a restart.
-    const twin = registry.identify('uuid-twin', identificationOf(profile({ id: 'WM-0001' })), 3000);
-    registry.identify('uuid-a', identificationOf(profile({ id: 'WM-0001' })), 4000);
+    const twin = registry.identify('uuid-twin', identificationOf(profile({ id: 'WM-0001' })), 3000, fresh);
+    registry.identify('uuid-a', identificationOf(profile({ id: 'WM-0001' })), 4000, { ...fresh, authToken: a.authToken });
     store.close();
     const reopened = new StatusStore(db);
     const restarted = new DeviceRegistry(reopened);
     expect(restarted.size).to.equal(3);
+    // a used its token (its second poll presented it); b and twin have not yet.
+    expect([a, b, twin].map((d) => restarted.get(d.uuid)!.confirmed)).to.deep.equal([true, false, false]);
     for (const device of [a, b, twin]) {
       expect(restarted.authenticate(device.uuid, device.authToken).name).to.equal(device.name);
       expect(restarted.knowsName(device.name)).to.equal(true);
     }
-    // lastPollAt is the time of the last written poll (first known, or a new platform or name).
-    expect(restarted.get('uuid-a')!.lastPollAt).to.equal(1000);
+    // lastPollAt is the time of the last written poll (first known, its token first used, a new platform or name).
+    expect(restarted.get('uuid-a')!.lastPollAt).to.equal(4000);
     restarted.forget();
     expect(new DeviceRegistry(reopened).size).to.equal(0);
     reopened.close();
     const inMemory = new DeviceRegistry();
-    inMemory.identify('uuid-a', identificationOf(profile()), 0);
+    inMemory.identify('uuid-a', identificationOf(profile()), 0, fresh);
     expect(inMemory.size).to.equal(1);
   });
 

@@ -412,8 +412,9 @@ describe('the stub site server over HTTP', () => {
     });
 
     it('answers the captured poll (no Domain or MAC, NetworkAdapter before CodePage) with a PollResponse that validates, and X-Device-Auth and X-Device-Timestamp', async () => {
+      // The site forgets the device, so this is its very first poll again: no X-Device-Auth, an empty X-Device-Timestamp.
+      site.context.devices.forget();
       const first = new RawDevice(site, capture.identification, CAPTURE.uuid);
-      // No X-Device-Auth, and an empty X-Device-Timestamp: a device's very first poll.
       const answer = await first.send('Poll', golden('DevicePoll-capture.xml'));
       expect(answer.status, answer.body).to.equal(200);
       assertValid(answer.body, 'PollResponse');
@@ -428,7 +429,10 @@ describe('the stub site server over HTTP', () => {
       expect(policy.packages).to.have.length(1);
       expect(policy.packages[0]).to.match(/^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$/);
       expect(advertisementOf(site, policy.packages[0]!)).to.equal('TST20001');
-      expect(answer.headers.get(HEADERS.auth)).to.equal(capture.auth);
+      // A new token for the device enrolled afresh: the one it had is no longer taken.
+      expect(answer.headers.get(HEADERS.auth))
+        .to.match(/^[0-9a-f]{24}$/)
+        .and.not.equal(capture.auth);
       // The time of the poll on the site's clock, in the documentation's sample shape M/D/YYYY h:mm:ss AM.
       expect(answer.headers.get(HEADERS.timestamp)).to.equal('6/1/2009 8:00:00 AM');
       const known = site.context.devices.get(CAPTURE.uuid);
@@ -486,21 +490,29 @@ describe('the stub site server over HTTP', () => {
       expect((await adminSite(site)).deviceMessages).to.equal(3);
     });
 
-    it('accepts Parameters, message ids and packages it does not know, and records what it can', async () => {
+    it('accepts Parameters it does not know; refuses message ids it does not know (400) and counts no status about packages not listed to the device', async () => {
       const answer = await capture.send('Status', about('Status.xml'));
       expect(answer.status, answer.body).to.equal(200);
       const succeeded = (await site.messages('TST20001', CAPTURE.name)).find((m) => m.messageId === 10008);
       expect(succeeded?.details).to.include({ ExitCode: '0' });
-      const strange = statusDocument.encode({
+      const before = (await adminSite(site)).deviceMessages;
+      const unknownId = statusDocument.encode({
         messages: [
-          { packageId: listed, messageId: 11099, time: parseDate('2024-09-14 07:00:00'), parameters: { Whatever: 'x' } },
-          { packageId: '0BADBEEF-0000-4000-8000-000000000000', messageId: 11031, time: parseDate('2024-09-14 07:00:01'), parameters: {} },
+          { packageId: listed, messageId: 11031, time: parseDate('2024-09-14 07:00:00'), parameters: { Whatever: 'x' } },
+          { packageId: listed, messageId: 11099, time: parseDate('2024-09-14 07:00:00'), parameters: {} },
         ],
       });
-      const accepted = await capture.send('Status', strange);
+      const refused = await capture.send('Status', unknownId);
+      expect(refused.status).to.equal(400);
+      expect(refused.body).to.include('11099');
+      const notListed = statusDocument.encode({
+        messages: [{ packageId: '0BADBEEF-0000-4000-8000-000000000000', messageId: 11031, time: parseDate('2024-09-14 07:00:01'), parameters: {} }],
+      });
+      const accepted = await capture.send('Status', notListed);
       expect(accepted.status, accepted.body).to.equal(200);
       expect(accepted.body).to.equal('');
       expect(await site.messageIds('TST20001', CAPTURE.name)).to.deep.equal([11030, 11031, 10005, 10008, 11035]);
+      expect((await adminSite(site)).deviceMessages).to.equal(before);
     });
 
     it('accepts a MachineInventory report (no namespace, no declaration) and a SoftwareInventory FileReport, and keeps them for the device', async () => {
@@ -646,9 +658,10 @@ describe('the stub site server over HTTP', () => {
       expect(again.status).to.equal(200);
       expect(again.headers.get(HEADERS.auth)).to.equal(token);
       expect(again.headers.get(HEADERS.timestamp)).to.equal('6/1/2009 1:30:00 PM');
-      // Even a poll that presents no token (a cold-booted device) is the same device, with the same token.
+      // A poll naming the known UUID without its token (another client, or a device that lost it) learns nothing.
       const cold = await capture.send('Poll', golden('DevicePoll-capture.xml'), { omit: [HEADERS.auth], headers: { [HEADERS.timestamp]: '' } });
-      expect(cold.headers.get(HEADERS.auth)).to.equal(token);
+      expect(cold.status).to.equal(401);
+      expect(cold.headers.get(HEADERS.auth)).to.equal(null);
       expect((await adminSite(site)).devices).to.equal(1);
       expect(site.context.devices.get(CAPTURE.uuid)).to.include({ firstPollAt: Date.parse('2009-06-01T08:00:00Z'), lastPollAt: site.clock.now() });
     });

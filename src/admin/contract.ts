@@ -19,7 +19,15 @@ export interface AdminError {
 /** `?devices=true` on an advertisement's status lists the devices in each state. */
 export const statusQuerySchema = z.strictObject({ devices: z.enum(['true', 'false']).default('false') });
 
-export const filterSchema = z.strictObject({ advertisementId: z.string().optional(), deviceId: z.string().optional() });
+/** Admin listings answer pages (`?limit=&offset=`): at most ADMIN_PAGE_MAX records each, ADMIN_PAGE_DEFAULT unless asked. */
+export const ADMIN_PAGE_MAX = 10_000;
+export const ADMIN_PAGE_DEFAULT = 1_000;
+export const pageSchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(ADMIN_PAGE_MAX).default(ADMIN_PAGE_DEFAULT),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export type Page = z.infer<typeof pageSchema>;
+export const filterSchema = pageSchema.extend({ advertisementId: z.string().optional(), deviceId: z.string().optional() });
 export const membersSchema = z.strictObject({ devices: z.array(z.string().min(1)).min(1) });
 export const advertisementChangeSchema = z
   .strictObject({ availableAt: z.iso.datetime().optional(), expiresAt: z.iso.datetime().optional(), mandatory: z.boolean().optional() })

@@ -21,9 +21,9 @@ import type { ReportType } from '../protocol/wire.js';
 import type { Random } from '../random.js';
 import { identificationOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
-import { offerMachine, retryAfterOf, retryDelay, type OfferEvent, type OfferInput, type OfferOutcome } from './offer.js';
+import { offerMachine, retryAfterOf, retryDelay, type OfferEvent, type OfferInput, type OfferOutcome, type OfferProgress } from './offer.js';
 import { dueReports, type InstalledPackage } from './reports.js';
-import type { Credentials, PollAnswer } from './site-connection.js';
+import { isUnauthorized, type Credentials, type PollAnswer } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 import { EMPTY_OUTBOX, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
 
@@ -36,7 +36,7 @@ export interface HandheldDependencies {
 }
 
 /** What a device keeps across a restart of the simulator (see simulator/device-state-store.ts). */
-export type DeviceMemory = Pick<HandheldContext, 'outbox' | 'boot' | 'seq' | 'done' | 'installed' | 'reportsSentAt'>;
+export type DeviceMemory = Pick<HandheldContext, 'credentials' | 'outbox' | 'boot' | 'seq' | 'done' | 'progress' | 'installed' | 'reportsSentAt'>;
 
 export interface HandheldInput {
   profile: DeviceProfile;
@@ -49,8 +49,8 @@ export interface HandheldInput {
 
 /** The part of a device's context it must remember across a restart. */
 export function memoryOf(context: HandheldContext): DeviceMemory {
-  const { outbox, boot, seq, done, installed, reportsSentAt } = context;
-  return { outbox, boot, seq, done, installed, reportsSentAt };
+  const { credentials, outbox, boot, seq, done, progress, installed, reportsSentAt } = context;
+  return { credentials, outbox, boot, seq, done, progress, installed, reportsSentAt };
 }
 
 export interface HandheldContext {
@@ -68,6 +68,8 @@ export interface HandheldContext {
   deferrals: Readonly<Record<string, string>>;
   /** Packages handled to the end (run, refused, failed): a later poll that lists them again does not rerun them. */
   done: Readonly<Record<string, true>>;
+  /** Packages started and not yet handled to the end: how far each got (see OfferProgress). */
+  progress: Readonly<Record<string, OfferProgress>>;
   /** What installed packages put on the device, for software inventory. */
   installed: readonly InstalledPackage[];
   outbox: Outbox;
@@ -78,6 +80,8 @@ export interface HandheldContext {
   reportsSentAt: Readonly<Partial<Record<ReportType, number>>>;
   /** Consecutive failures of the poll being retried. */
   attempts: number;
+  /** The device has already polled again this cycle because the site refused its credentials: once per cycle. */
+  reidentified: boolean;
   /** How long the site asked to wait after the last failure (Retry-After), if it did. */
   retryAfterMs: number | null;
   /** When the first poll is due; every later one follows from the start of the cycle before (see nextPollAt). */
@@ -100,8 +104,12 @@ function offerInputOf(context: HandheldContext, event: SiteAnswer | OfferEvent):
     logger: context.deps.logger,
     credentials: context.credentials,
     retry: { count: context.settings.client.failureRetryCount, intervalMs: context.settings.client.failureRetryIntervalMs },
+    resumeFrom: context.progress[context.current],
   };
 }
+
+/** Shared by every device that has nothing in progress: an idle device's memory costs no object of its own. */
+const NOTHING_IN_PROGRESS: Readonly<Record<string, OfferProgress>> = Object.freeze({});
 
 export const handheldMachine = setup({
   types: {
@@ -116,6 +124,9 @@ export const handheldMachine = setup({
   },
   guards: {
     canRetry: ({ context }) => context.attempts < context.settings.client.failureRetryCount,
+    /** The site refused the device's credentials, and it has not polled again for that this cycle. */
+    identityLost: ({ context }, params: { error: unknown }) => !context.reidentified && isUnauthorized(params.error),
+    offerLostIdentity: ({ context }, params: { outcome: OfferOutcome }) => !context.reidentified && params.outcome.identityLost,
     hasOfferToHandle: ({ context }) => context.queue.length > 0,
     hasStatusToDeliver: ({ context }) => context.outbox.length > 0,
     reportsDue: ({ context }) => dueReports(context).length > 0,
@@ -143,14 +154,12 @@ export const handheldMachine = setup({
     })),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
     resetAttempts: assign({ attempts: 0, retryAfterMs: null }),
-    notePollStarted: assign({ lastPollAt: ({ context }) => now(context) }),
+    notePollStarted: assign({ lastPollAt: ({ context }) => now(context), reidentified: false }),
+    /** The site no longer knows the token: the next poll introduces the device afresh, as its first did. */
+    forgetCredentials: assign({ credentials: ({ context }) => ({ uuid: context.credentials.uuid, auth: '', timestamp: '' }), reidentified: true }),
     /** Takes the poll answer: the settings it carries, the values to echo, and the packages still to handle. */
     acceptPolicy: assign(({ context }, { answer }: { answer: PollAnswer }) => ({
-      credentials: {
-        uuid: context.credentials.uuid,
-        auth: answer.auth ?? context.credentials.auth,
-        timestamp: answer.timestamp ?? context.credentials.timestamp,
-      },
+      credentials: credentialsAfter(context.credentials, answer),
       settings: settingsAfter(context.settings, answer.policy),
       packages: answer.policy.packages,
       queue: pendingPackages(context, answer.policy),
@@ -161,15 +170,22 @@ export const handheldMachine = setup({
     /** What the offer changed on the device: handled for good, files installed, settings applied. */
     takeOutcome: assign(({ context }, { outcome }: { outcome: OfferOutcome }) => ({
       current: '',
-      ...(outcome.done && { done: { ...context.done, [context.current]: true as const } }),
+      ...(outcome.done && { done: { ...context.done, [context.current]: true as const }, progress: withoutProgress(context.progress, context.current) }),
       ...(outcome.installed && { installed: [...context.installed, outcome.installed] }),
       ...(outcome.settings && { profile: { ...context.profile, settings: outcome.settings } }),
     })),
-    record: assign(({ context }, params: { packageId: string; message: DeviceMessageKey; parameters: Record<string, string> }) => {
+    /** Records a status message in the outbox, and the step of the offer it marks (one change, so one save). */
+    record: assign(({ context }, params: { packageId: string; message: DeviceMessageKey; parameters: Record<string, string>; progress?: OfferProgress }) => {
       const seq = context.seq + 1;
       const reason = params.parameters[PARAMETER.reason];
+      const step = params.progress;
       return {
         seq,
+        ...(step?.step === 'done' && {
+          done: { ...context.done, [params.packageId]: true as const },
+          progress: withoutProgress(context.progress, params.packageId),
+        }),
+        ...(step && step.step !== 'done' && { progress: { ...context.progress, [params.packageId]: step } }),
         ...(params.message === 'packageDeferred' && reason !== undefined && { deferrals: { ...context.deferrals, [params.packageId]: reason } }),
         outbox: [
           ...context.outbox,
@@ -212,6 +228,7 @@ export const handheldMachine = setup({
     current: '',
     deferrals: {},
     done: {},
+    progress: NOTHING_IN_PROGRESS,
     installed: [],
     outbox: EMPTY_OUTBOX,
     boot: input.deps.site.clock.now().toString(36),
@@ -219,6 +236,7 @@ export const handheldMachine = setup({
     reportsSentAt: {},
     ...input.memory,
     attempts: 0,
+    reidentified: false,
     retryAfterMs: null,
     firstPollAt: input.firstPollAt ?? input.deps.site.clock.now(),
     lastPollAt: null,
@@ -252,6 +270,16 @@ export const handheldMachine = setup({
           { target: 'evaluating', actions: { type: 'acceptPolicy', params: ({ event }) => ({ answer: event.output }) } },
         ],
         'poll.failed': [
+          {
+            // A token the site no longer takes (it lost its database, say): poll again at once without it.
+            guard: { type: 'identityLost', params: ({ event }) => ({ error: event.error }) },
+            target: 'polling',
+            reenter: true,
+            actions: [
+              'forgetCredentials',
+              { type: 'log', params: ({ event }) => ({ level: 'info', message: 'site refused the token, polling afresh', error: event.error }) },
+            ],
+          },
           {
             guard: 'canRetry',
             target: 'pollBackoff',
@@ -287,13 +315,16 @@ export const handheldMachine = setup({
       entry: { type: 'ask', params: ({ context }) => ({ type: 'fetchInstructions', credentials: context.credentials, packageId: context.current }) },
       on: {
         'fetchInstructions.done': 'offer',
-        'fetchInstructions.failed': {
-          target: 'evaluating',
-          actions: {
-            type: 'log',
-            params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }),
+        'fetchInstructions.failed': [
+          { guard: { type: 'identityLost', params: ({ event }) => ({ error: event.error }) }, target: 'polling', actions: 'forgetCredentials' },
+          {
+            target: 'evaluating',
+            actions: {
+              type: 'log',
+              params: ({ event }) => ({ level: 'warn', message: 'instructions unavailable, deferring to the next poll', error: event.error }),
+            },
           },
-        },
+        ],
       },
     },
 
@@ -302,7 +333,14 @@ export const handheldMachine = setup({
         id: 'offer',
         src: 'handleOffer',
         input: ({ context, event }) => offerInputOf(context, event),
-        onDone: { target: 'evaluating', actions: { type: 'takeOutcome', params: ({ event }) => ({ outcome: event.output }) } },
+        onDone: [
+          {
+            guard: { type: 'offerLostIdentity', params: ({ event }) => ({ outcome: event.output }) },
+            target: 'polling',
+            actions: [{ type: 'takeOutcome', params: ({ event }) => ({ outcome: event.output }) }, 'forgetCredentials'],
+          },
+          { target: 'evaluating', actions: { type: 'takeOutcome', params: ({ event }) => ({ outcome: event.output }) } },
+        ],
       },
     },
 
@@ -313,6 +351,10 @@ export const handheldMachine = setup({
           { guard: 'reportsDue', target: 'inventorying', actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } },
           { target: 'idle', actions: { type: 'removeDelivered', params: ({ event }) => ({ delivery: event.output }) } },
         ],
+        'deliverStatus.failed': [
+          { guard: { type: 'identityLost', params: ({ event }) => ({ error: event.error }) }, target: 'polling', actions: 'forgetCredentials' },
+          { target: 'idle', actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'status not delivered', error: event.error }) } },
+        ],
       },
     },
 
@@ -321,10 +363,10 @@ export const handheldMachine = setup({
       entry: 'askToReport',
       on: {
         'sendReports.done': { target: 'idle', actions: { type: 'noteReportsSent', params: ({ event }) => ({ sent: event.output }) } },
-        'sendReports.failed': {
-          target: 'idle',
-          actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'reports not sent', error: event.error }) },
-        },
+        'sendReports.failed': [
+          { guard: { type: 'identityLost', params: ({ event }) => ({ error: event.error }) }, target: 'polling', actions: 'forgetCredentials' },
+          { target: 'idle', actions: { type: 'log', params: ({ event }) => ({ level: 'warn', message: 'reports not sent', error: event.error }) } },
+        ],
       },
     },
   },
@@ -341,6 +383,20 @@ function nextPollAt(context: HandheldContext): number {
   const interval = Math.round(context.settings.client.pollIntervalMs * (0.98 + 0.04 * context.deps.random.next()));
   const start = context.lastPollAt;
   return start + Math.max(1, Math.ceil((now(context) - start) / interval)) * interval;
+}
+
+/** The credentials after a poll answer: the same object when nothing changed, so an unchanged device is not saved again. */
+function credentialsAfter(credentials: Credentials, answer: PollAnswer): Credentials {
+  const auth = answer.auth ?? credentials.auth;
+  const timestamp = answer.timestamp ?? credentials.timestamp;
+  return auth === credentials.auth && timestamp === credentials.timestamp ? credentials : { uuid: credentials.uuid, auth, timestamp };
+}
+
+/** A device's progress without one package's (the context is immutable). */
+function withoutProgress(progress: HandheldContext['progress'], packageId: string): HandheldContext['progress'] {
+  if (!(packageId in progress)) return progress;
+  const { [packageId]: _handled, ...rest } = progress;
+  return Object.keys(rest).length === 0 ? NOTHING_IN_PROGRESS : rest;
 }
 
 /** The settings after a poll response: a group the server left out keeps its previous value. */

@@ -27,7 +27,7 @@ import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
 import { runProgram, type ProgramResult } from './program-runner.js';
 import type { InstalledPackage } from './reports.js';
-import { SiteRequestError, type Credentials } from './site-connection.js';
+import { isUnauthorized, SiteRequestError, type Credentials } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 
 /** The documented default when a server names no maximum run time. */
@@ -43,19 +43,36 @@ export interface OfferInput {
   credentials: Credentials;
   /** The site's failure-recovery settings (FailureRetryCount, FailureRetryInterval). */
   retry: { count: number; intervalMs: number };
+  /** How far the device got with this package before the simulator last stopped, if it had started it. */
+  resumeFrom?: OfferProgress | undefined;
 }
+
+/**
+ * A step of an offer that has an effect, kept in the device's memory (DeviceMemory) as it is recorded, so that a
+ * restarted simulator resumes where the device was and never runs a program twice: content downloaded (kept for a
+ * configuration package), program started, restart pending; `done` when the package is handled for good.
+ */
+export type OfferProgress =
+  | { step: 'downloaded'; content: DownloadedContent }
+  | { step: 'started'; content: DownloadedContent }
+  | { step: 'restartPending'; content: DownloadedContent }
+  | { step: 'done' };
 
 /** What handling the offer changed on the device. */
 export interface OfferOutcome {
   /** Handled to the end (run, refused, failed): not handled again. False: deferred to the next poll. */
   done: boolean;
+  /** The site refused the device's credentials (401): it must poll again to be known, then carry on. */
+  identityLost: boolean;
   installed: InstalledPackage | null;
   /** The device's settings after a configuration package, when it applied one. */
   settings: Record<string, string> | null;
 }
 
 /** What the offer asks of the device while it runs. */
-export type OfferEvent = { type: 'offer.record'; packageId: string; message: DeviceMessageKey; parameters: Record<string, string> } | { type: 'offer.deliver' };
+export type OfferEvent =
+  | { type: 'offer.record'; packageId: string; message: DeviceMessageKey; parameters: Record<string, string>; progress?: OfferProgress }
+  | { type: 'offer.deliver' };
 
 interface OfferContext extends OfferInput {
   extension: InstructionsExtension | null;
@@ -71,6 +88,7 @@ interface OfferContext extends OfferInput {
 }
 
 const NO_CONTENT: DownloadedContent = Object.freeze({ bytes: 0, files: [], documents: {} });
+const HANDLED: OfferProgress = Object.freeze({ step: 'done' });
 
 /**
  * Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in
@@ -138,6 +156,8 @@ export const offerMachine = setup({
   },
   guards: {
     verdictIs: ({ context }, params: { kind: Verdict['kind'] }) => context.verdict.kind === params.kind,
+    resumesFrom: ({ context }, params: { step: OfferProgress['step'] }) => context.resumeFrom?.step === params.step,
+    unauthorized: (_, params: { error: unknown }) => isUnauthorized(params.error),
     isConfigurationPackage: ({ context }) => isConfiguration(context),
     canRetry: ({ context }) => context.attempts < context.retry.count,
     isRecurring: ({ context }) => context.instructions.recurrence !== null,
@@ -154,11 +174,13 @@ export const offerMachine = setup({
       ({ context }) => siteLineOf(context.site),
       ({ self }, request: SiteRequest) => ({ ...request, replyTo: self }),
     ),
-    record: sendParent(({ context }, params: { message: DeviceMessageKey; parameters?: Record<string, string> }): OfferEvent => ({
+    /** Records a status message, and with it (one event, so one save) the step it marks, if it marks one. */
+    record: sendParent(({ context }, params: { message: DeviceMessageKey; parameters?: Record<string, string>; progress?: OfferProgress }): OfferEvent => ({
       type: 'offer.record',
       packageId: context.packageId,
       message: params.message,
       parameters: params.parameters ?? {},
+      ...(params.progress && { progress: params.progress }),
     })),
     /** The device delivers what it recorded (while a program runs, before a restart). */
     deliver: sendParent((): OfferEvent => ({ type: 'offer.deliver' })),
@@ -175,6 +197,7 @@ export const offerMachine = setup({
     }),
     storeContent: assign({ content: (_, params: { content: DownloadedContent }) => params.content, attempts: 0, retryAfterMs: null }),
     markDone: assign({ outcome: ({ context }) => ({ ...context.outcome, done: true }) }),
+    markIdentityLost: assign({ outcome: ({ context }) => ({ ...context.outcome, identityLost: true }) }),
     /** The package's files are now on the device, under its LocalDestination. */
     install: assign({
       outcome: ({ context }) => ({ ...context.outcome, installed: { destination: context.instructions.localDestination, files: context.content.files } }),
@@ -217,16 +240,28 @@ export const offerMachine = setup({
     ),
     sourceUrl: '',
     partial: null,
-    content: NO_CONTENT,
+    content: input.resumeFrom !== undefined && input.resumeFrom.step !== 'done' ? input.resumeFrom.content : NO_CONTENT,
     attempts: 0,
     retryAfterMs: null,
-    outcome: { done: false, installed: null, settings: null },
+    outcome: { done: false, identityLost: false, installed: null, settings: null },
   }),
   output: ({ context }) => context.outcome,
   initial: 'judging',
   states: {
     judging: {
       always: [
+        // A package the device had started before the simulator stopped carries on from there, whatever the verdict.
+        { guard: { type: 'resumesFrom', params: { step: 'restartPending' } }, target: 'restarting' },
+        {
+          // Cut off mid-run: the program is not run again; the device says it was interrupted.
+          guard: { type: 'resumesFrom', params: { step: 'started' } },
+          target: 'done',
+          actions: [
+            { type: 'record', params: { message: 'executionFailed', parameters: { [PARAMETER.reason]: REASON.interrupted }, progress: HANDLED } },
+            'markDone',
+          ],
+        },
+        { guard: { type: 'resumesFrom', params: { step: 'downloaded' } }, target: 'applyingConfiguration' },
         {
           guard: { type: 'verdictIs', params: { kind: 'refuse' } },
           target: 'done',
@@ -304,13 +339,16 @@ export const offerMachine = setup({
             actions: [{ type: 'record', params: { message: 'downloadFailed', parameters: { [PARAMETER.reason]: REASON.noHttpSource } } }, 'markDone'],
           },
         ],
-        'locateContent.failed': {
-          target: 'deferred',
-          actions: {
-            type: 'log',
-            params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }),
+        'locateContent.failed': [
+          { guard: { type: 'unauthorized', params: ({ event }) => ({ error: event.error }) }, target: 'deferred', actions: 'markIdentityLost' },
+          {
+            target: 'deferred',
+            actions: {
+              type: 'log',
+              params: ({ event }) => ({ level: 'warn', message: 'content location unavailable, deferring to the next poll', error: event.error }),
+            },
           },
-        },
+        ],
       },
     },
     downloading: {
@@ -333,14 +371,15 @@ export const offerMachine = setup({
             target: 'applyingConfiguration',
             actions: [
               { type: 'storeContent', params: ({ event }) => ({ content: event.output }) },
-              { type: 'record', params: { message: 'downloadSucceeded' } },
+              { type: 'record', params: ({ event }) => ({ message: 'downloadSucceeded', progress: { step: 'downloaded', content: event.output } }) },
             ],
           },
           {
+            // The post-install command starts as the download succeeds (the site records both from this message).
             target: 'running',
             actions: [
               { type: 'storeContent', params: ({ event }) => ({ content: event.output }) },
-              { type: 'record', params: { message: 'downloadSucceeded' } },
+              { type: 'record', params: ({ event }) => ({ message: 'downloadSucceeded', progress: { step: 'started', content: event.output } }) },
             ],
           },
         ],
@@ -399,13 +438,20 @@ export const offerMachine = setup({
           {
             guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
             target: 'restarting',
-            actions: { type: 'record', params: ({ event }) => ({ message: 'restartPending', parameters: programResult(event.output) }) },
+            actions: {
+              type: 'record',
+              params: ({ context, event }) => ({
+                message: 'restartPending',
+                parameters: programResult(event.output),
+                progress: { step: 'restartPending', content: context.content },
+              }),
+            },
           },
           {
             guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
             target: 'done',
             actions: [
-              { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output) }) },
+              { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output), progress: HANDLED }) },
               'install',
               'markDone',
             ],
@@ -413,7 +459,10 @@ export const offerMachine = setup({
           {
             target: 'done',
             actions: [
-              { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode) }) },
+              {
+                type: 'record',
+                params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode), progress: HANDLED }),
+              },
               'markDone',
             ],
           },
@@ -428,6 +477,7 @@ export const offerMachine = setup({
               params: ({ context }) => ({
                 message: 'executionFailed',
                 parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(maxRunTimeMinutes(context)) },
+                progress: HANDLED,
               }),
             },
             'markDone',
@@ -438,7 +488,9 @@ export const offerMachine = setup({
     restarting: {
       // The client reports "restart pending" before it goes down.
       entry: 'deliver',
-      after: { restart: { target: 'done', actions: [{ type: 'record', params: { message: 'executionSucceeded' } }, 'install', 'markDone'] } },
+      after: {
+        restart: { target: 'done', actions: [{ type: 'record', params: { message: 'executionSucceeded', progress: HANDLED } }, 'install', 'markDone'] },
+      },
     },
     applyingConfiguration: {
       invoke: {
@@ -452,6 +504,7 @@ export const offerMachine = setup({
               params: ({ event }) => ({
                 message: 'executionSucceeded',
                 parameters: Object.fromEntries(event.output.results.map((r) => [`${PARAMETER.configurationItemPrefix}${r.itemId}`, r.state])),
+                progress: HANDLED,
               }),
             },
             { type: 'applySettings', params: ({ event }) => ({ evaluation: event.output }) },
@@ -461,7 +514,7 @@ export const offerMachine = setup({
         onError: {
           target: 'done',
           actions: [
-            { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error) }) },
+            { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error), progress: HANDLED }) },
             'markDone',
           ],
         },

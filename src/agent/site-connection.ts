@@ -37,6 +37,11 @@ export class SiteRequestError extends Error {
   }
 }
 
+/** Whether the site refused a device's credentials (401): the device must poll again to be known. */
+export function isUnauthorized(error: unknown): boolean {
+  return error instanceof SiteRequestError && error.status === 401;
+}
+
 /**
  * What a device presents on every request: its UUID, and the two opaque values the server set in its last poll
  * answer (X-Device-Auth, X-Device-Timestamp), echoed back as the reference says. Empty until a server sets them.

@@ -6,7 +6,7 @@ import type { PackageLocationRequest } from '../protocol/documents/package-locat
 import type { ReportType } from '../protocol/wire.js';
 import type { Clock } from '../time/clock.js';
 import { downloadPackage, type DownloadedContent, type DownloadRequest } from './downloader.js';
-import type { Credentials, PollAnswer, SiteConnection } from './site-connection.js';
+import { isUnauthorized, type Credentials, type PollAnswer, type SiteConnection } from './site-connection.js';
 import { deliverOutbox, type Delivery, type Outbox } from './status-outbox.js';
 
 /** One report to send: an inventory document, or a collected file with its full device path. */
@@ -29,7 +29,7 @@ export interface SitePort {
   locate(credentials: Credentials, request: PackageLocationRequest): Promise<PackageLocation>;
   download(request: DownloadRequest): Promise<DownloadedContent>;
   deliver(credentials: Credentials, outbox: Outbox): Promise<Delivery>;
-  /** Sends reports in order; resolves with the types sent before any failed. */
+  /** Sends reports in order; resolves with the types sent before any failed, rejects on a 401. */
   report(credentials: Credentials, reports: readonly OutgoingReport[]): Promise<ReportType[]>;
 }
 
@@ -48,7 +48,9 @@ export function sitePortOf(connection: SiteConnection): SitePort {
       for (const report of reports) {
         try {
           await connection.report(credentials, report.type, report.body, report.fileName);
-        } catch {
+        } catch (error) {
+          // Refused credentials fail the exchange: the device re-establishes its identity and sends them again.
+          if (isUnauthorized(error)) throw error;
           break;
         }
         sent.push(report.type);

@@ -50,6 +50,8 @@ export const REASON = {
   badContent: 'BadContent',
   notYetStarted: 'NotYetStarted',
   connectionClass: 'ConnectionClass',
+  /** The device stopped (the simulator was stopped or killed) while the program ran: it is not run again. */
+  interrupted: 'InterruptedByDeviceRestart',
 } as const;
 
 /** One status message a device has recorded, as it goes on the wire; `parameters` holds the Sequence. */

@@ -6,7 +6,7 @@ import { configurationItemSchema } from '../domain/configuration-item.js';
 import { packageSchema } from '../domain/package.js';
 import { programSchema } from '../domain/program.js';
 import { firstIssue } from '../domain/validation.js';
-import { ADMIN_PATH, advertisementChangeSchema, faultSchema, filterSchema, membersSchema, statusQuerySchema } from '../admin/contract.js';
+import { ADMIN_PATH, advertisementChangeSchema, faultSchema, filterSchema, membersSchema, pageSchema, statusQuerySchema } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-error.js';
 
@@ -106,7 +106,13 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     return { ...summary, received };
   });
 
-  app.get(`${ADMIN_PATH}/devices`, async () => [...site.devices.all()].map(({ authToken: _token, ...device }) => device));
+  app.get(`${ADMIN_PATH}/devices`, async (request) => {
+    const { limit, offset } = parseBody(pageSchema, request.query);
+    return site.devices
+      .all()
+      .slice(offset, offset + limit)
+      .map(({ authToken: _token, ...device }) => device);
+  });
   app.delete(`${ADMIN_PATH}/devices`, async (_request, reply) => {
     site.devices.forget();
     return reply.code(204).send();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Identification } from '../protocol/documents/device-poll.js';
 import { SiteError } from './site-error.js';
+import { DEFAULT_SITE_LIMITS, type DeviceLimits } from './site-limits.js';
 
 /** A device as the site knows it from its polls: `X-Device-UUID`, the token the site gave it, and its Identification. */
 export interface KnownDevice {
@@ -12,6 +13,11 @@ export interface KnownDevice {
   readonly authToken: string;
   readonly firstPollAt: number;
   readonly lastPollAt: number;
+  /**
+   * The device has used its token (presented it on a later request). Until then the token is pending: the answer
+   * that carried it may have been lost, so a poll without it is given a fresh one instead of a 401.
+   */
+  readonly confirmed: boolean;
 }
 
 /**
@@ -55,14 +61,31 @@ export class MemoryDeviceStore implements DeviceStore {
  */
 export class DeviceRegistry {
   private readonly byUuid = new Map<string, KnownDevice>();
+  /** Devices first known from each source address since the site started: the per-source bound counts these. */
+  private readonly perSource = new Map<string, number>();
   /** The names devices are known by: each is one device's. */
   private readonly names = new Set<string>();
   private store: DeviceStore;
 
-  /** Knows the devices `store` holds, and keeps the ones it comes to know there. */
-  constructor(store: DeviceStore = new MemoryDeviceStore()) {
+  /** Knows the devices `store` holds, and keeps the ones it comes to know there, up to `limits`. */
+  constructor(
+    store: DeviceStore = new MemoryDeviceStore(),
+    private readonly limits: DeviceLimits = { maxDevices: DEFAULT_SITE_LIMITS.maxDevices, maxDevicesPerSource: DEFAULT_SITE_LIMITS.maxDevicesPerSource },
+  ) {
     this.store = store;
     this.load();
+  }
+
+  /** A new device from `source` is within the site's bounds, or a 403 that says which bound. */
+  private admit(source: string): void {
+    if (this.byUuid.size >= this.limits.maxDevices) {
+      throw new SiteError(403, 'X-Device-UUID', `this site knows its maximum of ${this.limits.maxDevices} devices (--max-devices)`);
+    }
+    const fromSource = this.perSource.get(source) ?? 0;
+    if (fromSource >= this.limits.maxDevicesPerSource) {
+      throw new SiteError(403, 'X-Device-UUID', `${source} has enrolled its maximum of ${this.limits.maxDevicesPerSource} devices (--max-devices-per-source)`);
+    }
+    this.perSource.set(source, fromSource + 1);
   }
 
   /** Takes its devices from `store` (a site's status database reopened after a restart) and writes there from now on. */
@@ -80,20 +103,37 @@ export class DeviceRegistry {
     }
   }
 
-  /** The device behind a poll, known from now on. */
-  identify(uuid: string, identification: Identification, now: number): KnownDevice {
+  /**
+   * The device behind a poll, known from now on. A token is issued once per identity: a poll naming a device that
+   * has used its token must present it (X-Device-Auth), or it is a 401 and learns nothing. A device that has not
+   * used it yet (the answer may never have reached it) is given a new one in its place. A new UUID is taken while
+   * the site's bounds allow (`limits`), counted against the source address it came from.
+   */
+  identify(uuid: string, identification: Identification, now: number, presented: { authToken: string | undefined; source: string }): KnownDevice {
     const existing = this.byUuid.get(uuid);
+    const proven = existing !== undefined && existing.authToken === presented.authToken;
+    if (existing?.confirmed === true && !proven) {
+      throw new SiteError(401, 'X-Device-Auth', `device ${uuid} is known to this site: present its token, or delete the device to enrol it again`);
+    }
+    if (!existing) this.admit(presented.source);
     const device: KnownDevice = {
       uuid,
       name: existing?.name ?? this.uniqueName(identification.deviceName || uuid, uuid),
       platform: identification.platform,
       identification,
-      authToken: existing?.authToken ?? randomBytes(12).toString('hex'),
+      authToken: proven ? existing.authToken : randomBytes(12).toString('hex'),
       firstPollAt: existing?.firstPollAt ?? now,
       lastPollAt: now,
+      confirmed: proven,
     };
     this.byUuid.set(uuid, device);
-    if (!existing || existing.platform !== identification.platform || existing.identification.deviceName !== identification.deviceName) {
+    if (
+      !existing ||
+      device.authToken !== existing.authToken ||
+      device.confirmed !== existing.confirmed ||
+      existing.platform !== identification.platform ||
+      existing.identification.deviceName !== identification.deviceName
+    ) {
       this.store.saveDevice(device);
     }
     return device;
@@ -114,13 +154,18 @@ export class DeviceRegistry {
     const device = uuid === undefined ? undefined : this.byUuid.get(uuid);
     if (!device) throw new SiteError(401, 'X-Device-UUID', `device ${uuid ?? '(none)'} has not polled this site`);
     if (device.authToken !== authToken) throw new SiteError(401, 'X-Device-Auth', `wrong token for device ${uuid}`);
-    return device;
+    if (device.confirmed) return device;
+    const confirmed = { ...device, confirmed: true };
+    this.byUuid.set(device.uuid, confirmed);
+    this.store.saveDevice(confirmed);
+    return confirmed;
   }
 
   /** Deletes every device record, as an administrator deleting resources does: each is known again from its next poll. */
   forget(): void {
     this.byUuid.clear();
     this.names.clear();
+    this.perSource.clear();
     this.store.forgetDevices();
   }
 

@@ -25,6 +25,9 @@ import { advertisementReceived, translateStatus, willNotRerunRecord } from './st
 import type { WillNotRerun } from './policy.js';
 import { DEVICE_MESSAGE, PARAMETER, REASON } from '../domain/device-status.js';
 
+/** The message ids devices send (documented and ours): any other is refused. */
+const KNOWN_DEVICE_MESSAGES: ReadonlySet<number> = new Set(Object.values(DEVICE_MESSAGE));
+
 /** The path real devices use, and the documentation's spelling of it (`SvrFmt`'s example), which we honour too. */
 const PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
 const XML = 'text/xml; charset=utf-8';
@@ -99,7 +102,10 @@ function handle(action: Action, uuid: string, request: FastifyRequest, site: Sit
   if (action === 'Poll') {
     const poll = devicePoll.decode(body);
     if (poll.identification.id !== uuid) site.logger.debug('Identification/ID differs from X-Device-UUID', { uuid, id: poll.identification.id });
-    const device = site.devices.identify(uuid, poll.identification, site.now());
+    const device = site.devices.identify(uuid, poll.identification, site.now(), {
+      authToken: headerOf(request, HEADERS.auth),
+      source: request.socket.remoteAddress ?? '(unknown)',
+    });
     return {
       body: polls.answer(site.catalog.policyVersion, packagesFor(device, site), () => site.catalog.settings),
       headers: { [HEADERS.auth]: device.authToken, [HEADERS.timestamp]: deviceTimestamp(site.now()) },
@@ -187,13 +193,27 @@ function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyR
   });
 }
 
+/**
+ * Takes a device's Status document. What the sender could not have been told to do is refused, not counted: a
+ * message id the site does not know, or status about a package the site never listed to this device (another
+ * device's, or none). Ids are the authenticated sender's own: its Sequence keys its records, not another's.
+ */
 function acceptStatus(device: KnownDevice, body: string, site: SiteContext): void {
+  const { messages } = statusDocument.decode(body);
+  const most = site.limits.maxStatusMessagesPerDocument;
+  if (messages.length > most) throw new SiteError(413, 'Status/Message', `${messages.length} messages in one document; the site takes at most ${most}`);
   const received: ReceivedMessage[] = [];
-  for (const message of statusDocument.decode(body).messages) {
-    const advertised = site.policy.advertisedRevision(message.packageId);
-    const ad = advertised && site.catalog.advertisements.get(advertised.advertisementId);
+  for (const message of messages) {
+    if (!KNOWN_DEVICE_MESSAGES.has(message.messageId)) {
+      throw new SiteError(400, 'Status/Message/ID', `message id ${message.messageId} is not one a device sends (${[...KNOWN_DEVICE_MESSAGES].join(', ')})`);
+    }
+    const ad = site.policy.listedTo(device, message.packageId);
     if (!ad) {
-      site.logger.warn('status about a package this site never listed', { device: device.name, packageId: message.packageId, messageId: message.messageId });
+      site.logger.warn('status about a package this site never listed to the device', {
+        device: device.name,
+        packageId: message.packageId,
+        messageId: message.messageId,
+      });
       continue;
     }
     const program = site.catalog.programOf(ad);

@@ -174,6 +174,16 @@ export class Policy {
     return this.dmPackages.get(dmPackageId);
   }
 
+  /**
+   * The advertisement behind a device-management package id the site listed (any revision) whose advertisement
+   * targets the device: what status from this device may be about. Undefined for another device's package or none.
+   */
+  listedTo(device: KnownDevice, dmPackageId: string): Advertisement | undefined {
+    const advertised = this.dmPackages.get(dmPackageId);
+    const ad = advertised && this.catalog.advertisements.get(advertised.advertisementId);
+    return ad && this.isTargeted(ad, device) ? ad : undefined;
+  }
+
   /** The current revision of an advertisement that targets the device, from its device-management package id. */
   offerTo(device: KnownDevice, dmPackageId: string): OfferedPackage {
     const advertised = this.dmPackages.get(dmPackageId);

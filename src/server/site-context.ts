@@ -4,6 +4,7 @@ import type { DeviceRegistry } from './device-registry.js';
 import type { FaultInjector } from './faults.js';
 import type { InventoryStore } from './inventory-store.js';
 import type { Policy } from './policy.js';
+import type { SiteLimits } from './site-limits.js';
 import type { StatusStore } from './status-store.js';
 
 /** What every part of the stub site server shares. */
@@ -19,4 +20,7 @@ export interface SiteContext {
   /** The site's notion of now: real time, or the replay's simulated time. */
   now: () => number;
   logger: Logger;
+  limits: SiteLimits;
+  /** The admin API's bearer token, when it asks for one (a site listening off loopback): see admin-guard.ts. */
+  adminToken: string | null;
 }

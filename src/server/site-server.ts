@@ -1,7 +1,9 @@
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { SiteDefinition } from '../domain/site.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { registerAdminApi } from './admin-api.js';
+import { registerAdminGuard } from './admin-guard.js';
 import { Catalog } from './catalog.js';
 import { DeviceRegistry } from './device-registry.js';
 import { registerDistributionPoint } from './distribution-point.js';
@@ -10,6 +12,7 @@ import { InventoryStore } from './inventory-store.js';
 import { registerManagementPoint } from './management-point.js';
 import { Policy } from './policy.js';
 import type { SiteContext } from './site-context.js';
+import { DEFAULT_SITE_LIMITS, type SiteLimits } from './site-limits.js';
 import { SiteError } from './site-error.js';
 import { StatusStore } from './status-store.js';
 
@@ -36,6 +39,10 @@ export interface SiteServerOptions {
   /** SQLite database for status messages; ":memory:" (the default) keeps them only as long as the process. */
   statusDatabase?: string;
   logger?: Logger;
+  /** Bounds against floods; each defaults to DEFAULT_SITE_LIMITS. */
+  limits?: Partial<SiteLimits>;
+  /** Require this bearer token on the admin API (and check its Host header): see admin-guard.ts. */
+  adminToken?: string;
 }
 
 /** The parts of a site, built from its definition: what the routes serve, with nothing listening yet. */
@@ -44,7 +51,8 @@ export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'
   const catalog = await Catalog.fromDefinition(options.site, options.contentRoot, now);
   // The devices the site knows live in its status database, so targeted and received count the same population.
   const status = new StatusStore(options.statusDatabase);
-  const devices = new DeviceRegistry(status);
+  const limits = { ...DEFAULT_SITE_LIMITS, ...options.limits };
+  const devices = new DeviceRegistry(status, limits);
   return {
     catalog,
     devices,
@@ -55,6 +63,8 @@ export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'
     contentUrlsNameDevice: options.contentUrlsNameDevice ?? false,
     now,
     logger: options.logger ?? silentLogger(),
+    limits,
+    adminToken: options.adminToken ?? null,
   };
 }
 
@@ -63,8 +73,9 @@ export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'
  * with `inject()`, and startSiteServer listens on it. The routes read the site's parts through `site` at request
  * time, so a restart can swap the status store under them.
  */
-export function buildSiteApp(site: SiteContext): FastifyInstance {
-  const app = Fastify({ logger: false, keepAliveTimeout: 30_000 });
+export function buildSiteApp(site: SiteContext, listenHost = '127.0.0.1'): FastifyInstance {
+  const app = Fastify({ logger: false, keepAliveTimeout: 30_000, requestTimeout: site.limits.requestTimeoutMs });
+  capConnections(app, site.limits.maxConnections);
   // Fastify's own errors carry a code and usually a status; an Error a handler threw may carry neither.
   app.setErrorHandler((error: SiteError | (Error & Partial<FastifyError>), request, reply) => {
     if (error instanceof SiteError) return reply.code(error.status).send({ error: error.message, field: error.field, reason: error.reason });
@@ -72,10 +83,31 @@ export function buildSiteApp(site: SiteContext): FastifyInstance {
     if (status >= 500) site.logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });
     return reply.code(status).send({ error: error.message, field: '(request)', reason: error.code ?? 'internal error' });
   });
+  registerAdminGuard(app, site, listenHost);
   registerManagementPoint(app, site);
   registerDistributionPoint(app, site);
   registerAdminApi(app, site);
   return app;
+}
+
+/**
+ * At most `max` connections at once: one more is told 429 and closed, so a flood of sockets cannot take the
+ * devices' place (Node's own maxConnections drops them without a word).
+ */
+function capConnections(app: FastifyInstance, max: number): void {
+  let open = 0;
+  app.server.on('connection', (socket: Socket) => {
+    if (open >= max) {
+      socket.end(
+        'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 36\r\n\r\nconnection limit (--max-connections)',
+      );
+      return;
+    }
+    open++;
+    socket.once('close', () => {
+      open--;
+    });
+  });
 }
 
 export interface RunningSiteServer extends SiteContext {
@@ -108,6 +140,8 @@ class SiteServer implements RunningSiteServer {
   readonly contentUrlsNameDevice: boolean;
   readonly now: () => number;
   readonly logger: Logger;
+  readonly limits: SiteLimits;
+  readonly adminToken: string | null;
   status: StatusStore;
   url = '';
   private app: FastifyInstance | null = null;
@@ -124,11 +158,13 @@ class SiteServer implements RunningSiteServer {
     this.contentUrlsNameDevice = site.contentUrlsNameDevice;
     this.now = site.now;
     this.logger = site.logger;
+    this.limits = site.limits;
+    this.adminToken = site.adminToken;
     this.status = site.status;
   }
 
   async listen(port: number): Promise<void> {
-    const app = buildSiteApp(this);
+    const app = buildSiteApp(this, this.options.host ?? '127.0.0.1');
     this.url = await app.listen({ host: this.options.host ?? '127.0.0.1', port });
     this.app = app;
     this.logger.info('site server listening', { url: this.url });

@@ -70,7 +70,11 @@ export class StatusStore implements DeviceStore {
         package_id TEXT NOT NULL, item_id TEXT NOT NULL, state TEXT NOT NULL, time INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS known_devices (
         uuid TEXT PRIMARY KEY, name TEXT NOT NULL, platform TEXT NOT NULL, identification TEXT NOT NULL,
-        auth_token TEXT NOT NULL, first_poll_at INTEGER NOT NULL, last_poll_at INTEGER NOT NULL);`);
+        auth_token TEXT NOT NULL, first_poll_at INTEGER NOT NULL, last_poll_at INTEGER NOT NULL, confirmed INTEGER NOT NULL DEFAULT 1);
+      -- The admin API pages through these in this order: an index answers a page without sorting the table.
+      CREATE INDEX IF NOT EXISTS status_messages_by_time ON status_messages (time, arrival);
+      CREATE INDEX IF NOT EXISTS status_messages_by_advertisement ON status_messages (advertisement_id, time, arrival);
+      CREATE INDEX IF NOT EXISTS compliance_results_by_time ON compliance_results (time, arrival);`);
     this.insertMessage = this.db.prepare(
       'INSERT OR IGNORE INTO status_messages VALUES (NULL, @id, @deviceId, @advertisementId, @packageId, @messageId, @time, @details)',
     );
@@ -80,8 +84,12 @@ export class StatusStore implements DeviceStore {
     this.insertDeviceMessage = this.db.prepare(
       'INSERT OR IGNORE INTO device_messages VALUES (NULL, @id, @deviceId, @packageId, @messageId, @time, @parameters)',
     );
+    // A database written before tokens were confirmed: its devices all count as confirmed.
+    if (!(this.db.pragma('table_info(known_devices)') as { name: string }[]).some((column) => column.name === 'confirmed')) {
+      this.db.exec('ALTER TABLE known_devices ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1');
+    }
     this.upsertDevice = this.db.prepare(
-      'INSERT OR REPLACE INTO known_devices VALUES (@uuid, @name, @platform, @identification, @authToken, @firstPollAt, @lastPollAt)',
+      'INSERT OR REPLACE INTO known_devices VALUES (@uuid, @name, @platform, @identification, @authToken, @firstPollAt, @lastPollAt, @confirmed)',
     );
     for (const message of this.statusMessages()) this.index(message);
     for (const result of this.complianceResults()) this.indexCompliance(result);
@@ -97,6 +105,7 @@ export class StatusStore implements DeviceStore {
       auth_token: string;
       first_poll_at: number;
       last_poll_at: number;
+      confirmed: number;
     }[];
     return rows.map((r) => ({
       uuid: r.uuid,
@@ -106,12 +115,13 @@ export class StatusStore implements DeviceStore {
       authToken: r.auth_token,
       firstPollAt: r.first_poll_at,
       lastPollAt: r.last_poll_at,
+      confirmed: r.confirmed === 1,
     }));
   }
 
   /** Keeps a known device (DeviceStore), committed before the poll that made it known is answered. */
   saveDevice(device: KnownDevice): void {
-    this.upsertDevice.run({ ...device, identification: JSON.stringify(device.identification) });
+    this.upsertDevice.run({ ...device, identification: JSON.stringify(device.identification), confirmed: device.confirmed ? 1 : 0 });
   }
 
   /** Deletes every known device (DeviceStore); their status stays. */
@@ -204,7 +214,7 @@ export class StatusStore implements DeviceStore {
   }
 
   statusMessages(filter: RecordFilter = {}): StatusMessage[] {
-    const rows = this.db.prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, arrival`).all(filter) as {
+    const rows = this.db.prepare(`SELECT * FROM status_messages WHERE ${where(filter)} ORDER BY time, arrival${page(filter)}`).all(bound(filter)) as {
       id: string;
       device_id: string;
       advertisement_id: string;
@@ -225,7 +235,7 @@ export class StatusStore implements DeviceStore {
   }
 
   complianceResults(filter: RecordFilter = {}): ComplianceResult[] {
-    const rows = this.db.prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, arrival`).all(filter) as {
+    const rows = this.db.prepare(`SELECT * FROM compliance_results WHERE ${where(filter)} ORDER BY time, arrival${page(filter)}`).all(bound(filter)) as {
       id: string;
       device_id: string;
       advertisement_id: string;
@@ -321,6 +331,19 @@ export class StatusStore implements DeviceStore {
 export interface RecordFilter {
   advertisementId?: string;
   deviceId?: string;
+  /** A page of the records (the admin API's listings): at most `limit`, after skipping `offset`. All when absent. */
+  limit?: number;
+  offset?: number;
+}
+
+/** The SQL paging clause of a filter. */
+function page(filter: RecordFilter): string {
+  return filter.limit === undefined ? '' : ` LIMIT ${filter.limit} OFFSET ${filter.offset ?? 0}`;
+}
+
+/** The named values a filter's condition binds (better-sqlite3 refuses values the statement does not name). */
+function bound({ advertisementId, deviceId }: RecordFilter): Pick<RecordFilter, 'advertisementId' | 'deviceId'> {
+  return { ...(advertisementId !== undefined && { advertisementId }), ...(deviceId !== undefined && { deviceId }) };
 }
 
 /** The SQL condition for a filter; its values bind by name. */

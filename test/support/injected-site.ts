@@ -103,7 +103,7 @@ export class InjectedSite {
   static async build(site: SiteDefinition = testSite()): Promise<InjectedSite> {
     const clock = new SimulatedClock();
     const context = await buildSite({ site, contentRoot: await writePackageSources(), now: () => clock.now() });
-    return new InjectedSite(clock, context, buildSiteApp(context));
+    return new InjectedSite(clock, context, buildSiteApp(context, SITE_HOST));
   }
 
   /**
