@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -12,36 +11,9 @@ import { silentLogger } from '../src/logging.js';
 import { realClock } from '../src/time/clock.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
+import { freePort, killHard, serve } from './support/processes.js';
 import { writeScenario } from './support/scenario-file.js';
 import { profile, testSite, writePackageSources } from './support/test-site.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** `mlc-sim serve` as its own process, so it can be killed the hard way. */
-async function serve(siteFile: string, db: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'simulator/cli.ts', 'serve', '--site', siteFile, '--db', db, '--port', String(port), '--log-level', 'error'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening')) resolve();
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`serve exited with ${code}`));
-    });
-  });
-  return child;
-}
 
 describe('durability: a scenario that takes the site down mid-rollout (siteDown)', function () {
   this.timeout(60_000);
@@ -102,8 +74,7 @@ describe('durability: a site killed mid-run and restarted on the same database',
     }
     // One more batch in flight when the process dies: it may or may not be stored, but it was never acknowledged.
     void connection.reportStatus(credentials, batch(packageId, 10)).catch(() => undefined);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await killHard(child);
 
     child = await serve(siteFile, db, port);
     const stored = await storedIds();

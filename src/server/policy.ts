@@ -9,6 +9,9 @@ import type { Catalog } from './catalog.js';
 import type { DeviceRegistry, KnownDevice } from './device-registry.js';
 import { SiteError } from './site-error.js';
 
+/** Re-offers of a revision after failed downloads whose ids a restarted site still recognises (see recognise). */
+const REMEMBERED_ATTEMPTS = 16;
+
 /** What a device-management package id (a GUID) stands for: one revision of one advertisement. */
 export interface AdvertisedRevision {
   advertisementId: string;
@@ -80,6 +83,8 @@ export class Policy {
   private readonly decisions = new Map<string, true | string | null>();
   /** Per device and advertisement revision: how many times the site offered it again after a failed download. */
   private readonly attempts = new Map<string, number>();
+  /** The policy version whose ids recognise() has registered. */
+  private recognisedVersion = -1;
 
   constructor(
     private readonly catalog: Catalog,
@@ -160,7 +165,7 @@ export class Policy {
    * older attempt, or one delivered again, changes nothing.
    */
   retryFailedDownload(device: KnownDevice, dmPackageId: string): boolean {
-    const advertised = this.dmPackages.get(dmPackageId);
+    const advertised = this.advertisedRevision(dmPackageId);
     const ad = advertised && this.catalog.advertisements.get(advertised.advertisementId);
     if (!advertised || !ad || !rerunsAfterFailure(ad) || this.catalog.revisionOf(ad.id) !== advertised.revision) return false;
     if (this.currentId(device.name, ad.id, advertised.revision) !== dmPackageId) return false;
@@ -171,6 +176,22 @@ export class Policy {
 
   /** What a device-management package id stands for, if the site ever listed it. */
   advertisedRevision(dmPackageId: string): AdvertisedRevision | undefined {
+    return this.dmPackages.get(dmPackageId) ?? this.recognise(dmPackageId);
+  }
+
+  /**
+   * An id this process has not listed may still be the site's: listed before a restart (ids are names hashed, the
+   * same in every process). Every id of every revision of the current advertisements, and of their first
+   * REMEMBERED_ATTEMPTS re-offers, is registered once per policy version, so an unknown id costs a lookup.
+   */
+  private recognise(dmPackageId: string): AdvertisedRevision | undefined {
+    if (this.recognisedVersion === this.catalog.policyVersion) return undefined;
+    this.recognisedVersion = this.catalog.policyVersion;
+    for (const ad of this.catalog.advertisements.values()) {
+      for (let revision = 1; revision <= (this.catalog.revisionOf(ad.id) ?? 0); revision++) {
+        for (let attempt = 0; attempt < REMEMBERED_ATTEMPTS; attempt++) this.dmPackageId(ad.id, revision, attempt);
+      }
+    }
     return this.dmPackages.get(dmPackageId);
   }
 
@@ -179,14 +200,14 @@ export class Policy {
    * targets the device: what status from this device may be about. Undefined for another device's package or none.
    */
   listedTo(device: KnownDevice, dmPackageId: string): Advertisement | undefined {
-    const advertised = this.dmPackages.get(dmPackageId);
+    const advertised = this.advertisedRevision(dmPackageId);
     const ad = advertised && this.catalog.advertisements.get(advertised.advertisementId);
     return ad && this.isTargeted(ad, device) ? ad : undefined;
   }
 
   /** The current revision of an advertisement that targets the device, from its device-management package id. */
   offerTo(device: KnownDevice, dmPackageId: string): OfferedPackage {
-    const advertised = this.dmPackages.get(dmPackageId);
+    const advertised = this.advertisedRevision(dmPackageId);
     const ad = advertised && this.catalog.advertisements.get(advertised.advertisementId);
     if (!advertised || !ad || !this.isTargeted(ad, device)) {
       throw new SiteError(404, 'Package/ID', `package ${dmPackageId} does not apply to device ${device.name}`);
