@@ -108,7 +108,15 @@ describe('crashes: kill -9 on either side, at several moments', function () {
       const port = await freePort();
       site = await serve(siteFile, db, port);
       const mix = await loadValidatedFile(await quickMix(dir), fleetMixSchema);
-      const run = runLiveFleet({ serverUrl: `http://127.0.0.1:${port}`, mix, devices: 40, seed: 5, staggerMs: 500, durationMs: 14_000, logger: silentLogger() });
+      const run = runLiveFleet({
+        serverUrl: `http://127.0.0.1:${port}`,
+        mix,
+        devices: 40,
+        seed: 5,
+        staggerMs: 500,
+        durationMs: 14_000,
+        logger: silentLogger(),
+      });
       for (const at of [1500, 1200, 1700]) {
         await sleep(at);
         await killHard(site);
@@ -119,7 +127,9 @@ describe('crashes: kill -9 on either side, at several moments', function () {
       expect(report.latency.Poll!.errors, 'devices met the dead site').to.be.above(0);
       expect(report.status.pending).to.equal(0);
       expect(report.status.stored).to.equal(report.status.generated);
-      const messages = (await (await fetch(`http://127.0.0.1:${port}/admin/status-messages?advertisementId=${ADVERTISEMENT.id}&limit=10000`)).json()) as StatusMessage[];
+      const messages = (await (
+        await fetch(`http://127.0.0.1:${port}/admin/status-messages?advertisementId=${ADVERTISEMENT.id}&limit=10000`)
+      ).json()) as StatusMessage[];
       expect([...startsPerDevice(messages)].filter(([, count]) => count > 1)).to.deep.equal([]);
       // Known by their tokens across every restart: no device was refused for good (each finished its program).
       expect(report.advertisements[0]!.received).to.equal(report.advertisements[0]!.targeted);

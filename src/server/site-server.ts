@@ -74,7 +74,14 @@ export async function buildSite(options: Omit<SiteServerOptions, 'host' | 'port'
  * time, so a restart can swap the status store under them.
  */
 export function buildSiteApp(site: SiteContext, listenHost = '127.0.0.1'): FastifyInstance {
-  const app = Fastify({ logger: false, keepAliveTimeout: 30_000, requestTimeout: site.limits.requestTimeoutMs });
+  const timeout = site.limits.requestTimeoutMs;
+  const app = Fastify({
+    logger: false,
+    keepAliveTimeout: 30_000,
+    requestTimeout: timeout,
+    // Node looks for timed-out requests this often (30 s by default): often enough that the timeout holds.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, timeout / 4)), headersTimeout: timeout },
+  });
   capConnections(app, site.limits.maxConnections);
   // Fastify's own errors carry a code and usually a status; an Error a handler threw may carry neither.
   app.setErrorHandler((error: SiteError | (Error & Partial<FastifyError>), request, reply) => {

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
 /** A port nothing listens on, for a server a spec starts (and kills, and starts again on the same port). */
@@ -19,14 +20,16 @@ export function cli(...args: string[]): Promise<{ code: number; stdout: string; 
   });
 }
 
-/** Starts the CLI as its own process, so it can be killed the hard way. */
+/** Starts the CLI as its own process, so it can be killed the hard way. Its stderr is passed on, and can be read too. */
 export function spawnCli(...args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.pipe(process.stderr);
+  return child;
 }
 
 /** `mlc-sim serve` as its own process, resolved once it listens. */
-export async function serve(siteFile: string, db: string, port: number): Promise<ChildProcess> {
-  const child = spawnCli('serve', '--site', siteFile, '--db', db, '--port', String(port), '--log-level', 'error');
+export async function serve(siteFile: string, db: string, port: number, ...extra: string[]): Promise<ChildProcess> {
+  const child = spawnCli('serve', '--site', siteFile, '--db', db, '--port', String(port), '--log-level', 'error', ...extra);
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('listening')) resolve();
@@ -44,4 +47,10 @@ export async function killHard(child: ChildProcess): Promise<void> {
   const gone = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await gone;
+}
+
+/** A process's resident memory, in MB, as the system counts it. */
+export async function residentMB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
