@@ -4,6 +4,7 @@ import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { request } from 'undici';
 import { ADMIN_TOKEN_VARIABLE } from '../src/admin/client.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../src/logging.js';
 import { isLoopback } from '../src/server/admin-guard.js';
@@ -391,9 +392,11 @@ function checkFleetSize(devices: number, workers: number): void {
 /** A server that does not answer at all is a mistake to say at once, not an hour of failed polls. */
 async function checkReachable(server: string): Promise<void> {
   try {
-    await fetch(server, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    // undici's request, not fetch: fetch refuses the ports browsers block (9, 25, ...), which a server may use.
+    const { body } = await request(server, { method: 'HEAD', headersTimeout: 10_000 });
+    await body.dump();
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    const cause = (error as { code?: string }).code ?? (error as Error).name;
     throw new FlagError(`--server ${server}: cannot be reached (${cause}); start it, or pass --keep-trying to start anyway`);
   }
 }

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { cli } from './support/processes.js';
+import { cli, killHard, spawnCli } from './support/processes.js';
 
 describe('everyday mistakes get one clear line and the exit code for a bad flag', function () {
   this.timeout(60_000);
@@ -118,5 +118,44 @@ describe('everyday mistakes get one clear line and the exit code for a bad flag'
     const { code, stderr } = await cli('serve', '--site', file, '--port', '0', '--db', ':memory:');
     expect(code).to.equal(2);
     expect(stderr.trim()).to.equal(`error: ${file}: advertisements.0.collectionId: collection NOPE does not exist`);
+  });
+
+  it('refuses a fleet this machine cannot hold, and more workers than cores or devices, saying why', async () => {
+    const huge = await cli('run', '--devices', '1000000000', '--no-progress');
+    expect(huge.code).to.equal(1);
+    expect(huge.stderr.trim()).to.match(
+      /^error: --devices 1000000000: more than this machine can hold \(at most [\d,]+: about 8 KB a device, in half of its \d+ GB\)$/,
+    );
+    const workers = await cli('run', '--devices', '5', '--workers', '64', '--no-progress');
+    expect(workers.code).to.equal(1);
+    expect(workers.stderr.trim()).to.match(/^error: --workers 64: more than twice this machine's \d+ cores \(at most \d+\)$/);
+    const fewer = await cli('fleet', '--server', 'http://127.0.0.1:9', '--devices', '1', '--workers', '2', '--no-progress');
+    expect(fewer.stderr.trim()).to.equal('error: --workers 2: more workers than the 1 devices to share between them');
+  });
+
+  it('names an unreachable --server, unless asked to keep trying', async () => {
+    const { code, stderr } = await cli('fleet', '--server', 'http://127.0.0.1:9', '--devices', '2', '--no-progress');
+    expect(code).to.equal(1);
+    expect(stderr.trim()).to.equal('error: --server http://127.0.0.1:9/: cannot be reached (ECONNREFUSED); start it, or pass --keep-trying to start anyway');
+  });
+
+  it('refuses a --state-dir another run holds', async () => {
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-locked-'));
+    const holder = spawnCli('run', '--devices', '20', '--state-dir', stateDir, '--speed', '1', '--duration', '01:00', '--no-progress');
+    try {
+      // The holder has its lock once its state database exists.
+      while (
+        !(await access(path.join(stateDir, 'devices.db')).then(
+          () => true,
+          () => false,
+        ))
+      )
+        await new Promise((r) => setTimeout(r, 100));
+      const { code, stderr } = await cli('run', '--devices', '5', '--state-dir', stateDir, '--no-progress');
+      expect(code).to.equal(2);
+      expect(stderr.trim()).to.equal(`error: ${stateDir}: --state-dir: in use by another mlc-sim run (one process at a time)`);
+    } finally {
+      await killHard(holder);
+    }
   });
 });
