@@ -8,7 +8,9 @@ describe('identity: a device whose token the site no longer takes', function () 
   afterEach(async () => site.stop());
 
   it('re-establishes it at the next exchange that gets a 401, and carries on within seconds, not at its next hourly poll', async () => {
-    site = await TestSite.start(testSite({ advertisements: [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }));
+    site = await TestSite.start(
+      testSite({ advertisements: [{ id: 'TST20001', name: 'App', collectionId: 'ALL', packageId: 'TST00001', programName: 'Install' }] }),
+    );
     const devices = Array.from({ length: 8 }, (_, i) => site.startDevice({ id: `WM-${String(i + 1).padStart(4, '0')}` }, i + 1));
     // Every device is running its 30 s program...
     await site.clock.advance(10_000);
