@@ -11,6 +11,10 @@
  *      │                                   └─ configuration package ─► applyingConfiguration ─► done
  *      └─ refused / declined / does not fit ─► done;  not yet started / connection ─► deferred
  *   downloading, retries used up: one-shot ─► done (11032, failed for good); recurring ─► deferred (11032, next occurrence)
+ *
+ * Each step with an effect is recorded with its status message (OfferProgress, kept in the device's memory): a
+ * simulator restarted mid-offer resumes from judging straight to restarting, to done (a program cut off mid-run
+ * is reported interrupted, never run again), or to applyingConfiguration with the content it downloaded.
  */
 import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-status.js';
