@@ -6,7 +6,12 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { identificationOf, deviceUuidOf } from '../src/agent/device-identity.js';
 import { SiteConnection, type Credentials } from '../src/agent/site-connection.js';
+import { ADMIN_TOKEN_VARIABLE } from '../src/admin/client.js';
 import { ADMIN_PAGE_DEFAULT } from '../src/admin/contract.js';
+import { loadValidatedFile } from '../src/input-file.js';
+import { silentLogger } from '../src/logging.js';
+import { fleetMixSchema } from '../simulator/fleet-mix.js';
+import { runLiveFleet } from '../simulator/live-fleet.js';
 import { DEVICE_MESSAGE, PARAMETER, type DeviceStatusMessage } from '../src/domain/device-status.js';
 import { devicePoll } from '../src/protocol/documents/device-poll.js';
 import { statusDocument } from '../src/protocol/documents/status.js';
@@ -229,6 +234,23 @@ describe('the admin API off loopback, and against DNS rebinding', function () {
       });
     });
     expect(rebound).to.match(/^HTTP\/1\.1 403 /);
+  });
+
+  it('a fleet reads the protected admin API with the token it is given (--admin-token sets MLC_SIM_ADMIN_TOKEN)', async () => {
+    server = await startSiteServer({
+      site: testSite({ advertisements: [appAdvertisement()] }),
+      contentRoot: await writePackageSources(),
+      adminToken: 'sekrit',
+    });
+    const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
+    const run = () => runLiveFleet({ serverUrl: server.url, mix, devices: 2, seed: 1, staggerMs: 0, durationMs: 500, logger: silentLogger() });
+    expect((await run()).advertisements, 'without the token').to.deep.equal([]);
+    process.env[ADMIN_TOKEN_VARIABLE] = 'sekrit';
+    try {
+      expect((await run()).advertisements.map((a) => a.id)).to.deep.equal(['TST20001']);
+    } finally {
+      Reflect.deleteProperty(process.env, ADMIN_TOKEN_VARIABLE);
+    }
   });
 
   it('serve on a non-loopback address warns, and makes and prints a token when none is given', async () => {
