@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -12,16 +11,9 @@ import { silentLogger } from '../src/logging.js';
 import { realClock } from '../src/time/clock.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
+import { freePort } from './support/free-port.js';
 import { writeScenario } from './support/scenario-file.js';
 import { profile, testSite, writePackageSources } from './support/test-site.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `mlc-sim serve` as its own process, so it can be killed the hard way. */
 async function serve(siteFile: string, db: string, port: number): Promise<ChildProcess> {
