@@ -3,14 +3,18 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { loadValidatedFile } from '../src/input-file.js';
 import { silentLogger } from '../src/logging.js';
+import { startSiteServer } from '../src/server/site-server.js';
+import { fleetMixSchema } from '../simulator/fleet-mix.js';
 import { replayScenario } from '../simulator/replay.js';
 import type { FleetReport } from '../simulator/report.js';
 import { loadScenario } from '../simulator/scenario.js';
-import { shardOfIndexedJob, type ShardsSummary } from '../simulator/shard.js';
+import { mergeShardReports, runShard, shardOfIndexedJob, type ShardsSummary } from '../simulator/shard.js';
 import { judgeThresholds, parseThreshold } from '../simulator/thresholds.js';
 import { startRedis, type RunningRedis } from './support/redis-server.js';
 import { simulatedReport } from './support/simulated-report.js';
+import { appAdvertisement, testSite, writePackageSources } from './support/test-site.js';
 
 interface Exit {
   code: number;
@@ -165,6 +169,31 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
     expect(report.devices).to.equal(20);
     expect(report.shards?.lost.map((l) => l.index)).to.deep.equal([1]);
     expect((await shards[0]!.done).code).to.equal(0);
+  });
+
+  it('loads one live server from two shards, and reads its side once when merging', async () => {
+    const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
+    site.clientSettings.pollInterval = '0000-00-00 00:00:01';
+    site.advertisements.push(appAdvertisement('EVERY'));
+    const server = await startSiteServer({ site, contentRoot: await writePackageSources() });
+    try {
+      const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
+      mix.programBehaviour = { ...mix.programBehaviour, durationSeconds: { min: 0, max: 1 } };
+      const job = { kind: 'live', options: { serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 3000 }, logLevel: 'error' } as const;
+      const parts = await Promise.all([0, 1].map((index) => runShard(job, { workers: 1, shard: { index, of: 2 } })));
+      // A shard's report is of its devices; the server's side is the whole server's, so no shard reads it.
+      expect(parts.map((p) => [p.devices, p.advertisements.length, p.shard.serverUrl])).to.deep.equal([
+        [10, 0, server.url],
+        [10, 0, server.url],
+      ]);
+      const merged = await mergeShardReports(parts, 2, [], silentLogger());
+      expect(merged.devices).to.equal(20);
+      expect(merged.advertisements[0]).to.include({ id: 'TST20001', targeted: 20, received: 20 });
+      expect(merged.latency['Report/MachineInventory']!.count).to.equal(20);
+      expect(merged.status.stored).to.equal(merged.status.generated - merged.status.pending);
+    } finally {
+      await server.close();
+    }
   });
 
   it('takes the shard index from JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it', () => {
