@@ -76,8 +76,12 @@ const thresholdOption = new Option('--threshold <expr>', "exit 3 unless the repo
 /** Options that make run or fleet one shard of a fleet split across processes or machines (see README: Past one machine). */
 const shardOptions = {
   shard: new Option('--shard <i/n>', 'run only the devices whose index mod n is i (names, seeds and profiles as in the whole fleet)').argParser(parseShard),
-  shards: new Option('--shards <n>', 'as --shard, the index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)').argParser(positiveInteger('--shards')),
-  coordinator: new Option('--coordinator <redis-url>', 'with a shard: meet the others in this Redis (common start, heartbeats; see coordinate)'),
+  shards: new Option('--shards <n>', 'as --shard, the index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)')
+    .argParser(positiveInteger('--shards'))
+    .env('MLC_SIM_SHARDS'),
+  coordinator: new Option('--coordinator <redis-url>', 'with a shard: meet the others in this Redis (common start, heartbeats; see coordinate)').env(
+    'MLC_SIM_REDIS',
+  ),
 };
 const runIdOption = new Option('--run-id <id>', 'names the run in Redis: one per run').env('MLC_SIM_RUN_ID').default('mlc-sim');
 
@@ -360,8 +364,8 @@ program
 program
   .command('coordinate')
   .description("Start a run's shards together through Redis, watch them live, name any that stops, and merge their reports.")
-  .requiredOption('--redis <url>', 'the Redis the shards were given as --coordinator')
-  .requiredOption('--shards <n>', 'how many shards the run has', positiveInteger('--shards'))
+  .addOption(new Option('--redis <url>', 'the Redis the shards were given as --coordinator').env('MLC_SIM_REDIS').makeOptionMandatory())
+  .addOption(new Option('--shards <n>', 'how many shards the run has').argParser(positiveInteger('--shards')).env('MLC_SIM_SHARDS').makeOptionMandatory())
   .addOption(runIdOption)
   .option('--stale-seconds <s>', 'a shard silent this long is lost', positiveNumber('--stale-seconds'), 10)
   .option('--register-timeout-seconds <s>', 'give up when shards have not all registered by then', positiveNumber('--register-timeout-seconds'), 600)

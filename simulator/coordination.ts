@@ -63,7 +63,7 @@ export async function connectRedis(link: RunLink): Promise<RedisConnection> {
   try {
     await client.connect();
   } catch (error) {
-    throw new CoordinationError(`--coordinator ${link.url}: cannot reach Redis (${String(lastError ?? error)})`);
+    throw new CoordinationError(`cannot reach Redis at ${link.url} (tried for 30 s: ${String(lastError ?? error)})`);
   }
   return client;
 }
