@@ -256,25 +256,29 @@ program
     '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n',
   )
   .action(
-    async (
-      options: {
-        server: string;
-        fleet: string;
-        devices: number;
-        seed: number;
-        staggerMinutes: number;
-        durationMinutes: number;
-        warmUpSeconds: number;
-        backToBack?: boolean;
-        stateDir?: string;
-        workers: number;
-        wireLog?: string;
-        wireLogDevices?: number;
-        out?: string;
-        progress: boolean;
-        logLevel: LogLevel;
-      } & ShardOptions,
-    ) => {
+    async (options: {
+      server: string;
+      fleet: string;
+      devices: number;
+      seed: number;
+      staggerMinutes: number;
+      durationMinutes: number;
+      warmUpSeconds: number;
+      backToBack?: boolean;
+      stateDir?: string;
+      workers: number;
+      wireLog?: string;
+      wireLogDevices?: number;
+      out?: string;
+      progress: boolean;
+      logLevel: LogLevel;
+      // A shard of the fleet (see shard.ts).
+      shard?: ShardOptions['shard'];
+      shards?: number;
+      coordinator?: string;
+      runId: string;
+      threshold?: Threshold[];
+    }) => {
       const wireLog = wireLogOf(options);
       await checkOut(options.out);
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
