@@ -42,6 +42,7 @@ export const runKeys = (runId: string) => {
     start: `${prefix}start`,
     heartbeat: (index: number) => `${prefix}heartbeat:${index}`,
     report: (index: number) => `${prefix}report:${index}`,
+    failure: (index: number) => `${prefix}failure:${index}`,
   };
 };
 
@@ -128,6 +129,11 @@ export class ShardLink {
 
   async finish(report: ShardReport): Promise<void> {
     await this.client.set(this.keys.report(this.shard.index), JSON.stringify(report), { EX: KEY_TTL_SECONDS });
+  }
+
+  /** Says why this shard stopped without a report (bad input, say), so the coordinator need not wait to find out. */
+  async fail(reason: string): Promise<void> {
+    await this.client.set(this.keys.failure(this.shard.index), reason, { EX: KEY_TTL_SECONDS });
   }
 
   close(): void {

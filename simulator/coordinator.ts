@@ -55,12 +55,18 @@ export async function coordinateRun(link: RunLink, options: CoordinateOptions): 
       const running = indexes.filter((index) => !watched[index]?.report && !watched[index]?.lost);
       const beats = await client.mGet(running.map(keys.heartbeat));
       const reports = await client.mGet(running.map(keys.report));
+      const failures = await client.mGet(running.map(keys.failure));
       for (const [at, index] of running.entries()) {
         const shard = watched[index];
         if (!shard) continue;
         const report = reports[at];
         if (typeof report === 'string') {
           shard.report = JSON.parse(report) as ShardReport;
+          continue;
+        }
+        const failure = failures[at];
+        if (typeof failure === 'string') {
+          shard.lost = `failed: ${failure}`;
           continue;
         }
         const text = beats[at];

@@ -109,6 +109,10 @@ export async function runShard(job: FleetJob, run: WorkerRun & { shard: FleetSli
     const shardReport: ShardReport = { ...report, shard: { ...run.shard, histograms: latency.export(), serverUrl } };
     await link?.finish(shardReport);
     return shardReport;
+  } catch (error) {
+    // Best effort: a shard that cannot say why is still found lost when its heartbeat stops, only later.
+    await link?.fail(error instanceof Error ? error.message : String(error)).catch(() => undefined);
+    throw error;
   } finally {
     link?.close();
   }

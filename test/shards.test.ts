@@ -13,6 +13,7 @@ import { loadScenario } from '../simulator/scenario.js';
 import { mergeShardReports, runShard, shardOfIndexedJob, type ShardsSummary } from '../simulator/shard.js';
 import { judgeThresholds, parseThreshold } from '../simulator/thresholds.js';
 import { startRedis, type RunningRedis } from './support/redis-server.js';
+import { writeScenario } from './support/scenario-file.js';
 import { simulatedReport } from './support/simulated-report.js';
 import { appAdvertisement, testSite, writePackageSources } from './support/test-site.js';
 
@@ -169,6 +170,24 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
     expect(report.devices).to.equal(20);
     expect(report.shards?.lost.map((l) => l.index)).to.deep.equal([1]);
     expect((await shards[0]!.done).code).to.equal(0);
+  });
+
+  it('says why shards that failed stopped, without waiting for their heartbeats to go stale', async () => {
+    const file = await writeScenario(
+      'refused in every shard',
+      ['devices: 4'],
+      [
+        '  - at: "00:05"',
+        '    action: advertise',
+        '    advertisement: { id: MLC2000F, name: y, collectionId: MLC-ALLMOB, packageId: MLC0000F, programName: z }',
+      ],
+    );
+    const shards = [0, 1].map((i) => mlcSim(['run', file, '--shard', `${i}/2`, '--no-progress', '--coordinator', redis.url, '--run-id', 'refused']));
+    const coordinator = mlcSim(['coordinate', '--redis', redis.url, '--shards', '2', '--run-id', 'refused', '--stale-seconds', '600']);
+    const [exit, ...shardExits] = await Promise.all([coordinator.done, ...shards.map((s) => s.done)]);
+    expect(shardExits.map((e) => e.code)).to.deep.equal([2, 2]);
+    expect(exit.code).to.equal(1);
+    expect(exit.stderr).to.match(/error: run refused: every shard was lost \(0: failed: .*timeline\.0: .*package MLC0000F does not exist/);
   });
 
   it('loads one live server from two shards, and reads its side once when merging', async () => {
