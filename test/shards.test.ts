@@ -156,7 +156,7 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
       '--run-id',
       'killed',
       '--stale-seconds',
-      '2',
+      '3',
       '--out',
       path.join(scratch, 'killed'),
     ]);
