@@ -60,6 +60,8 @@ export function mergeReports(parts: FleetReport[], latency: Record<string, Laten
     ...first,
     devices: sum(parts.map((p) => p.devices)),
     platforms: sumCounts(parts.map((p) => p.platforms)),
+    // Shards of a live fleet never start at the same millisecond: the run spans the first start to the last end.
+    start: parts.map((p) => p.start).reduce((a, b) => (a < b ? a : b)),
     end: parts.map((p) => p.end).reduce((a, b) => (a > b ? a : b)),
     wallSeconds,
     roundComplete: parts.every((p) => p.roundComplete),
