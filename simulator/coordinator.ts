@@ -52,13 +52,11 @@ export async function coordinateRun(link: RunLink, options: CoordinateOptions): 
     for (;;) {
       const now = Date.now();
       // Only the shards still running: a finished shard's report (every device's history) is read once.
-      const running = indexes.filter((index) => !watched[index]?.report && !watched[index]?.lost);
-      const beats = await client.mGet(running.map(keys.heartbeat));
-      const reports = await client.mGet(running.map(keys.report));
-      const failures = await client.mGet(running.map(keys.failure));
-      for (const [at, index] of running.entries()) {
-        const shard = watched[index];
-        if (!shard) continue;
+      const running = watched.flatMap((shard, index) => (shard.report || shard.lost ? [] : [{ shard, index }]));
+      const beats = await client.mGet(running.map((r) => keys.heartbeat(r.index)));
+      const reports = await client.mGet(running.map((r) => keys.report(r.index)));
+      const failures = await client.mGet(running.map((r) => keys.failure(r.index)));
+      for (const [at, { shard, index }] of running.entries()) {
         const report = reports[at];
         if (typeof report === 'string') {
           shard.report = JSON.parse(report) as ShardReport;
