@@ -17,6 +17,8 @@ COPY package.json tsconfig.json ./
 COPY config ./config
 COPY src ./src
 COPY simulator ./simulator
+# The code stays root's; node may create files beside it (`serve`'s status database, `--out out/`).
+RUN chown node:node /app
 # The image's own user (uid 1000), not root: the manifests require runAsNonRoot.
 USER node
 ENTRYPOINT ["node", "simulator/bin.js"]
