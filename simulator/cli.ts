@@ -21,7 +21,20 @@ import { historyFromFile, historyFromSite } from './device-history.js';
 import { renderHistory, renderReport, type FleetReport } from './report.js';
 import { fleetSizeProblem } from './machine-limits.js';
 import { loadScenario } from './scenario.js';
-import { runFleetJob } from './workers.js';
+import { coordinateRun } from './coordinator.js';
+import { CoordinationError } from './coordination.js';
+import {
+  checkShardSet,
+  mergeShardReports,
+  parseShard,
+  readShardReport,
+  renderShards,
+  runFleetOrShard,
+  SHARD_LOST_EXIT_CODE,
+  type ShardOptions,
+  type ShardsSummary,
+} from './shard.js';
+import { collectThreshold, judgeThresholds, renderThresholds, THRESHOLD_FAILED_EXIT_CODE, type Threshold } from './thresholds.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const CONFIG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
@@ -60,6 +73,31 @@ async function publish(report: FleetReport, out: string | undefined): Promise<vo
   await writeFile(path.join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(out, 'report.html'), renderHtmlReport(report));
   console.log(`\nreport written to ${path.join(out, 'report.json')} and ${path.join(out, 'report.html')}`);
+}
+
+const thresholdOption = new Option('--threshold <expr>', "exit 3 unless the report's figures meet this, e.g. 'p99(Poll)<200ms' (repeatable)").argParser(
+  collectThreshold,
+);
+
+/** Options that make run or fleet one shard of a fleet split across processes or machines (see README: Past one machine). */
+const shardOptions = {
+  shard: new Option('--shard <i/n>', 'run only the devices whose index mod n is i (names, seeds and profiles as in the whole fleet)').argParser(parseShard),
+  shards: new Option('--shards <n>', 'as --shard, the index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)')
+    .argParser(positiveInteger('--shards'))
+    .env('MLC_SIM_SHARDS'),
+  coordinator: new Option('--coordinator <redis-url>', 'with a shard: meet the others in this Redis (common start, heartbeats; see coordinate)').env(
+    'MLC_SIM_REDIS',
+  ),
+};
+const runIdOption = new Option('--run-id <id>', 'names the run in Redis: one per run').env('MLC_SIM_RUN_ID').default('mlc-sim');
+
+/** Prints the report's verdict: shards lost, thresholds failed, each with its exit code (a lost shard's first). */
+function judge(report: FleetReport & { shards?: ShardsSummary }, thresholds: readonly Threshold[] | undefined): void {
+  if (report.shards) console.log(`\n${renderShards(report.shards)}`);
+  const results = judgeThresholds(thresholds ?? [], report);
+  if (results.length > 0) console.log(`\n${renderThresholds(results)}`);
+  if (report.shards && report.shards.lost.length > 0) process.exitCode = SHARD_LOST_EXIT_CODE;
+  else if (results.some((r) => !r.passed)) process.exitCode = THRESHOLD_FAILED_EXIT_CODE;
 }
 
 function parseOffset(name: string, value: string): number {
@@ -133,6 +171,11 @@ program
   .addOption(wireLogOptions[0])
   .addOption(wireLogOptions[1])
   .option('--out <dir>', 'also write report.json and report.html to this directory')
+  .addOption(shardOptions.shard)
+  .addOption(shardOptions.shards)
+  .addOption(shardOptions.coordinator)
+  .addOption(runIdOption)
+  .addOption(thresholdOption)
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -157,7 +200,7 @@ program
         out?: string;
         progress: boolean;
         logLevel: LogLevel;
-      },
+      } & ShardOptions,
     ) => {
       const wireLog = wireLogOf(options);
       await checkOut(options.out);
@@ -176,14 +219,16 @@ program
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
           ...wireLog,
         };
-        report = await runFleetJob(
+        report = await runFleetOrShard(
           { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
           { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+          options,
         );
       } finally {
         bar?.stop();
       }
       await publish(report, options.out);
+      judge(report, options.threshold);
     },
   );
 
@@ -210,6 +255,11 @@ program
   .addOption(wireLogOptions[0])
   .addOption(wireLogOptions[1])
   .option('--out <dir>', 'also write report.json and report.html to this directory')
+  .addOption(shardOptions.shard)
+  .addOption(shardOptions.shards)
+  .addOption(shardOptions.coordinator)
+  .addOption(runIdOption)
+  .addOption(thresholdOption)
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -235,6 +285,12 @@ program
       out?: string;
       progress: boolean;
       logLevel: LogLevel;
+      // A shard of the fleet (see shard.ts).
+      shard?: ShardOptions['shard'];
+      shards?: number;
+      coordinator?: string;
+      runId: string;
+      threshold?: Threshold[];
     }) => {
       const wireLog = wireLogOf(options);
       checkFleetSize(options.devices, options.workers);
@@ -259,14 +315,16 @@ program
           ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
           ...wireLog,
         };
-        report = await runFleetJob(
+        report = await runFleetOrShard(
           { kind: 'live', options: live, logLevel: options.logLevel },
           { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+          options,
         );
       } finally {
         bar?.stop();
       }
       await publish(report, options.out);
+      judge(report, options.threshold);
     },
   );
 
@@ -330,6 +388,67 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+
+program
+  .command('merge')
+  .description("Join the reports of a run's shards (run or fleet --shard I/N --out DIR) into the report of the whole fleet.")
+  .argument('<reports...>', "the shards' report.json files")
+  .option('--out <dir>', 'also write the merged report.json and report.html to this directory')
+  .addOption(thresholdOption)
+  .addOption(logLevelOption('warn'))
+  .action(async (files: string[], options: { out?: string; threshold?: Threshold[]; logLevel: LogLevel }) => {
+    await checkOut(options.out);
+    const parts = await Promise.all(files.map(async (file) => ({ file, report: await readShardReport(file) })));
+    const { of, lost } = checkShardSet(parts);
+    const report = await mergeShardReports(
+      parts.map((p) => p.report),
+      of,
+      lost,
+      createLogger(options.logLevel),
+    );
+    await publish(report, options.out);
+    judge(report, options.threshold);
+  });
+
+program
+  .command('coordinate')
+  .description("Start a run's shards together through Redis, watch them live, name any that stops, and merge their reports.")
+  .addOption(new Option('--redis <url>', 'the Redis the shards were given as --coordinator').env('MLC_SIM_REDIS').makeOptionMandatory())
+  .addOption(new Option('--shards <n>', 'how many shards the run has').argParser(positiveInteger('--shards')).env('MLC_SIM_SHARDS').makeOptionMandatory())
+  .addOption(runIdOption)
+  .option('--stale-seconds <s>', 'a shard silent this long is lost', positiveNumber('--stale-seconds'), 10)
+  .option('--register-timeout-seconds <s>', 'give up when shards have not all registered by then', positiveNumber('--register-timeout-seconds'), 600)
+  .option('--out <dir>', 'also write the merged report.json and report.html to this directory')
+  .addOption(thresholdOption)
+  .addOption(logLevelOption('warn'))
+  .action(
+    async (options: {
+      redis: string;
+      shards: number;
+      runId: string;
+      staleSeconds: number;
+      registerTimeoutSeconds: number;
+      out?: string;
+      threshold?: Threshold[];
+      logLevel: LogLevel;
+    }) => {
+      await checkOut(options.out);
+      const report = await coordinateRun(
+        { url: options.redis, runId: options.runId },
+        {
+          of: options.shards,
+          staleMs: options.staleSeconds * 1000,
+          registerTimeoutMs: options.registerTimeoutSeconds * 1000,
+          logger: createLogger(options.logLevel),
+          print: (line) => {
+            console.error(line);
+          },
+        },
+      );
+      await publish(report, options.out);
+      judge(report, options.threshold);
+    },
+  );
 
 program
   .command('report')
@@ -415,7 +534,7 @@ function listenError(error: unknown, options: { host: string; port: number; db: 
 try {
   await program.version(PACKAGE_VERSION).parseAsync();
 } catch (error) {
-  if (error instanceof FlagError) {
+  if (error instanceof FlagError || error instanceof InvalidArgumentError || error instanceof CoordinationError) {
     console.error(`error: ${error.message}`);
     process.exitCode = 1;
   } else {

@@ -7,14 +7,14 @@ import type { Random } from '../src/random.js';
 import type { DeviceStateStore } from './device-state-store.js';
 import type { FleetReport } from './report.js';
 
-/** Which share of a fleet one worker runs (`--workers`): device i belongs to worker i mod `of`. */
+/** Which share of a fleet one worker or shard runs (`--workers`, `--shard`): device i belongs to slice i mod `of`. */
 export interface FleetSlice {
   index: number;
   of: number;
 }
 
-export function inSlice<T>(all: T[], slice: FleetSlice | undefined): T[] {
-  return slice === undefined ? all : all.filter((_, i) => i % slice.of === slice.index);
+export function isInSlice(deviceIndex: number, slice: FleetSlice | undefined): boolean {
+  return slice === undefined || deviceIndex % slice.of === slice.index;
 }
 
 /** What a progress display shows of a fleet (summed over workers). */
@@ -25,7 +25,10 @@ export interface FleetProgress {
 }
 
 export interface FleetOptions {
+  /** Every device of the fleet, in order: each draws its randomness whether it runs here or not. */
   profiles: DeviceProfile[];
+  /** Run only this share of `profiles`; each device is as it would be in the whole fleet (same stagger, same seed). */
+  slice?: FleetSlice;
   site: SitePort;
   random: Random;
   logger: Logger;
@@ -44,16 +47,19 @@ export class Fleet {
 
   constructor(options: FleetOptions) {
     const start = options.site.clock.now();
-    this.handhelds = options.profiles.map((profile) => {
+    this.handhelds = options.profiles.flatMap((profile, index) => {
+      const firstPollAt = start + Math.round(options.random.next() * options.staggerMs);
+      const random = options.random.fork();
+      if (!isInSlice(index, options.slice)) return [];
       const store = options.stateStore;
       const memory = store?.load(profile.id);
       const handheld = startHandheld({
         profile,
         ...(memory && { memory }),
-        firstPollAt: start + Math.round(options.random.next() * options.staggerMs),
+        firstPollAt,
         deps: {
           site: options.site,
-          random: options.random.fork(),
+          random,
           logger: options.logger.child({ device: profile.id }),
         },
       });
@@ -67,7 +73,7 @@ export class Fleet {
         }
         if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outbox.length === 0) this.cycled.add(profile.id);
       });
-      return handheld;
+      return [handheld];
     });
   }
 

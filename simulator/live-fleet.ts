@@ -7,7 +7,7 @@ import { CronClock } from '../src/time/cron-clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
 import { openStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
-import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
+import { Fleet, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { WireLog, type WireLogOptions } from './wire-log.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
@@ -52,13 +52,14 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const latency = options.latency ?? new LatencyRecorder();
   const cron = options.backToBack ? null : new CronClock();
   const clock = cron ?? new EagerClock();
-  const profiles = inSlice(drawProfiles(options.mix, options.devices, random.fork()), options.slice);
+  const profiles = drawProfiles(options.mix, options.devices, random.fork());
   const stateStore = options.stateDir === undefined ? undefined : openStateStore(options.stateDir);
   const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
   const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
     profiles,
+    ...(options.slice && { slice: options.slice }),
     site: sitePortOf(connection),
     random: random.fork(),
     logger: options.logger,

@@ -12,7 +12,7 @@ import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
 import { openStateStore } from './device-state-store.js';
 import { drawProfiles } from './fleet-mix.js';
-import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
+import { Fleet, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 import type { Scenario } from './scenario.js';
@@ -78,7 +78,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
-    profiles: inSlice(profiles, options.slice),
+    profiles,
+    ...(options.slice && { slice: options.slice }),
     site: sitePortOf(connection),
     random: random.fork(),
     logger: options.logger,

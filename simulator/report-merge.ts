@@ -29,7 +29,8 @@ function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
     received: sum(parts.map((p) => p.received)),
     states,
     devicesByState: Object.fromEntries(
-      ADVERTISEMENT_STATES.map((state) => [state, parts.flatMap((p) => p.devicesByState[state])]),
+      // By name: the slices' order (which finished first) must not show through.
+      ADVERTISEMENT_STATES.map((state) => [state, parts.flatMap((p) => p.devicesByState[state]).sort()]),
     ) as AdvertisementReport['devicesByState'],
     ...outcome,
     canFinish,
@@ -59,14 +60,16 @@ export function mergeReports(parts: FleetReport[], latency: Record<string, Laten
     ...first,
     devices: sum(parts.map((p) => p.devices)),
     platforms: sumCounts(parts.map((p) => p.platforms)),
+    // Shards of a live fleet never start at the same millisecond: the run spans the first start to the last end.
+    start: parts.map((p) => p.start).reduce((a, b) => (a < b ? a : b)),
     end: parts.map((p) => p.end).reduce((a, b) => (a > b ? a : b)),
     wallSeconds,
     roundComplete: parts.every((p) => p.roundComplete),
     devicesCycled: sum(parts.map((p) => p.devicesCycled)),
     deviceStates: sumCounts(parts.map((p) => p.deviceStates)),
     advertisements: advertisementIds.map((id) => mergeAdvertisement(parts.flatMap((p) => p.advertisements.filter((a) => a.id === id)))),
-    // Each slice's devices are its own: their histories join without overlap.
-    deviceHistories: Object.assign({}, ...parts.map((p) => p.deviceHistories)) as FleetReport['deviceHistories'],
+    // Each slice's devices are its own: their histories join without overlap, by name as one site lists them.
+    deviceHistories: Object.fromEntries(parts.flatMap((p) => Object.entries(p.deviceHistories)).sort(([a], [b]) => a.localeCompare(b))),
     status: {
       generated: sum(parts.map((p) => p.status.generated)),
       pending: sum(parts.map((p) => p.status.pending)),

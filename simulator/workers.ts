@@ -18,6 +18,10 @@ export type WorkerMessage = ProgressMessage | ReportMessage | { type: 'failed'; 
 
 export interface WorkerRun {
   workers: number;
+  /** This process's shard of the fleet (`--shard`), which the workers split further; the whole fleet when absent. */
+  shard?: FleetSlice;
+  /** Where the merged request latency goes: a shard publishes its histograms. */
+  latency?: LatencyRecorder;
   /** Called with the fleet's progress summed over the workers, and the least elapsed time among them. */
   onProgress?: (progress: FleetProgress, elapsedMs: number) => void;
 }
@@ -65,8 +69,10 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
       Math.min(...progress.map((m) => m.elapsedMs)),
     );
   };
+  const shard = run.shard ?? { index: 0, of: 1 };
   const workers = Array.from({ length: run.workers }, (_, index) => {
-    const workerData: WorkerJob = { ...job, slice: { index, of: run.workers } };
+    // Worker w of shard s takes the devices i with i mod (shards × workers) = s + w × shards: they make up the shard.
+    const workerData: WorkerJob = { ...job, slice: { index: shard.index + index * shard.of, of: shard.of * run.workers } };
     return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData });
   });
   let results: ReportMessage[];
@@ -77,14 +83,15 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
     await Promise.all(workers.map((worker) => worker.terminate()));
     throw error;
   }
-  const latency = new LatencyRecorder();
+  const latency = run.latency ?? new LatencyRecorder();
   for (const result of results) latency.merge(result.latency);
   const report = mergeReports(
     results.map((r) => r.report),
     latency.summary(),
     (performance.now() - started) / 1000,
   );
-  return job.kind === 'live' ? withSiteSide(report, job.options.serverUrl, createLogger(job.logLevel)) : report;
+  // A shard of a live fleet leaves the server's side to whoever merges the shards: it is the whole server's.
+  return job.kind === 'live' && run.shard === undefined ? withSiteSide(report, job.options.serverUrl, createLogger(job.logLevel)) : report;
 }
 
 /**
@@ -95,7 +102,12 @@ export async function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetR
   const lock = job.options.stateDir === undefined ? undefined : lockStateDir(job.options.stateDir);
   try {
     if (run.workers > 1) return await runInWorkers(job, run);
-    return await runHere(job, { logger: createLogger(job.logLevel), ...(run.onProgress && { onProgress: run.onProgress }) });
+    return await runHere(job, {
+      logger: createLogger(job.logLevel),
+      ...(run.onProgress && { onProgress: run.onProgress }),
+      ...(run.shard && { slice: run.shard }),
+      ...(run.latency && { latency: run.latency }),
+    });
   } finally {
     lock?.release();
   }

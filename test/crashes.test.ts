@@ -114,7 +114,7 @@ describe('crashes: kill -9 on either side, at several moments', function () {
         devices: 40,
         seed: 5,
         staggerMs: 500,
-        durationMs: 14_000,
+        durationMs: 25_000,
         logger: silentLogger(),
       });
       for (const at of [1500, 1200, 1700]) {
