@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,7 +191,7 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
     expect(exit.stderr).to.match(/error: run refused: every shard was lost \(0: failed: .*timeline\.0: .*package MLC0000F does not exist/);
   });
 
-  it('loads one live server from two shards, and reads its side once when merging', async () => {
+  it('loads one live server from two shards that start together, and reads its side once when merging', async () => {
     const site = testSite({ collections: [{ id: 'EVERY', name: 'Everything', rule: { allDevices: true } }] });
     site.clientSettings.pollInterval = '0000-00-00 00:00:01';
     site.advertisements.push(appAdvertisement('EVERY'));
@@ -199,7 +200,13 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
       const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
       mix.programBehaviour = { ...mix.programBehaviour, durationSeconds: { min: 0, max: 1 } };
       const job = { kind: 'live', options: { serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 3000 }, logLevel: 'error' } as const;
-      const parts = await Promise.all([0, 1].map((index) => runShard(job, { workers: 1, shard: { index, of: 2 } })));
+      const link = { url: redis.url, runId: 'live' };
+      const first = runShard(job, { workers: 1, shard: { index: 0, of: 2 } }, link);
+      await sleep(1500);
+      const secondJoined = Date.now();
+      const parts = await Promise.all([first, runShard(job, { workers: 1, shard: { index: 1, of: 2 } }, link)]);
+      // The first shard waited at the start barrier for the second: its devices began no sooner.
+      expect(Date.parse(parts[0].start)).to.be.at.least(secondJoined);
       // A shard's report is of its devices; the server's side is the whole server's, so no shard reads it.
       expect(parts.map((p) => [p.devices, p.advertisements.length, p.shard.serverUrl])).to.deep.equal([
         [10, 0, server.url],
