@@ -96,6 +96,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     status: { ...side.status, stored: null },
     latency: latency.summary(),
     latencyWindow: { warmUpSeconds: warmUpMs / 1000, seconds: options.durationMs / 1000 },
+    windows: [],
   };
   return options.slice ? report : withSiteSide(report, options.serverUrl, options.logger);
 }

@@ -15,6 +15,7 @@ import { drawProfiles } from './fleet-mix.js';
 import { Fleet, inSlice, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
+import { scenarioWindows } from './report-timeline.js';
 import type { Scenario } from './scenario.js';
 import { Timeline } from './timeline.js';
 import { WireLog, type WireLogOptions } from './wire-log.js';
@@ -126,6 +127,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       status: { ...side.status, stored: await storedStatusCount(server.url) },
       latency: latency.summary(),
       latencyWindow: null,
+      windows: scenarioWindows(scenario.timeline),
     };
   } finally {
     clock.clearTimeout(progressTimer);
