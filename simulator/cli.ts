@@ -10,6 +10,7 @@ import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-error.js';
 import { makeDirectory } from './device-state-store.js';
 import { fleetMixSchema } from './fleet-mix.js';
+import { startDashboard, type Dashboard } from './dashboard/server.js';
 import { renderHtmlReport } from './html-report.js';
 import { progressBar } from './progress.js';
 import { historyFromFile, historyFromSite } from './device-history.js';
@@ -93,6 +94,23 @@ function serverUrl(value: string): string {
   return url.href;
 }
 
+const dashboardOption = () =>
+  new Option('--dashboard [port]', 'watch the run live in a browser: a page on 127.0.0.1 at this port (none: a free one), its URL printed').argParser(
+    checkedNumber('--dashboard', 'a port number from 0 to 65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+  );
+
+/** The live dashboard a command asked for (its URL printed), or null. It watches a fleet in this thread. */
+async function dashboardOf(options: { dashboard?: true | number; workers: number }): Promise<Dashboard | null> {
+  if (options.dashboard === undefined) return null;
+  if (options.workers > 1) throw new FlagError('--dashboard watches the fleet of one thread: run it with --workers 1');
+  const port = options.dashboard === true ? 0 : options.dashboard;
+  const dashboard = await startDashboard(port).catch((error: unknown) => {
+    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new FlagError(`--dashboard ${port}: the port is in use`) : error;
+  });
+  console.log(`live dashboard: ${dashboard.url}`);
+  return dashboard;
+}
+
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
 const program = new Command('mlc-sim')
@@ -125,6 +143,7 @@ program
   .addOption(wireLogOptions[0])
   .addOption(wireLogOptions[1])
   .option('--out <dir>', 'also write report.json and report.html to this directory')
+  .addOption(dashboardOption())
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -147,6 +166,7 @@ program
         wireLog?: string;
         wireLogDevices?: number;
         out?: string;
+        dashboard?: true | number;
         progress: boolean;
         logLevel: LogLevel;
       },
@@ -158,6 +178,7 @@ program
       if (options.seed !== undefined) scenario.seed = options.seed;
       if (options.duration !== undefined) scenario.durationMs = options.duration;
       const limitMs = options.limitHours * 3_600_000;
+      const dashboard = await dashboardOf(options);
       const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
       let report;
       try {
@@ -169,10 +190,11 @@ program
         };
         report = await runFleetJob(
           { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
-          { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+          { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
         );
       } finally {
         bar?.stop();
+        await dashboard?.close();
       }
       await publish(report, options.out);
     },
@@ -199,6 +221,7 @@ program
   .addOption(wireLogOptions[0])
   .addOption(wireLogOptions[1])
   .option('--out <dir>', 'also write report.json and report.html to this directory')
+  .addOption(dashboardOption())
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -220,6 +243,7 @@ program
       wireLog?: string;
       wireLogDevices?: number;
       out?: string;
+      dashboard?: true | number;
       progress: boolean;
       logLevel: LogLevel;
     }) => {
@@ -228,6 +252,7 @@ program
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const warmUpMs = options.warmUpSeconds * 1000;
+      const dashboard = await dashboardOf(options);
       const bar = options.progress ? progressBar(warmUpMs + durationMs) : null;
       let report;
       try {
@@ -245,10 +270,11 @@ program
         };
         report = await runFleetJob(
           { kind: 'live', options: live, logLevel: options.logLevel },
-          { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+          { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
         );
       } finally {
         bar?.stop();
+        await dashboard?.close();
       }
       await publish(report, options.out);
     },

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../src/logging.js';
 import { InputFileError } from '../src/input-file.js';
+import type { RunWatcher } from './dashboard/sampler.js';
 import type { FleetProgress, FleetSlice } from './fleet.js';
 import { LatencyRecorder, type EncodedLatency } from './latency.js';
 import { runHere, type FleetJob } from './fleet-job.js';
@@ -19,6 +20,8 @@ export interface WorkerRun {
   workers: number;
   /** Called with the fleet's progress summed over the workers, and the least elapsed time among them. */
   onProgress?: (progress: FleetProgress, elapsedMs: number) => void;
+  /** The live dashboard: it watches a fleet in this thread, so only a run with one worker has one. */
+  watcher?: RunWatcher;
 }
 
 // A worker runs TypeScript as the main thread does: it registers tsx (found from here, whatever the working
@@ -89,5 +92,9 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
 /** Runs a job in this thread, or split across worker threads when more than one is asked for. */
 export function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
   if (run.workers > 1) return runInWorkers(job, run);
-  return runHere(job, { logger: createLogger(job.logLevel), ...(run.onProgress && { onProgress: run.onProgress }) });
+  return runHere(job, {
+    logger: createLogger(job.logLevel),
+    ...(run.onProgress && { onProgress: run.onProgress }),
+    ...(run.watcher && { watcher: run.watcher }),
+  });
 }

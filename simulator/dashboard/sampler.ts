@@ -1,0 +1,124 @@
+import axios, { type AxiosInstance } from 'axios';
+import type { Advertisement } from '../../src/domain/advertisement.js';
+import type { AdvertisementState } from '../../src/domain/status-message.js';
+import { ADMIN_PATH, type ActiveFault, type AdvertisementStatus } from '../../src/admin/contract.js';
+import type { Fleet } from '../fleet.js';
+import { LatencyRecorder, type LatencySummary } from '../latency.js';
+import type { RunWindow } from '../report-timeline.js';
+
+/** What a run shows the dashboard: its fleet, its clock, and the site's admin API when it has one. */
+export interface WatchedRun {
+  fleet: Fleet;
+  clock: { now(): number };
+  /** The run's start on its clock. */
+  start: number;
+  /** The mlc-sim site whose admin API tells advertisement status and faults (absent for another server). */
+  siteUrl: string | null;
+  /** Outages and faults known in advance (a scenario's timeline). */
+  windows: RunWindow[];
+}
+
+/** The seam a run offers a watcher: told of the run once it is up, and of every exchange. */
+export interface RunWatcher {
+  watch(run: WatchedRun): void;
+  exchange(endpoint: string, ms: number, ok: boolean): void;
+}
+
+/** One advertisement as the dashboard shows it: counts only, cumulative. */
+export interface AdvertisementSample {
+  id: string;
+  name: string;
+  targeted: number;
+  byState: Record<AdvertisementState, number>;
+  byMessageId: Record<string, number>;
+}
+
+/** The whole of what the page gets each second: aggregates, never a device. */
+export interface Sample {
+  wallTime: string;
+  simTime: string;
+  /** Seconds since the run started, on its clock: the charts' x. */
+  seconds: number;
+  deviceStates: Record<string, number>;
+  advertisements: AdvertisementSample[];
+  /** Per endpoint, the requests of the last second (wall clock). */
+  requests: Record<string, LatencySummary>;
+  /** Faults the site holds now, as windows on the run's axis. */
+  faults: RunWindow[];
+}
+
+/**
+ * Aggregates a run once a second: devices by statechart state from the fleet, advertisement status and faults from
+ * the site's admin API, request counts and latency of the last second from the exchanges. The fleet's hot path
+ * only records each exchange in a histogram; everything else happens on the tick.
+ */
+export class RunSampler implements RunWatcher {
+  run: WatchedRun | null = null;
+  private readonly lastSecond = new LatencyRecorder();
+  private admin: AxiosInstance | null = null;
+  private siteSide: Pick<Sample, 'advertisements' | 'faults'> = { advertisements: [], faults: [] };
+  private asking = false;
+
+  watch(run: WatchedRun): void {
+    this.run = run;
+    this.admin = run.siteUrl === null ? null : axios.create({ baseURL: new URL(ADMIN_PATH, run.siteUrl).href, timeout: 5000 });
+  }
+
+  exchange = (endpoint: string, ms: number, ok: boolean): void => {
+    this.lastSecond.record(endpoint, ms, ok);
+  };
+
+  /** This second's sample; the site's side is the latest answer its admin API gave (asked again, one at a time). */
+  sample(): Sample | null {
+    const run = this.run;
+    if (!run) return null;
+    if (!this.asking) void this.askSite(run);
+    const requests = this.lastSecond.summary();
+    this.lastSecond.reset();
+    const now = run.clock.now();
+    return {
+      wallTime: new Date().toISOString(),
+      simTime: new Date(now).toISOString(),
+      seconds: (now - run.start) / 1000,
+      deviceStates: run.fleet.stateCounts(),
+      ...this.siteSide,
+      requests,
+    };
+  }
+
+  private async askSite(run: WatchedRun): Promise<void> {
+    const admin = this.admin;
+    if (!admin) return;
+    this.asking = true;
+    try {
+      const [{ data: ads }, { data: faults }] = await Promise.all([admin.get<Advertisement[]>('/advertisements'), admin.get<ActiveFault[]>('/faults')]);
+      const advertisements = await Promise.all(
+        ads.map(async (ad) => {
+          const { data } = await admin.get<AdvertisementStatus>(`/advertisements/${ad.id}/status`);
+          return { id: ad.id, name: ad.name, targeted: data.targeted, byState: data.byState, byMessageId: data.byMessageId };
+        }),
+      );
+      const now = run.clock.now();
+      const seconds = (iso: string | undefined) => (iso === undefined ? null : (Date.parse(iso) - run.start) / 1000);
+      this.siteSide = {
+        advertisements,
+        faults: faults
+          .filter((f) => (f.from === undefined || Date.parse(f.from) <= now) && (f.until === undefined || Date.parse(f.until) > now))
+          .map((f) => ({ label: `${f.kind} on ${f.endpoint}`, fromSeconds: seconds(f.from) ?? 0, untilSeconds: seconds(f.until) })),
+      };
+    } catch {
+      // The site is down (a scenario's siteDown), or not an mlc-sim site: the last answer stands.
+    } finally {
+      this.asking = false;
+    }
+  }
+}
+
+/** The exchange hook of a run: latency, and the watcher too when there is one (none: the hot path is as before). */
+export function exchangeHook(record: LatencyRecorder['record'], watcher: RunWatcher | undefined): LatencyRecorder['record'] {
+  if (!watcher) return record;
+  return (endpoint, ms, ok) => {
+    record(endpoint, ms, ok);
+    watcher.exchange(endpoint, ms, ok);
+  };
+}
