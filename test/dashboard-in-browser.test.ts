@@ -84,6 +84,13 @@ describe('the live dashboard in Chromium', function () {
         (shown) => JSON.stringify(shown) === JSON.stringify(expected),
       );
       expect(Object.keys(expected)).to.include('MLC20001');
+      const status = (await admin('/advertisements/MLC20001/status')) as AdvertisementStatus;
+      const canFinish = status.targeted - status.byState.rejected - status.byState.expired - status.byState.willNotRerun;
+      expect(await page.locator('#ad-MLC20001 .rollout').textContent()).to.include(`${status.byState.succeeded} of the ${canFinish} devices`);
+      // The charts move on with the run (updated in place, not frozen where they were first drawn).
+      const ticks = () => page.locator('#chart-ad-MLC20001 > div').getAttribute('data-x-ticks');
+      const before = await ticks();
+      await eventually('the chart moving on', ticks, (now) => now !== before);
       expect(Number(await page.locator('#sim-elapsed').getAttribute('data-seconds'))).to.be.above(0);
       expect(await page.locator('#status').textContent()).to.equal('live');
 

@@ -29,7 +29,6 @@
     const existing = charts.get(key);
     if (existing && existing.seriesKey === seriesKey) {
       existing.plot.setData(spec.data);
-      existing.plot.redraw();
       return;
     }
     if (existing) {
@@ -103,20 +102,24 @@
       let section = $(`ad-${ad.id}`);
       if (!section) {
         section = el('section', { id: `ad-${ad.id}` });
-        section.append(el('h3', {}, `${ad.id} ${ad.name}`), el('div', { class: 'scroll' }), el('div'));
+        section.append(el('h3', {}, `${ad.id} ${ad.name}`), el('p', { class: 'rollout' }), el('div', { class: 'scroll' }), el('div'));
         parent.append(section);
       }
-      const [, tableBox, chartBox] = section.children;
+      const [, rollout, tableBox, chartBox] = section.children;
       const cells = Object.entries(ad.byState)
         .filter(([, count]) => count > 0)
         .map(([state, count]) => `<tr><td>${state}</td><td class="n"><button data-ad="${ad.id}" data-state="${state}">${count}</button></td></tr>`)
         .join('');
       tableBox.innerHTML = `<table><thead><tr><th>ConfigMgr state (targeted ${ad.targeted})</th><th class="n">devices</th></tr></thead><tbody>${cells}</tbody></table>`;
       const history = samples.map((s) => s.advertisements.find((a) => a.id === ad.id));
-      const count = (a, group) => (a ? group.states.reduce((n, state) => n + (a.byState[state] ?? 0), 0) : null);
+      const count = (a, group) => (a ? group.states.reduce((n, state) => n + (a.byState[state] ?? 0), 0) : 0);
       const canFinish = ad.targeted - count(ad, OUTCOMES[4]);
+      rollout.textContent =
+        canFinish > 0
+          ? `Rollout so far: ${ad.byState.succeeded} of the ${canFinish} devices that can finish it (${Math.floor((100 * ad.byState.succeeded) / canFinish)}%).`
+          : 'No targeted device can finish it.';
       chart(`ad-${ad.id}`, chartBox, {
-        title: `${ad.id}: targeted devices by outcome (rollout ${canFinish > 0 ? Math.floor((100 * ad.byState.succeeded) / canFinish) : 0}% of those that can finish)`,
+        title: `${ad.id}: targeted devices by outcome`,
         xLabel,
         yLabel: 'devices',
         series: OUTCOMES.map((o) => ({ label: o.label, colour: o.colour })),
