@@ -292,22 +292,27 @@ program
     8080,
   )
   .option('--db <file>', 'SQLite database for status messages: kept across restarts (":memory:" keeps nothing)', 'mlc-sim-status.db')
+  .addOption(dashboardOption())
   .addOption(logLevelOption('info'))
-  .action(async (options: { site: string; host: string; port: number; db: string; logLevel: LogLevel }) => {
+  .action(async (options: { site: string; host: string; port: number; db: string; dashboard?: true | number; logLevel: LogLevel }) => {
     const { site, contentRoot } = await loadSiteFile(options.site);
+    const dashboard = await dashboardOf({ ...options, workers: 1 });
     const server = await startSiteServer({
+      ...(dashboard && { onExchange: dashboard.watcher.exchange }),
       site,
       contentRoot,
       host: options.host,
       port: options.port,
       statusDatabase: options.db,
       logger: createLogger(options.logLevel),
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      await dashboard?.close();
       throw error instanceof SiteError ? new InputFileError(options.site, error.field, error.reason) : listenError(error, options);
     });
     console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
-    const stop = () => void server.close().then(() => process.exit(0));
+    dashboard?.watcher.watch({ fleet: null, clock: { now: Date.now }, start: Date.now(), siteUrl: server.url, windows: [] });
+    const stop = () => void Promise.all([server.close(), dashboard?.close()]).then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

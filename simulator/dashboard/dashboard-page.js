@@ -62,14 +62,17 @@
     $('faults').textContent = active.length ? `Active now: ${active.map((w) => w.label).join('; ')}` : 'No fault active now.';
 
     const states = keysOf(samples.map((s) => s.deviceStates));
-    chart('device-states', $('device-states'), {
-      title: 'Devices by statechart state',
-      xLabel,
-      yLabel: 'devices',
-      series: states.map((label) => ({ label })),
-      data: [xs(), ...states.map((state) => samples.map((s) => s.deviceStates[state] ?? 0))],
-      windows,
-    });
+    // `serve` has no fleet in its process: the site's side only.
+    if (!charts.has('device-states')) $('device-states').textContent = states.length ? '' : 'No fleet in this process: the site alone.';
+    if (states.length)
+      chart('device-states', $('device-states'), {
+        title: 'Devices by statechart state',
+        xLabel,
+        yLabel: 'devices',
+        series: states.map((label) => ({ label })),
+        data: [xs(), ...states.map((state) => samples.map((s) => s.deviceStates[state] ?? 0))],
+        windows,
+      });
 
     renderAdvertisements(latest, windows);
 
@@ -195,7 +198,7 @@
       `<h4>Last status messages at the site</h4><div class="scroll"><table><thead><tr><th>Time</th><th>Advertisement</th><th>Message</th></tr></thead><tbody id="device-history"></tbody></table></div>`;
     $('device-id').textContent = `${device.id} (${device.platform})`;
     $('device-id').dataset.device = device.id;
-    $('device-state').textContent = device.state;
+    $('device-state').textContent = device.state ?? 'not in this process (the site alone: its side only)';
     $('device-events').replaceChildren(...device.events.map((e) => el('li', {}, `${e.time} ${e.type}`)));
     $('device-history').replaceChildren(
       ...device.history.map((m) => {

@@ -8,7 +8,8 @@ import type { RunWindow } from '../report-timeline.js';
 
 /** What a run shows the dashboard: its fleet, its clock, and the site's admin API when it has one. */
 export interface WatchedRun {
-  fleet: Fleet;
+  /** None for `serve`: the site alone, its devices elsewhere. */
+  fleet: Fleet | null;
   clock: { now(): number };
   /** The run's start on its clock. */
   start: number;
@@ -80,7 +81,7 @@ export class RunSampler implements RunWatcher {
       wallTime: new Date().toISOString(),
       simTime: new Date(now).toISOString(),
       seconds: (now - run.start) / 1000,
-      deviceStates: run.fleet.stateCounts(),
+      deviceStates: run.fleet?.stateCounts() ?? {},
       ...this.siteSide,
       requests,
     };

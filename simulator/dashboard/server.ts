@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import { ADMIN_PATH, type AdvertisementStatus } from '../../src/admin/contract.js';
+import { ADMIN_PATH, type AdvertisementStatus, type DeviceDetail } from '../../src/admin/contract.js';
 import { ADVERTISEMENT_STATES, type AdvertisementState } from '../../src/domain/status-message.js';
 import { CHART_ASSETS } from '../charts/assets.js';
 import { DeviceViews } from './device-view.js';
@@ -79,21 +79,23 @@ export async function startDashboard(port: number): Promise<Dashboard> {
     '/api/device': async (_q, response, url) => {
       const run = sampler.run;
       const id = url.searchParams.get('id') ?? '';
-      const view = run && (views ??= new DeviceViews(run.fleet, run.clock)).view(id);
-      if (!run || !view) {
+      const fleet = run?.fleet;
+      // In this process: its statechart; at the site: its last status messages. `serve` has only the site's side.
+      const view = run && fleet ? (views ??= new DeviceViews(fleet, run.clock)).view(id) : null;
+      const atSite = run?.siteUrl
+        ? await axios
+            .get<DeviceDetail>(new URL(`${ADMIN_PATH}/devices/${encodeURIComponent(id)}`, run.siteUrl).href)
+            .then(({ data }) => data)
+            .catch(() => null)
+        : null;
+      if (!view && !atSite) {
         json(response, 404, { error: `no device ${id}` });
         return;
       }
-      // What the site has of it: its status messages, the last few.
-      const history = run.siteUrl
-        ? await axios
-            .get<{ history: { time: number; advertisementId: string; messageId: number }[] }>(
-              new URL(`${ADMIN_PATH}/devices/${encodeURIComponent(id)}`, run.siteUrl).href,
-            )
-            .then(({ data }) => data.history.slice(-10).map((m) => ({ ...m, time: new Date(m.time).toISOString() })))
-            .catch(() => [])
-        : [];
-      json(response, 200, { ...view, history });
+      json(response, 200, {
+        ...(view ?? { id, platform: atSite?.platform ?? '', state: null, context: {}, events: [] }),
+        history: (atSite?.history ?? []).slice(-10).map((m) => ({ ...m, time: new Date(m.time).toISOString() })),
+      });
     },
   };
 

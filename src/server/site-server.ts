@@ -11,6 +11,7 @@ import { registerManagementPoint } from './management-point.js';
 import { Policy } from './policy.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-error.js';
+import { reportExchanges, type ExchangeListener } from './exchange-hook.js';
 import { StatusStore } from './status-store.js';
 
 export interface SiteServerOptions {
@@ -36,6 +37,8 @@ export interface SiteServerOptions {
   /** SQLite database for status messages; ":memory:" (the default) keeps them only as long as the process. */
   statusDatabase?: string;
   logger?: Logger;
+  /** Told of every device request answered (`serve --dashboard`). */
+  onExchange?: ExchangeListener;
 }
 
 /** The parts of a site, built from its definition: what the routes serve, with nothing listening yet. */
@@ -129,6 +132,7 @@ class SiteServer implements RunningSiteServer {
 
   async listen(port: number): Promise<void> {
     const app = buildSiteApp(this);
+    if (this.options.onExchange) reportExchanges(app, this.options.onExchange);
     this.url = await app.listen({ host: this.options.host ?? '127.0.0.1', port });
     this.app = app;
     this.logger.info('site server listening', { url: this.url });
