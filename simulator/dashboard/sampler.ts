@@ -73,7 +73,7 @@ export class RunSampler implements RunWatcher {
   sample(): Sample | null {
     const run = this.run;
     if (!run) return null;
-    if (!this.asking) void this.askSite(run);
+    if (!this.asking) void this.refreshSite();
     const requests = this.lastSecond.summary();
     this.lastSecond.reset();
     const now = run.clock.now();
@@ -87,9 +87,10 @@ export class RunSampler implements RunWatcher {
     };
   }
 
-  private async askSite(run: WatchedRun): Promise<void> {
-    const admin = this.admin;
-    if (!admin) return;
+  /** Reads advertisement status and faults from the site's admin API again (each tick does, one read at a time). */
+  async refreshSite(): Promise<void> {
+    const { admin, run } = this;
+    if (!admin || !run) return;
     this.asking = true;
     try {
       const [{ data: ads }, { data: faults }] = await Promise.all([admin.get<Advertisement[]>('/advertisements'), admin.get<ActiveFault[]>('/faults')]);
