@@ -14,6 +14,7 @@ interface Sizes {
   round: { devices: number }[];
   throughput: { lifecycleDevices: number; connections: number; seconds: number; rounds: number }[];
   replay: { devices: number; hours: number; workers: number }[];
+  dashboard: { devices: number; seconds: number; rounds: number; idleDevices: number }[];
 }
 
 const FULL: Sizes = {
@@ -21,6 +22,7 @@ const FULL: Sizes = {
   round: [{ devices: 1_000 }, { devices: 10_000 }],
   throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 5, rounds: 3 }],
   replay: [1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })),
+  dashboard: [{ devices: 64, seconds: 5, rounds: 5, idleDevices: 100_000 }],
 };
 
 const SMOKE: Sizes = {
@@ -28,9 +30,16 @@ const SMOKE: Sizes = {
   round: [{ devices: 50 }],
   throughput: [{ lifecycleDevices: 50, connections: 8, seconds: 1, rounds: 1 }],
   replay: [1, 2].map((workers) => ({ devices: 20, hours: 2, workers })),
+  dashboard: [{ devices: 8, seconds: 1, rounds: 1, idleDevices: 1_000 }],
 };
 
-const SECTIONS = { idle: 'bench/idle-fleet.ts', round: 'bench/first-round.ts', throughput: 'bench/throughput.ts', replay: 'bench/replay-day.ts' } as const;
+const SECTIONS = {
+  idle: 'bench/idle-fleet.ts',
+  round: 'bench/first-round.ts',
+  throughput: 'bench/throughput.ts',
+  replay: 'bench/replay-day.ts',
+  dashboard: 'bench/dashboard.ts',
+} as const;
 type Section = keyof typeof SECTIONS;
 
 const options = new Command('bench')
@@ -83,7 +92,7 @@ for (const section of only) {
   console.log(`\n${section}`);
   // Throughput has many figures: one column per run reads better than one very wide row.
   if (section === 'throughput') console.table(Object.fromEntries(Object.entries(flatten(rows[0]!)).map(([k, v]) => [k, { value: v }])));
-  else console.table(rows);
+  else console.table(rows.map((row) => flatten(row)));
 }
 await mkdir('out', { recursive: true });
 await writeFile('out/bench.json', `${JSON.stringify({ machine, smoke: options.smoke ?? false, results }, null, 2)}\n`);

@@ -20,10 +20,11 @@ import { CLIENT_VERSION, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire
 import { seededRandom } from '../src/random.js';
 import { realClock } from '../src/time/clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
-import { drawProfiles, fleetMixSchema } from '../simulator/fleet-mix.js';
+import { drawProfiles } from '../simulator/fleet-mix.js';
 import { Fleet } from '../simulator/fleet.js';
 import { LatencyRecorder } from '../simulator/latency.js';
 import { runInWorkers } from '../simulator/workers.js';
+import { POLL_MIX } from './poll-mix.js';
 import { round, section } from './section.js';
 import { startSiteProcess, type SiteProcess } from './site-process.js';
 
@@ -71,12 +72,6 @@ export interface ThroughputFigures {
 const FLEET_WARM_UP_MS = 2_000;
 const AUTOCANNON_WARM_UP_SECONDS = 1;
 
-const MIX = fleetMixSchema.parse({
-  platforms: [{ platform: 'Windows Mobile 6.5', osVersion: '5.2.21234', weight: 1 }],
-  storage: [{ minMB: 64, maxMB: 64, weight: 1 }],
-  connectivity: [{ kind: 'wlan', bandwidthKBps: 250, weight: 1 }],
-});
-
 /** Fresh devices on the eager clock, through `connections` sockets, every exchange counted and timed. */
 function eagerFleet(serverUrl: string, devices: number, connections: number) {
   const latency = new LatencyRecorder();
@@ -91,7 +86,13 @@ function eagerFleet(serverUrl: string, devices: number, connections: number) {
     },
   });
   const random = seededRandom(1);
-  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 0 });
+  const fleet = new Fleet({
+    profiles: drawProfiles(POLL_MIX, devices, random.fork()),
+    site: sitePortOf(connection),
+    random,
+    logger: silentLogger(),
+    staggerMs: 0,
+  });
   return { fleet, counts: () => ({ requests, latency: latency.summary() }) };
 }
 
@@ -166,7 +167,7 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
 
   // The same poll from autocannon: one known device's DevicePoll, sent as fast as the connections allow.
   const device = new SiteConnection({ serverUrl: site.url, clock: realClock });
-  const identification = identificationOf({ ...drawProfiles(MIX, 1, seededRandom(1))[0]!, id: 'BENCH-AUTOCANNON' });
+  const identification = identificationOf({ ...drawProfiles(POLL_MIX, 1, seededRandom(1))[0]!, id: 'BENCH-AUTOCANNON' });
   const first = await device.poll({ uuid: identification.id, auth: '', timestamp: '' }, identification);
   const credentials: Credentials = { uuid: identification.id, auth: first.auth ?? '', timestamp: first.timestamp ?? '' };
   const cannonPolls = async () => {
@@ -207,7 +208,7 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
         kind: 'live',
         options: {
           serverUrl: site.url,
-          mix: MIX,
+          mix: POLL_MIX,
           devices: connections,
           seed: workers,
           staggerMs: 0,

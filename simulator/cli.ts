@@ -15,6 +15,7 @@ import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-error.js';
 import { makeDirectory } from './device-state-store.js';
 import { fleetMixSchema } from './fleet-mix.js';
+import { startDashboard, type Dashboard } from './dashboard/server.js';
 import { renderHtmlReport } from './html-report.js';
 import { progressBar } from './progress.js';
 import { historyFromFile, historyFromSite } from './device-history.js';
@@ -139,6 +140,23 @@ function serverUrl(value: string): string {
 
 const adminTokenOption = new Option('--admin-token <token>', `bearer token of the admin API (default: $${ADMIN_TOKEN_VARIABLE})`);
 
+const dashboardOption = () =>
+  new Option('--dashboard [port]', 'watch the run live in a browser: a page on 127.0.0.1 at this port (none: a free one), its URL printed').argParser(
+    checkedNumber('--dashboard', 'a port number from 0 to 65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+  );
+
+/** The live dashboard a command asked for (its URL printed), or null. It watches a fleet in this thread. */
+async function dashboardOf(options: { dashboard?: true | number; workers: number }): Promise<Dashboard | null> {
+  if (options.dashboard === undefined) return null;
+  if (options.workers > 1) throw new FlagError('--dashboard watches the fleet of one thread: run it with --workers 1');
+  const port = options.dashboard === true ? 0 : options.dashboard;
+  const dashboard = await startDashboard(port).catch((error: unknown) => {
+    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new FlagError(`--dashboard ${port}: the port is in use`) : error;
+  });
+  console.log(`live dashboard: ${dashboard.url}`);
+  return dashboard;
+}
+
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
 const program = new Command('mlc-sim')
@@ -176,6 +194,7 @@ program
   .addOption(shardOptions.coordinator)
   .addOption(runIdOption)
   .addOption(thresholdOption)
+  .addOption(dashboardOption())
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -198,6 +217,7 @@ program
         wireLog?: string;
         wireLogDevices?: number;
         out?: string;
+        dashboard?: true | number;
         progress: boolean;
         logLevel: LogLevel;
       } & ShardOptions,
@@ -210,6 +230,7 @@ program
       if (options.seed !== undefined) scenario.seed = options.seed;
       if (options.duration !== undefined) scenario.durationMs = options.duration;
       const limitMs = options.limitHours * 3_600_000;
+      const dashboard = await dashboardOf(options);
       const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
       let report;
       try {
@@ -221,11 +242,12 @@ program
         };
         report = await runFleetOrShard(
           { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
-          { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+          { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
           options,
         );
       } finally {
         bar?.stop();
+        await dashboard?.close();
       }
       await publish(report, options.out);
       judge(report, options.threshold);
@@ -260,6 +282,7 @@ program
   .addOption(shardOptions.coordinator)
   .addOption(runIdOption)
   .addOption(thresholdOption)
+  .addOption(dashboardOption())
   .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
   .addOption(logLevelOption('warn'))
   .addHelpText(
@@ -283,6 +306,7 @@ program
       wireLog?: string;
       wireLogDevices?: number;
       out?: string;
+      dashboard?: true | number;
       progress: boolean;
       logLevel: LogLevel;
       // A shard of the fleet (see shard.ts).
@@ -300,6 +324,7 @@ program
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const warmUpMs = options.warmUpSeconds * 1000;
+      const dashboard = await dashboardOf(options);
       const bar = options.progress ? progressBar(warmUpMs + durationMs) : null;
       let report;
       try {
@@ -317,11 +342,12 @@ program
         };
         report = await runFleetOrShard(
           { kind: 'live', options: live, logLevel: options.logLevel },
-          { workers: options.workers, ...(bar && { onProgress: bar.update }) },
+          { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
           options,
         );
       } finally {
         bar?.stop();
+        await dashboard?.close();
       }
       await publish(report, options.out);
       judge(report, options.threshold);
@@ -360,11 +386,16 @@ program
     positiveNumber('--request-timeout-seconds'),
     DEFAULT_SITE_LIMITS.requestTimeoutMs / 1000,
   )
+  .addOption(dashboardOption())
   .addOption(logLevelOption('info'))
   .action(async (options: ServeOptions) => {
     const { site, contentRoot } = await loadSiteFile(options.site);
     const admin = adminTokenFor(options);
+    // The dashboard reads this site's admin API with its token.
+    useAdminToken(admin.token);
+    const dashboard = await dashboardOf({ ...options, workers: 1 });
     const server = await startSiteServer({
+      ...(dashboard && { onExchange: dashboard.watcher.exchange }),
       site,
       contentRoot,
       host: options.host,
@@ -378,13 +409,15 @@ program
         requestTimeoutMs: options.requestTimeoutSeconds * 1000,
       },
       ...(admin.token !== undefined && { adminToken: admin.token }),
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      await dashboard?.close();
       throw error instanceof SiteError ? new InputFileError(options.site, error.field, error.reason) : listenError(error, options);
     });
     warnOffLoopback(options.host, admin);
     console.log(`stub site listening on ${server.url}: device management point ${server.url}${DEFAULT_DM_PATH}, admin API ${server.url}/admin`);
     console.log(`status messages kept in ${options.db} (${server.status.messageCount} already there)`);
-    const stop = () => void server.close().then(() => process.exit(0));
+    dashboard?.watcher.watch({ fleet: null, clock: { now: Date.now }, start: Date.now(), siteUrl: server.url, windows: [] });
+    const stop = () => void Promise.all([server.close(), dashboard?.close()]).then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
@@ -469,6 +502,7 @@ interface ServeOptions {
   host: string;
   port: number;
   db: string;
+  dashboard?: true | number;
   adminToken?: string;
   maxDevices: number;
   maxDevicesPerSource: number;

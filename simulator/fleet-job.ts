@@ -4,8 +4,8 @@ import { replayScenario, type ReplayOptions } from './replay.js';
 import type { FleetReport } from './report.js';
 import type { Scenario } from './scenario.js';
 
-/** What a thread gives a run of its own: logger, progress, its slice of the devices, where latency goes. */
-type Unshared = 'logger' | 'onProgress' | 'slice' | 'latency';
+/** What a thread gives a run of its own: logger, progress, its slice of the devices, where latency goes, its dashboard. */
+type Unshared = 'logger' | 'onProgress' | 'slice' | 'latency' | 'watcher';
 
 /** A replay or a live fleet to run: plain data, so a worker thread can get a copy. */
 export type FleetJob = { logLevel: LogLevel } & (

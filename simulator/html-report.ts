@@ -1,9 +1,10 @@
 import { ADVERTISEMENT_STATES, STATE_NAMES } from '../src/domain/status-message.js';
+import { CHART_ASSETS, inlineScript, PAGE_STYLE } from './charts/assets.js';
+import { OUTCOME_GROUPS } from './report-timeline.js';
 import {
   ADVERTISEMENT_COLUMNS,
   advertisementRow,
   deviceNoun,
-  duration,
   HISTORY_COLUMNS,
   historyRow,
   latencyTable,
@@ -15,20 +16,16 @@ import {
 /** Devices whose history the page carries; past this many, report.json has them all. */
 const HISTORIES_SHOWN = 2000;
 
-/** One self-contained page: inline CSS and SVG, no scripts, nothing fetched. Opens from a file anywhere. */
+/**
+ * One self-contained page: inline CSS, uPlot and the chart script inline, the charts' data inline as JSON; nothing
+ * fetched. Opens from a file anywhere, offline.
+ */
 export function renderHtmlReport(report: FleetReport): string {
   const title = report.scenario ? report.scenario.name : 'mlc-sim fleet report';
-  const programAds = report.advertisements.filter((a) => a.programName !== null);
   const latency = latencyTable(report);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2433;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #d8dde6;padding-bottom:.3rem}
-.meta{color:#56607a}table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{padding:.3rem .6rem;border-bottom:1px solid #e6e9ef;text-align:left}
-.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f6fa}.legend span{display:inline-block;margin-right:1rem}
-.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}svg text{font:12px system-ui,sans-serif;fill:#384259}
-</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title>
+<style>${CHART_ASSETS.uplotStyle}${PAGE_STYLE}</style></head><body>
 <h1>${escape(title)}</h1>
 ${report.scenario?.description ? `<p>${escape(report.scenario.description)}</p>` : ''}
 <p class="meta">${report.devices} ${deviceNoun(report)} (${escape(
@@ -42,10 +39,10 @@ ${report.roundComplete ? 'every device completed a poll cycle' : `${report.devic
 ${table([...ADVERTISEMENT_COLUMNS], report.advertisements.map(advertisementRow))}
 <h2>Devices by ConfigMgr advertisement state</h2>
 ${statesSection(report)}
-<h2>Rollout: share of the devices that can finish, finished over time</h2>
-${rolloutChart(report.advertisements)}
-<h2>Where each program advertisement ended</h2>
-${stateBars(programAds)}
+<h2>Rollout over the run</h2>
+<section id="rollout"></section>
+<h2>Each advertisement's devices over the run: successes, failures, retries, rejections</h2>
+<section id="outcomes"></section>
 <h2>Status messages</h2>
 ${table(
   ['Advertisement', 'Message', 'Description', 'Count'],
@@ -62,17 +59,34 @@ Devices at the end: ${escape(
       .join(', '),
   )}.</p>
 ${historiesSection(report)}
+<script type="application/json" id="chart-data">${inlineScript(JSON.stringify(chartData(report)).replace(/</g, '\\u003c'))}</script>
+<script>${inlineScript(CHART_ASSETS.uplotScript)}</script>
+<script>${inlineScript(CHART_ASSETS.timeCharts)}</script>
+<script>${inlineScript(CHART_ASSETS.reportPage)}</script>
 </body></html>
 `;
 }
 
-const COLOURS = ['#2f6fdf', '#d9822b', '#2e9e6b', '#b5407a', '#7a5cc7', '#8a8f2e', '#c0392b', '#16a2b8'];
-const OUTCOMES = [
-  { key: 'succeeded', label: 'Succeeded', colour: '#2e9e6b' },
-  { key: 'failed', label: 'Failed', colour: '#c0392b' },
-  { key: 'notApplicable', label: 'Not applicable', colour: '#9aa3b5' },
-  { key: 'inProgress', label: 'In progress', colour: '#d9822b' },
-] as const;
+/** What the charts draw, in seconds since the run started (see charts/report-page.js). */
+function chartData(report: FleetReport) {
+  const start = Date.parse(report.start);
+  const offset = (iso: string) => Math.max(0, (Date.parse(iso) - start) / 1000);
+  return {
+    clock: report.clock,
+    endSeconds: (Date.parse(report.end) - start) / 1000,
+    windows: report.windows,
+    advertisements: report.advertisements.map((ad) => ({
+      id: ad.id,
+      name: ad.name,
+      targeted: ad.targeted,
+      canFinish: ad.canFinish,
+      availableSeconds: offset(ad.availableAt),
+      expiresSeconds: ad.expiresAt === null ? null : offset(ad.expiresAt),
+      rollout: ad.rollout.curve.map((p) => [p.seconds, p.finished]),
+      outcomes: ad.outcomes.map((p) => [p.seconds, ...OUTCOME_GROUPS.map((group) => p[group])]),
+    })),
+  };
+}
 
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -83,65 +97,7 @@ function table(head: string[], rows: (string | number)[][]): string {
   const numeric = head.map((_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === 'number' || row[column] === '-'));
   const cells = (row: (string | number)[], tag: string) =>
     row.map((cell, column) => `<${tag}${numeric[column] ? ' class="n"' : ''}>${escape(String(cell))}</${tag}>`).join('');
-  return `<table><thead><tr>${cells(head, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table>`;
-}
-
-/** A step line per advertisement: x is time since it became available, y the share of targeted devices finished. */
-function rolloutChart(ads: AdvertisementReport[]): string {
-  const drawn = ads.filter((a) => a.targeted > 0 && a.rollout.curve.length > 0);
-  if (drawn.length === 0) return '<p>No advertisement finished on any device.</p>';
-  const [width, height, left, bottom, top, right] = [1000, 320, 50, 40, 10, 20];
-  const maxSeconds = Math.max(60, ...drawn.map((a) => a.rollout.curve.at(-1)?.seconds ?? 0));
-  const x = (seconds: number) => left + ((width - left - right) * seconds) / maxSeconds;
-  const y = (share: number) => top + (height - top - bottom) * (1 - share);
-  const grid = [0, 0.25, 0.5, 0.75, 1]
-    .map(
-      (share) =>
-        `<line x1="${left}" x2="${width - right}" y1="${y(share)}" y2="${y(share)}" stroke="#e6e9ef"/><text x="${left - 8}" y="${y(share) + 4}" text-anchor="end">${share * 100}%</text>`,
-    )
-    .join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${x(f * maxSeconds)}" y="${height - bottom + 18}" text-anchor="middle">${duration(f * maxSeconds)}</text>`)
-    .join('');
-  const lines = drawn
-    .map((ad, i) => {
-      let points = `${x(0)},${y(0)}`;
-      const base = Math.max(1, ad.canFinish);
-      for (const { seconds, finished } of ad.rollout.curve) points += ` ${x(seconds)},${y((finished - 1) / base)} ${x(seconds)},${y(finished / base)}`;
-      return `<polyline fill="none" stroke-width="2" stroke="${COLOURS[i % COLOURS.length]}" points="${points}"><title>${escape(ad.id)}</title></polyline>`;
-    })
-    .join('');
-  const legend = drawn
-    .map((ad, i) => `<span><i class="swatch" style="background:${COLOURS[i % COLOURS.length]}"></i>${escape(`${ad.id} ${ad.name}`)}</span>`)
-    .join('');
-  return `<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="rollout curves">${grid}${ticks}${lines}</svg><p class="legend">${legend}</p>`;
-}
-
-/** One stacked bar per program advertisement: its targeted devices by outcome. */
-function stateBars(ads: AdvertisementReport[]): string {
-  if (ads.length === 0) return '<p>No program advertisements.</p>';
-  const [width, rowHeight, label] = [1000, 30, 330];
-  const rows = ads
-    .map((ad, row) => {
-      let offset = label;
-      const total = Math.max(1, ad.targeted);
-      const segments = OUTCOMES.map(({ key, label: name, colour }) => {
-        const count = ad[key];
-        const w = ((width - label - 10) * count) / total;
-        const rect =
-          count === 0
-            ? ''
-            : `<rect x="${offset}" y="${row * rowHeight + 4}" width="${w}" height="${rowHeight - 8}" fill="${colour}"><title>${name}: ${count}</title></rect>`;
-        const text =
-          w > 28 ? `<text x="${offset + w / 2}" y="${row * rowHeight + rowHeight / 2 + 4}" text-anchor="middle" style="fill:#fff">${count}</text>` : '';
-        offset += w;
-        return rect + text;
-      }).join('');
-      return `<text x="0" y="${row * rowHeight + rowHeight / 2 + 4}">${escape(`${ad.id} ${ad.name}`.slice(0, 48))}</text>${segments}`;
-    })
-    .join('');
-  const legend = OUTCOMES.map(({ label: name, colour }) => `<span><i class="swatch" style="background:${colour}"></i>${name}</span>`).join('');
-  return `<svg viewBox="0 0 ${width} ${ads.length * rowHeight}" width="100%" role="img" aria-label="outcomes">${rows}</svg><p class="legend">${legend}</p>`;
+  return `<div class="scroll"><table><thead><tr>${cells(head, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table></div>`;
 }
 
 function complianceSection(ads: AdvertisementReport[]): string {

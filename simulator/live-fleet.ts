@@ -5,6 +5,7 @@ import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { CronClock } from '../src/time/cron-clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
+import { exchangeHook, type RunWatcher } from './dashboard/sampler.js';
 import { openStateStore } from './device-state-store.js';
 import { drawProfiles, type FleetMix } from './fleet-mix.js';
 import { Fleet, type FleetProgress, type FleetSlice } from './fleet.js';
@@ -38,6 +39,8 @@ export interface LiveFleetOptions {
   slice?: FleetSlice;
   /** Where request latency is recorded; a worker sends its histograms on to be merged. */
   latency?: LatencyRecorder;
+  /** The live dashboard (`--dashboard`), told of the run and of every exchange. */
+  watcher?: RunWatcher;
 }
 
 /**
@@ -55,7 +58,8 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const profiles = drawProfiles(options.mix, options.devices, random.fork());
   const stateStore = options.stateDir === undefined ? undefined : openStateStore(options.stateDir);
   const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
-  const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
+  const onExchange = exchangeHook(latency.record, options.watcher);
+  const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
     profiles,
@@ -65,6 +69,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     logger: options.logger,
     staggerMs: options.staggerMs,
   });
+  options.watcher?.watch({ fleet, clock, start, siteUrl: options.serverUrl, windows: [] });
   const onProgress = options.onProgress;
   const progress =
     onProgress &&
@@ -97,6 +102,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     status: { ...side.status, stored: null },
     latency: latency.summary(),
     latencyWindow: { warmUpSeconds: warmUpMs / 1000, seconds: options.durationMs / 1000 },
+    windows: [],
   };
   return options.slice ? report : withSiteSide(report, options.serverUrl, options.logger);
 }

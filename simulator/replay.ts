@@ -10,11 +10,13 @@ import { SiteError } from '../src/server/site-error.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
+import { exchangeHook, type RunWatcher } from './dashboard/sampler.js';
 import { openStateStore } from './device-state-store.js';
 import { drawProfiles } from './fleet-mix.js';
 import { Fleet, type FleetProgress, type FleetSlice } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
+import { scenarioWindows } from './report-timeline.js';
 import type { Scenario } from './scenario.js';
 import { Timeline } from './timeline.js';
 import { WireLog, type WireLogOptions } from './wire-log.js';
@@ -35,6 +37,8 @@ export interface ReplayOptions {
   slice?: FleetSlice;
   /** Where request latency is recorded; a worker sends its histograms on to be merged. */
   latency?: LatencyRecorder;
+  /** The live dashboard (`--dashboard`), told of the run and of every exchange. */
+  watcher?: RunWatcher;
 }
 
 /** Replays start here: a fixed instant, so a seed names the same moments every time. */
@@ -75,7 +79,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
   });
   const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
   const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
-  const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange: latency.record, logger: options.logger, ...wireLog?.hooks });
+  const onExchange = exchangeHook(latency.record, options.watcher);
+  const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange, logger: options.logger, ...wireLog?.hooks });
   const fleet = new Fleet({
     ...(stateStore && { stateStore }),
     profiles,
@@ -85,6 +90,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     logger: options.logger,
     staggerMs: scenario.staggerMs,
   });
+  options.watcher?.watch({ fleet, clock, start, siteUrl: server.url, windows: scenarioWindows(scenario.timeline) });
   const timeline = new Timeline(scenario.timeline, {
     clock,
     serverUrl: server.url,
@@ -127,6 +133,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       status: { ...side.status, stored: await storedStatusCount(server.url) },
       latency: latency.summary(),
       latencyWindow: null,
+      windows: scenarioWindows(scenario.timeline),
     };
   } finally {
     clock.clearTimeout(progressTimer);

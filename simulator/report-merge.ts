@@ -1,6 +1,7 @@
 import type { ComplianceState } from '../src/domain/configuration-item.js';
 import type { LatencySummary } from './latency.js';
 import { ADVERTISEMENT_STATES } from '../src/domain/status-message.js';
+import { mergeOutcomeCurves } from './report-timeline.js';
 import { outcomeOf, rolloutOf, type AdvertisementReport, type FleetReport } from './report.js';
 
 /** Adds counts key by key. */
@@ -44,6 +45,7 @@ function mergeAdvertisement(parts: AdvertisementReport[]): AdvertisementReport {
       parts.flatMap((p) => p.rollout.curve.map((point) => point.seconds)),
       canFinish,
     ),
+    outcomes: mergeOutcomeCurves(parts.map((p) => p.outcomes)),
   };
 }
 

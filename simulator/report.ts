@@ -15,6 +15,7 @@ import {
 import { adminClient, allPages } from '../src/admin/client.js';
 import type { AdvertisementStatus } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
+import { outcomeCurve, type OutcomePoint, type RunWindow } from './report-timeline.js';
 
 /** How fast an advertisement reached its targeted devices, from the moment it was available. */
 export interface Rollout {
@@ -55,6 +56,11 @@ export interface AdvertisementReport {
   messages: { messageId: number; name: string; count: number }[];
   compliance: Record<string, Record<ComplianceState, number>>;
   rollout: Rollout;
+  /** When it became available (created, or its available time, whichever is later), and when it expires. */
+  availableAt: string;
+  expiresAt: string | null;
+  /** Devices per outcome over time, seconds counted from `availableAt`. */
+  outcomes: OutcomePoint[];
 }
 
 export interface FleetReport {
@@ -89,6 +95,8 @@ export interface FleetReport {
   latencyWindow: { warmUpSeconds: number; seconds: number } | null;
   /** Each device's status messages, oldest first (empty when the server has no mlc-sim admin API). */
   deviceHistories: Record<string, HistoryEntry[]>;
+  /** Outages and injected faults the run went through (a scenario's timeline; none in a real-time run). */
+  windows: RunWindow[];
 }
 
 /** One status message in a device's history, as the drill-down shows it. */
@@ -214,6 +222,9 @@ export async function collectAdvertisementReports(
           [...finishingTimes(messages, compliance).values()].map((t) => Math.max(0, (t - status.availableSince) / 1000)),
           canFinish,
         ),
+        availableAt: new Date(status.availableSince).toISOString(),
+        expiresAt: ad.expiresAt ?? null,
+        outcomes: outcomeCurve(messages, status.availableSince),
       };
     }),
   );

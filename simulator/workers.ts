@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { lockStateDir } from './device-state-store.js';
 import { createLogger } from '../src/logging.js';
 import { InputFileError } from '../src/input-file.js';
+import type { RunWatcher } from './dashboard/sampler.js';
 import type { FleetProgress, FleetSlice } from './fleet.js';
 import { LatencyRecorder, type EncodedLatency } from './latency.js';
 import { runHere, type FleetJob } from './fleet-job.js';
@@ -24,6 +25,8 @@ export interface WorkerRun {
   latency?: LatencyRecorder;
   /** Called with the fleet's progress summed over the workers, and the least elapsed time among them. */
   onProgress?: (progress: FleetProgress, elapsedMs: number) => void;
+  /** The live dashboard: it watches a fleet in this thread, so only a run with one worker has one. */
+  watcher?: RunWatcher;
 }
 
 // A worker runs TypeScript as the main thread does: it registers tsx (found from here, whatever the working
@@ -107,6 +110,7 @@ export async function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetR
       ...(run.onProgress && { onProgress: run.onProgress }),
       ...(run.shard && { slice: run.shard }),
       ...(run.latency && { latency: run.latency }),
+      ...(run.watcher && { watcher: run.watcher }),
     });
   } finally {
     lock?.release();

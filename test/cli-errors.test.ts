@@ -33,6 +33,15 @@ describe('everyday mistakes get one clear line and the exit code for a bad flag'
     }
   });
 
+  it('refuses a dashboard port out of range, and a dashboard over several workers, naming the flag', async () => {
+    const range = await cli('run', '--dashboard', '70000');
+    expect(range.code).to.equal(1);
+    expect(range.stderr).to.include('--dashboard must be a port number from 0 to 65535, got "70000"');
+    const workers = await cli('run', '--dashboard', '--workers', '2');
+    expect(workers.code).to.equal(1);
+    expect(workers.stderr.trim()).to.equal('error: --dashboard watches the fleet of one thread: run it with --workers 1');
+  });
+
   it('says a host is not an address of this machine', async () => {
     const { code, stderr } = await cli('serve', '--port', '0', '--host', 'no.such.host.invalid', '--db', ':memory:');
     expect(code).to.equal(1);

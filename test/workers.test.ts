@@ -6,6 +6,7 @@ import { startSiteServer, type RunningSiteServer } from '../src/server/site-serv
 import { fleetMixSchema } from '../simulator/fleet-mix.js';
 import { replayScenario } from '../simulator/replay.js';
 import { mergeReports } from '../simulator/report-merge.js';
+import type { OutcomePoint } from '../simulator/report-timeline.js';
 import { emptyStates, type FleetReport } from '../simulator/report.js';
 import { loadScenario } from '../simulator/scenario.js';
 import { runInWorkers } from '../simulator/workers.js';
@@ -137,6 +138,9 @@ describe('a fleet across worker threads (--workers)', function () {
             messages: [{ messageId: 10008, name: 'ok', count: seconds.length }],
             compliance: {},
             rollout: { t50Seconds: null, t90Seconds: null, t100Seconds: null, curve: seconds.map((s, i) => ({ seconds: s, finished: i + 1 })) },
+            availableAt: '2009-06-01T08:00:00.000Z',
+            expiresAt: null,
+            outcomes: [] as OutcomePoint[],
           },
         ],
       }) as FleetReport;

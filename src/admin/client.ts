@@ -5,12 +5,16 @@ import { ADMIN_PAGE_MAX, ADMIN_PATH } from './contract.js';
 export const ADMIN_TOKEN_VARIABLE = 'MLC_SIM_ADMIN_TOKEN';
 
 /** An axios client of a site's admin API, passing its bearer token (the flag's, or $MLC_SIM_ADMIN_TOKEN) when there is one. */
-export function adminClient(serverUrl: string, options: { token?: string | undefined; validateStatus?: () => boolean } = {}): AxiosInstance {
+export function adminClient(
+  serverUrl: string,
+  options: { token?: string | undefined; validateStatus?: () => boolean; timeoutMs?: number } = {},
+): AxiosInstance {
   const token = options.token ?? process.env[ADMIN_TOKEN_VARIABLE];
   return axios.create({
     baseURL: new URL(ADMIN_PATH, serverUrl).href,
     ...(token !== undefined && token !== '' && { headers: { Authorization: `Bearer ${token}` } }),
     ...(options.validateStatus && { validateStatus: options.validateStatus }),
+    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
   });
 }
 

@@ -14,6 +14,7 @@ import { Policy } from './policy.js';
 import type { SiteContext } from './site-context.js';
 import { DEFAULT_SITE_LIMITS, type SiteLimits } from './site-limits.js';
 import { SiteError } from './site-error.js';
+import { reportExchanges, type ExchangeListener } from './exchange-hook.js';
 import { StatusStore } from './status-store.js';
 
 export interface SiteServerOptions {
@@ -43,6 +44,8 @@ export interface SiteServerOptions {
   limits?: Partial<SiteLimits>;
   /** Require this bearer token on the admin API (and check its Host header): see admin-guard.ts. */
   adminToken?: string;
+  /** Told of every device request answered (`serve --dashboard`). */
+  onExchange?: ExchangeListener;
 }
 
 /** The parts of a site, built from its definition: what the routes serve, with nothing listening yet. */
@@ -172,6 +175,7 @@ class SiteServer implements RunningSiteServer {
 
   async listen(port: number): Promise<void> {
     const app = buildSiteApp(this, this.options.host ?? '127.0.0.1');
+    if (this.options.onExchange) reportExchanges(app, this.options.onExchange);
     this.url = await app.listen({ host: this.options.host ?? '127.0.0.1', port });
     this.app = app;
     this.logger.info('site server listening', { url: this.url });

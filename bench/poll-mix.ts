@@ -1,0 +1,8 @@
+import { fleetMixSchema } from '../simulator/fleet-mix.js';
+
+/** The poll benchmarks' fleet: one platform, one storage size, one link, so every poll is the same work. */
+export const POLL_MIX = fleetMixSchema.parse({
+  platforms: [{ platform: 'Windows Mobile 6.5', osVersion: '5.2.21234', weight: 1 }],
+  storage: [{ minMB: 64, maxMB: 64, weight: 1 }],
+  connectivity: [{ kind: 'wlan', bandwidthKBps: 250, weight: 1 }],
+});

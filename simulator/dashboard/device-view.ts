@@ -1,0 +1,80 @@
+import type { InspectionEvent } from 'xstate';
+import type { Handheld } from '../../src/agent/handheld.js';
+import type { Fleet } from '../fleet.js';
+
+/** The events a device has been through since someone first asked for it. */
+const EVENTS_KEPT = 30;
+
+export interface DeviceView {
+  id: string;
+  platform: string;
+  /** The statechart's state, as XState names it (nested states joined by dots). */
+  state: string;
+  context: Record<string, string | number | null>;
+  /** Events since the device was first looked at, newest last: XState's inspection API feeds them. */
+  events: { time: string; type: string }[];
+}
+
+/**
+ * One device on request: found by id, its state and a summary of its context, and its last events. A device starts
+ * recording events (through its actor system's inspection) only once the page asks for it, so unwatched devices cost
+ * nothing.
+ */
+export class DeviceViews {
+  private byId: Map<string, Handheld> | null = null;
+  private readonly events = new Map<string, { time: string; type: string }[]>();
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly clock: { now(): number },
+  ) {}
+
+  view(id: string): DeviceView | null {
+    this.byId ??= new Map(this.fleet.handhelds.map((h) => [h.getSnapshot().context.profile.id, h]));
+    const handheld = this.byId.get(id);
+    if (!handheld) return null;
+    const events = this.eventsOf(id, handheld);
+    const { value, context } = handheld.getSnapshot();
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      id,
+      platform: context.profile.platform,
+      state: stateName(value),
+      context: {
+        'current package': context.current || null,
+        'packages listed': context.packages.length,
+        'queued this round': context.queue.length,
+        'packages handled': Object.keys(context.done).length,
+        'installed packages': context.installed.length,
+        'status messages sent': context.seq,
+        'in the outbox': context.outbox.length,
+        'failed attempts of this poll': context.attempts,
+        'first poll': iso(context.firstPollAt),
+        'last poll': iso(context.lastPollAt),
+      },
+      events: [...events],
+    };
+  }
+
+  private eventsOf(id: string, handheld: Handheld): { time: string; type: string }[] {
+    let events = this.events.get(id);
+    if (!events) {
+      const kept: { time: string; type: string }[] = [];
+      events = kept;
+      this.events.set(id, kept);
+      handheld.system.inspect((inspection: InspectionEvent) => {
+        if (inspection.type !== '@xstate.event') return;
+        kept.push({ time: new Date(this.clock.now()).toISOString(), type: inspection.event.type });
+        if (kept.length > EVENTS_KEPT) kept.shift();
+      });
+    }
+    return events;
+  }
+}
+
+function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return Object.entries(value as Record<string, unknown>)
+    .map(([key, inner]) => `${key}.${stateName(inner)}`)
+    .join(', ');
+}
