@@ -14,6 +14,7 @@
  */
 import { assign, sendTo, setup } from 'xstate';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-settings.js';
+import { PRISTINE, type DeviceState } from '../device/device-state.js';
 import { DEVICE_MESSAGE, PARAMETER, type DeviceMessageKey } from '../domain/device-status.js';
 import { errorText, type Logger } from '../logging.js';
 import type { PollResponse } from '../protocol/documents/poll-response.js';
@@ -22,7 +23,7 @@ import type { Random } from '../random.js';
 import { identificationOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { offerMachine, retryAfterOf, retryDelay, type OfferEvent, type OfferInput, type OfferOutcome } from './offer.js';
-import { dueReports, type InstalledPackage } from './reports.js';
+import { dueReports } from './reports.js';
 import type { Credentials, PollAnswer } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 import { EMPTY_OUTBOX, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
@@ -36,7 +37,7 @@ export interface HandheldDependencies {
 }
 
 /** What a device keeps across a restart of the simulator (see simulator/device-state-store.ts). */
-export type DeviceMemory = Pick<HandheldContext, 'outbox' | 'boot' | 'seq' | 'done' | 'installed' | 'reportsSentAt'>;
+export type DeviceMemory = Pick<HandheldContext, 'outbox' | 'boot' | 'seq' | 'done' | 'state' | 'reportsSentAt'>;
 
 export interface HandheldInput {
   profile: DeviceProfile;
@@ -49,8 +50,8 @@ export interface HandheldInput {
 
 /** The part of a device's context it must remember across a restart. */
 export function memoryOf(context: HandheldContext): DeviceMemory {
-  const { outbox, boot, seq, done, installed, reportsSentAt } = context;
-  return { outbox, boot, seq, done, installed, reportsSentAt };
+  const { outbox, boot, seq, done, state, reportsSentAt } = context;
+  return { outbox, boot, seq, done, state, reportsSentAt };
 }
 
 export interface HandheldContext {
@@ -68,8 +69,8 @@ export interface HandheldContext {
   deferrals: Readonly<Record<string, string>>;
   /** Packages handled to the end (run, refused, failed): a later poll that lists them again does not rerun them. */
   done: Readonly<Record<string, true>>;
-  /** What installed packages put on the device, for software inventory. */
-  installed: readonly InstalledPackage[];
+  /** The device's files and registry: its changes over its platform's base image (PRISTINE when it has none). */
+  state: DeviceState;
   outbox: Outbox;
   /** Makes each status message's Sequence unique per device: `${boot}.${seq}`. */
   boot: string;
@@ -99,6 +100,7 @@ function offerInputOf(context: HandheldContext, event: SiteAnswer | OfferEvent):
     random: context.deps.random,
     logger: context.deps.logger,
     credentials: context.credentials,
+    state: context.state,
     retry: { count: context.settings.client.failureRetryCount, intervalMs: context.settings.client.failureRetryIntervalMs },
   };
 }
@@ -158,11 +160,11 @@ export const handheldMachine = setup({
       retryAfterMs: null,
     })),
     takeNextOffer: assign(({ context }) => ({ current: context.queue[0] ?? '', queue: context.queue.slice(1) })),
-    /** What the offer changed on the device: handled for good, files installed, settings applied. */
+    /** What the offer changed on the device: handled for good, files and registry, settings applied. */
     takeOutcome: assign(({ context }, { outcome }: { outcome: OfferOutcome }) => ({
       current: '',
       ...(outcome.done && { done: { ...context.done, [context.current]: true as const } }),
-      ...(outcome.installed && { installed: [...context.installed, outcome.installed] }),
+      ...(outcome.state && { state: outcome.state }),
       ...(outcome.settings && { profile: { ...context.profile, settings: outcome.settings } }),
     })),
     record: assign(({ context }, params: { packageId: string; message: DeviceMessageKey; parameters: Record<string, string> }) => {
@@ -212,7 +214,7 @@ export const handheldMachine = setup({
     current: '',
     deferrals: {},
     done: {},
-    installed: [],
+    state: PRISTINE,
     outbox: EMPTY_OUTBOX,
     boot: input.deps.site.clock.now().toString(36),
     seq: 0,

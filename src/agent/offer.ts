@@ -1,13 +1,15 @@
 /**
  * One package a handheld was offered, from its instructions to the end: judge them (src/domain/eligibility.ts),
- * locate and download the content (size- and hash-checked, resumed after a cut), then run its command line or,
- * for a configuration package, apply its provisioning documents. A child of the device statechart: its context
- * always holds the package's instructions. It tells the device each status message to record and when to deliver
- * them, and ends with what changed on the device.
+ * locate and download the content (size- and hash-checked, resumed after a cut), then run its command line on the
+ * device's file system and registry (src/device/post-install.ts) or, for a configuration package, apply its
+ * provisioning documents. A child of the device statechart: its context always holds the package's instructions.
+ * It tells the device each status message to record and when to deliver them, and ends with what changed on the
+ * device.
  *
- *   judging ─► locatingContent ─► downloading ─► running ─► done
- *      │                              │   │          │  └─► restarting ─► done
- *      │                 downloadBackoff   │          └─ max run time ─► done
+ *   judging ─► locatingContent ─► downloading ─► running.executing ─► done
+ *      │                              │   │          │   ▲    └─► running.restarting ─► done
+ *      │                 downloadBackoff   │          │   └─ a script's reboot: it continues ┘
+ *      │                                   │          └─ failed from what happened / max run time ─► done
  *      │                                   └─ configuration package ─► applyingConfiguration ─► done
  *      └─ refused / declined / does not fit ─► done;  not yet started / connection ─► deferred
  *   downloading, retries used up: one-shot ─► done (11032, failed for good); recurring ─► deferred (11032, next occurrence)
@@ -18,6 +20,8 @@ import { connectionClassesOf, judgeOffer, type Verdict } from '../domain/eligibi
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { RESTART_EXIT_CODES } from '../domain/program.js';
 import { errorText, type Logger } from '../logging.js';
+import { freeBytesAt, type DeviceState } from '../device/device-state.js';
+import type { PostInstallOutcome, PostInstallResult, ScriptResume } from '../device/post-install.js';
 import type { Instructions, InstructionsExtension } from '../protocol/documents/instructions.js';
 import type { PackageLocation } from '../protocol/documents/package-location.js';
 import { hashUniform, seededRandom, type Random } from '../random.js';
@@ -25,8 +29,7 @@ import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } f
 import { ipAddressOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
-import { runProgram, type ProgramResult } from './program-runner.js';
-import type { InstalledPackage } from './reports.js';
+import { runPostInstall } from './program-runner.js';
 import { SiteRequestError, type Credentials } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 
@@ -41,6 +44,8 @@ export interface OfferInput {
   random: Random;
   logger: Logger;
   credentials: Credentials;
+  /** The device's file system and registry when the offer starts. */
+  state: DeviceState;
   /** The site's failure-recovery settings (FailureRetryCount, FailureRetryInterval). */
   retry: { count: number; intervalMs: number };
 }
@@ -49,7 +54,8 @@ export interface OfferInput {
 export interface OfferOutcome {
   /** Handled to the end (run, refused, failed): not handled again. False: deferred to the next poll. */
   done: boolean;
-  installed: InstalledPackage | null;
+  /** The device's file system and registry after the package ran, when it ran (succeeded or not). */
+  state: DeviceState | null;
   /** The device's settings after a configuration package, when it applied one. */
   settings: Record<string, string> | null;
 }
@@ -67,6 +73,12 @@ interface OfferContext extends OfferInput {
   content: DownloadedContent;
   attempts: number;
   retryAfterMs: number | null;
+  /** Free bytes where the package is saved (its LocalDestination's volume), when the offer started. */
+  freeBytes: number;
+  /** When the program's maximum run time is up, restarts included; set when it starts. */
+  deadline: number;
+  /** A script that rebooted the device, to continue after the restart. */
+  resume: ScriptResume | null;
   outcome: OfferOutcome;
 }
 
@@ -100,13 +112,26 @@ function failure(reason: string, error: unknown): Record<string, string> {
   return { [PARAMETER.reason]: reason, [PARAMETER.detail]: error instanceof Error ? error.message : String(error) };
 }
 
-function programResult(result: ProgramResult, reason?: string): Record<string, string> {
+function programResult(result: PostInstallResult, reason?: string): Record<string, string> {
   return {
     ...(reason !== undefined && { [PARAMETER.reason]: reason }),
-    [PARAMETER.exitCode]: String(result.exitCode),
+    ...(result.outcome.kind === 'exited' && { [PARAMETER.exitCode]: String(result.outcome.exitCode) }),
     [PARAMETER.durationSeconds]: String(Math.round(result.durationMs / 1000)),
   };
 }
+
+/** Why the command failed, from what happened on the device (a missing file, a full volume, an abort...). */
+function deviceFailure(result: PostInstallResult): Record<string, string> {
+  const outcome = result.outcome;
+  return outcome.kind === 'failed'
+    ? { [PARAMETER.reason]: outcome.reason, [PARAMETER.detail]: outcome.detail, [PARAMETER.durationSeconds]: String(Math.round(result.durationMs / 1000)) }
+    : {};
+}
+
+const exitCodeOf = (outcome: PostInstallOutcome) => (outcome.kind === 'exited' ? outcome.exitCode : null);
+
+const scriptRebootDetail = (outcome: PostInstallOutcome) =>
+  outcome.kind === 'reboot' ? `${outcome.resume.script} reboots the device and continues after it` : '';
 
 export const offerMachine = setup({
   types: {
@@ -116,15 +141,22 @@ export const offerMachine = setup({
     output: {} as OfferOutcome,
   },
   actors: {
-    runProgram: fromPromise<ProgramResult, OfferContext>(({ input, signal }) =>
-      runProgram({
-        commandLine: input.instructions.commandLine,
-        files: input.content.files,
-        behaviour: input.profile.programBehaviour,
-        random: outcomesOf(input),
-        clock: input.site.clock,
+    runPostInstall: fromPromise<PostInstallResult, OfferContext>(({ input, signal }) =>
+      runPostInstall(
+        {
+          commandLine: input.instructions.commandLine,
+          localDestination: input.instructions.localDestination,
+          files: input.content.files,
+          profile: input.profile,
+          state: input.state,
+          random: outcomesOf(input),
+          now: input.site.clock.now(),
+          budgetMs: Math.max(0, input.deadline - input.site.clock.now()),
+          resume: input.resume,
+        },
+        input.site.clock,
         signal,
-      }),
+      ),
     ),
     // eslint-disable-next-line @typescript-eslint/require-await -- async so that a missing or bad document (thrown) rejects: the offer's onError
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
@@ -133,7 +165,6 @@ export const offerMachine = setup({
   },
   delays: {
     retryDelay: ({ context }) => retryDelay(context.retry.intervalMs, context.attempts, context.random, context.retryAfterMs),
-    maxRunTime: ({ context }) => maxRunTimeMinutes(context) * 60_000,
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
   },
   guards: {
@@ -144,9 +175,12 @@ export const offerMachine = setup({
     contentMismatch: (_, params: { error: unknown }) =>
       params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
     hasHttpSource: (_, params: { location: PackageLocation }) => params.location.locations.some((l) => l.httpUrl !== null),
-    restartRequested: (_, params: { result: ProgramResult }) => (RESTART_EXIT_CODES as readonly number[]).includes(params.result.exitCode),
-    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) =>
-      (context.extension?.program?.successExitCodes ?? [0]).includes(params.result.exitCode),
+    outcomeIs: (_, params: { result: PostInstallResult; kind: PostInstallOutcome['kind'] }) => params.result.outcome.kind === params.kind,
+    restartRequested: (_, params: { result: PostInstallResult }) =>
+      (RESTART_EXIT_CODES as readonly (number | null)[]).includes(exitCodeOf(params.result.outcome)),
+    exitCodeIsSuccess: ({ context }, params: { result: PostInstallResult }) =>
+      (context.extension?.program?.successExitCodes ?? [0]).some((code) => code === exitCodeOf(params.result.outcome)),
+    hasScriptToResume: ({ context }) => context.resume !== null,
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
@@ -175,10 +209,13 @@ export const offerMachine = setup({
     }),
     storeContent: assign({ content: (_, params: { content: DownloadedContent }) => params.content, attempts: 0, retryAfterMs: null }),
     markDone: assign({ outcome: ({ context }) => ({ ...context.outcome, done: true }) }),
-    /** The package's files are now on the device, under its LocalDestination. */
-    install: assign({
-      outcome: ({ context }) => ({ ...context.outcome, installed: { destination: context.instructions.localDestination, files: context.content.files } }),
-    }),
+    startRunClock: assign({ deadline: ({ context }) => context.site.clock.now() + maxRunTimeMinutes(context) * 60_000 }),
+    /** What the command changed on the device (kept whether it succeeded or not), and a script to continue. */
+    keepState: assign(({ context }, params: { result: PostInstallResult }) => ({
+      state: params.result.state,
+      resume: params.result.outcome.kind === 'reboot' ? params.result.outcome.resume : null,
+      outcome: { ...context.outcome, state: params.result.state },
+    })),
     applySettings: assign({
       outcome: ({ context }, params: { evaluation: ConfigurationEvaluation }) => ({ ...context.outcome, settings: params.evaluation.settings }),
     }),
@@ -194,34 +231,7 @@ export const offerMachine = setup({
   },
 }).createMachine({
   id: 'offer',
-  context: ({ input }) => ({
-    ...input,
-    extension: input.instructions.extension,
-    verdict: judgeOffer(
-      {
-        required: input.instructions.required,
-        startTime: input.instructions.startTime,
-        expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
-        flags: input.instructions.flags,
-        packageSize: input.instructions.packageSize,
-        isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
-        program: input.instructions.extension?.program ?? null,
-      },
-      {
-        platform: input.profile.platform,
-        connectionClasses: connectionClassesOf(input.profile.connectivity),
-        freeStorageBytes: input.profile.freeStorageBytes,
-        runsOptionalPrograms: input.profile.runsOptionalPrograms,
-      },
-      input.site.clock.now(),
-    ),
-    sourceUrl: '',
-    partial: null,
-    content: NO_CONTENT,
-    attempts: 0,
-    retryAfterMs: null,
-    outcome: { done: false, installed: null, settings: null },
-  }),
+  context: ({ input }) => offerContextOf(input),
   output: ({ context }) => context.outcome,
   initial: 'judging',
   states: {
@@ -267,7 +277,7 @@ export const offerMachine = setup({
                 parameters: {
                   [PARAMETER.reason]: REASON.insufficientStorage,
                   [PARAMETER.packageSize]: String(context.instructions.packageSize),
-                  [PARAMETER.freeStorage]: String(context.profile.freeStorageBytes),
+                  [PARAMETER.freeStorage]: String(context.freeBytes),
                 },
               }),
             },
@@ -390,55 +400,94 @@ export const offerMachine = setup({
     },
     downloadBackoff: { after: { retryDelay: 'downloading' } },
     running: {
-      // The outbox goes out while the command runs, so the site sees "running" for long installs.
-      entry: 'deliver',
-      invoke: {
-        src: 'runProgram',
-        input: ({ context }) => context,
-        onDone: [
-          {
-            guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
-            target: 'restarting',
-            actions: { type: 'record', params: ({ event }) => ({ message: 'restartPending', parameters: programResult(event.output) }) },
-          },
-          {
-            guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
-            target: 'done',
-            actions: [
-              { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output) }) },
-              'install',
-              'markDone',
+      // The outbox goes out while the command runs, so the site sees "running" for long installs. The maximum run
+      // time runs from here, restarts included.
+      entry: ['deliver', 'startRunClock'],
+      initial: 'executing',
+      states: {
+        executing: {
+          invoke: {
+            src: 'runPostInstall',
+            input: ({ context }) => context,
+            onDone: [
+              {
+                guard: { type: 'outcomeIs', params: ({ event }) => ({ result: event.output, kind: 'timedOut' }) },
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  {
+                    type: 'record',
+                    params: ({ context }) => ({
+                      message: 'executionFailed',
+                      parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(maxRunTimeMinutes(context)) },
+                    }),
+                  },
+                  'markDone',
+                ],
+              },
+              {
+                guard: { type: 'outcomeIs', params: ({ event }) => ({ result: event.output, kind: 'failed' }) },
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: deviceFailure(event.output) }) },
+                  'markDone',
+                ],
+              },
+              {
+                // A script's `reboot`: the device restarts, then the script continues on its next line.
+                guard: { type: 'outcomeIs', params: ({ event }) => ({ result: event.output, kind: 'reboot' }) },
+                target: 'restarting',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  {
+                    type: 'record',
+                    params: ({ event }) => ({
+                      message: 'restartPending',
+                      parameters: { [PARAMETER.reason]: REASON.scriptReboot, [PARAMETER.detail]: scriptRebootDetail(event.output.outcome) },
+                    }),
+                  },
+                ],
+              },
+              {
+                guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
+                target: 'restarting',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  { type: 'record', params: ({ event }) => ({ message: 'restartPending', parameters: programResult(event.output) }) },
+                ],
+              },
+              {
+                guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output) }) },
+                  'markDone',
+                ],
+              },
+              {
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode) }) },
+                  'markDone',
+                ],
+              },
             ],
           },
-          {
-            target: 'done',
-            actions: [
-              { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode) }) },
-              'markDone',
+        },
+        restarting: {
+          // The client reports "restart pending" before it goes down.
+          entry: 'deliver',
+          after: {
+            restart: [
+              { guard: 'hasScriptToResume', target: 'executing' },
+              { target: '#offer.done', actions: [{ type: 'record', params: { message: 'executionSucceeded' } }, 'markDone'] },
             ],
           },
-        ],
-      },
-      after: {
-        maxRunTime: {
-          target: 'done',
-          actions: [
-            {
-              type: 'record',
-              params: ({ context }) => ({
-                message: 'executionFailed',
-                parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(maxRunTimeMinutes(context)) },
-              }),
-            },
-            'markDone',
-          ],
         },
       },
-    },
-    restarting: {
-      // The client reports "restart pending" before it goes down.
-      entry: 'deliver',
-      after: { restart: { target: 'done', actions: [{ type: 'record', params: { message: 'executionSucceeded' } }, 'install', 'markDone'] } },
     },
     applyingConfiguration: {
       invoke: {
@@ -472,3 +521,39 @@ export const offerMachine = setup({
     done: { type: 'final' },
   },
 });
+
+/** An offer's starting context: what it judges the instructions against includes the free space where it saves. */
+function offerContextOf(input: OfferInput): OfferContext {
+  const freeBytes = freeBytesAt(input.profile, input.state, input.instructions.localDestination);
+  return {
+    ...input,
+    extension: input.instructions.extension,
+    verdict: judgeOffer(
+      {
+        required: input.instructions.required,
+        startTime: input.instructions.startTime,
+        expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
+        flags: input.instructions.flags,
+        packageSize: input.instructions.packageSize,
+        isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
+        program: input.instructions.extension?.program ?? null,
+      },
+      {
+        platform: input.profile.platform,
+        connectionClasses: connectionClassesOf(input.profile.connectivity),
+        freeStorageBytes: freeBytes,
+        runsOptionalPrograms: input.profile.runsOptionalPrograms,
+      },
+      input.site.clock.now(),
+    ),
+    sourceUrl: '',
+    partial: null,
+    content: NO_CONTENT,
+    attempts: 0,
+    retryAfterMs: null,
+    freeBytes,
+    deadline: 0,
+    resume: null,
+    outcome: { done: false, state: null, settings: null },
+  };
+}

@@ -29,7 +29,9 @@ const FLAG = { previous: 0x1, next: 0x2, reserve: 0x4 } as const;
 const NAME_IS_UTF8 = 0x80;
 const MAX_HISTORY = 32_768;
 
-function dosDate(date: Date): { date: number; time: number } {
+/** A DOS date and time; DOS dates start in 1980, so anything earlier is written as its first day. */
+function dosDate(when: Date): { date: number; time: number } {
+  const date = when.getUTCFullYear() < 1980 ? new Date(Date.UTC(1980, 0, 1)) : when;
   return {
     date: ((date.getUTCFullYear() - 1980) << 9) | ((date.getUTCMonth() + 1) << 5) | date.getUTCDate(),
     time: (date.getUTCHours() << 11) | (date.getUTCMinutes() << 5) | Math.floor(date.getUTCSeconds() / 2),

@@ -49,3 +49,14 @@ export function stateOf(session: DeviceSession): DeviceState {
   const registry = session.registry.changesMade();
   return Object.keys(files).length === 0 && Object.keys(registry).length === 0 ? PRISTINE : { files, registry };
 }
+
+/** Free bytes on the volume a path is on (the object store's, for a path no volume takes). */
+export function freeBytesAt(profile: Pick<DeviceProfile, 'platform' | 'freeStorageBytes' | 'storageCard'>, state: DeviceState, path: string): number {
+  const { files } = openDevice(profile, state, 0);
+  try {
+    return files.freeBytes(files.volumeOf(path));
+  } catch {
+    const objectStore = files.volumes[0];
+    return objectStore ? files.freeBytes(objectStore) : 0;
+  }
+}

@@ -50,6 +50,8 @@ export const REASON = {
   badContent: 'BadContent',
   notYetStarted: 'NotYetStarted',
   connectionClass: 'ConnectionClass',
+  /** A `.dms` script's `reboot` (restart pending, 11036); the script continues after the restart. */
+  scriptReboot: 'ScriptReboot',
 } as const;
 
 /** One status message a device has recorded, as it goes on the wire; `parameters` holds the Sequence. */
