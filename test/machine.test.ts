@@ -311,7 +311,9 @@ describe('the device statechart, through a fake site port', () => {
     await site.clock.advance(MINUTE);
     expect(device.getSnapshot().children.offer?.getSnapshot().value).to.deep.equal({ running: 'restarting' });
     expect(site.delivered.flat().at(-1)!.parameters).to.include({ Reason: 'ScriptReboot' });
-    expect(Object.keys(device.getSnapshot().children.offer?.getSnapshot().context.state.files ?? {})).to.include('\\temp\\before').and.not.include('\\temp\\after');
+    expect(Object.keys(device.getSnapshot().children.offer?.getSnapshot().context.state.files ?? {}))
+      .to.include('\\temp\\before')
+      .and.not.include('\\temp\\after');
     await site.clock.advance(10 * MINUTE);
     expect(site.messageIds().slice(-2)).to.deep.equal([DEVICE_MESSAGE.restartPending, DEVICE_MESSAGE.executionSucceeded]);
     expect(Object.keys(device.getSnapshot().context.state.files)).to.include('\\temp\\after');
@@ -330,7 +332,8 @@ describe('the device statechart, through a fake site port', () => {
           }),
         }),
       );
-    site.answerDownload = () => Promise.resolve({ bytes: 10, files: [{ name: 'CI-PIN.xml', data: Buffer.from(document) }], documents: { 'CI-PIN.xml': document } });
+    site.answerDownload = () =>
+      Promise.resolve({ bytes: 10, files: [{ name: 'CI-PIN.xml', data: Buffer.from(document) }], documents: { 'CI-PIN.xml': document } });
     const device = start(site, { settings: { 'setting:PasswordType': 'none' } });
     await site.clock.advance(5 * MINUTE);
     expect(site.delivered.flat().at(-1)!.parameters).to.include({ 'ConfigurationItem:CI-PIN': 'remediated' });
@@ -349,7 +352,8 @@ describe('the device statechart, through a fake site port', () => {
           }),
         }),
       );
-    site.answerDownload = () => Promise.resolve({ bytes: 10, files: [{ name: 'CI-X.xml', data: Buffer.alloc(0) }], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
+    site.answerDownload = () =>
+      Promise.resolve({ bytes: 10, files: [{ name: 'CI-X.xml', data: Buffer.alloc(0) }], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
     start(site);
     await site.clock.advance(5 * MINUTE);
     const last = site.delivered.flat().at(-1)!;

@@ -7,6 +7,8 @@ import type { Clock } from '../time/clock.js';
  */
 export function runPostInstall(install: PostInstall, clock: Clock, signal: AbortSignal): Promise<PostInstallResult> {
   const result = postInstall(install);
+  // A command that failed at once (a missing file) answers at once, as a program that cannot start does.
+  if (result.durationMs === 0) return Promise.resolve(result);
   return new Promise((resolve) => {
     const timer = clock.setTimeout(() => {
       resolve(result);
