@@ -57,6 +57,14 @@ describe('the device: file system, registry, CAB, script engine, post-install co
       expect(stateOf(session)).to.equal(PRISTINE);
     });
 
+    it('is plain data: what a device remembers across a simulator restart (JSON) opens to the same files and registry', () => {
+      const result = install('wceload.exe /delete 0 Tool.cab', [file('Tool.cab', writeCabinet([cabFile('tool.exe', 'FileVersion=1.2\n')]))]);
+      const restored = JSON.parse(JSON.stringify(result.state)) as DeviceState;
+      expect(look(restored).files.entries()).to.deep.equal(look(result.state).files.entries());
+      expect(look(restored).registry.keys()).to.deep.equal(look(result.state).registry.keys());
+      expect(look(restored).files.stat('\\Program Files\\Tool\\tool.exe')?.version).to.equal('1.2');
+    });
+
     it('volumes have sizes and free space; a write that does not fit names the volume and the numbers', () => {
       const { files } = openDevice(PROFILE, PRISTINE, NOW);
       const card = files.volumeOf('\\Storage Card\\x.bin');
