@@ -13,7 +13,7 @@ import {
   type ComplianceResult,
   type StatusMessage,
 } from '../src/domain/status-message.js';
-import { ADMIN_PATH, type AdvertisementStatus } from '../src/admin/contract.js';
+import { ADMIN_PATH, type AdvertisementStatus, type PlatformStorage } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
 
 /** How fast an advertisement reached its targeted devices, from the moment it was available. */
@@ -89,6 +89,8 @@ export interface FleetReport {
   latencyWindow: { warmUpSeconds: number; seconds: number } | null;
   /** Each device's status messages, oldest first (empty when the server has no mlc-sim admin API). */
   deviceHistories: Record<string, HistoryEntry[]>;
+  /** Free storage per platform and volume, from the devices' latest machine inventory (empty without the admin API). */
+  storage: PlatformStorage[];
 }
 
 /** One status message in a device's history, as the drill-down shows it. */
@@ -174,14 +176,14 @@ export async function storedStatusCount(serverUrl: string): Promise<number> {
 }
 
 /**
- * Reads every advertisement's status through the admin API, as an operator's console would. Rollout times count
- * from when the advertisement became available (created, or its available time, whichever is later).
+ * Reads every advertisement's status through the admin API, as an operator's console would, and the fleet's free
+ * storage per platform. Rollout times count from when the advertisement became available (created, or its available
+ * time, whichever is later).
  */
-export async function collectAdvertisementReports(
-  serverUrl: string,
-): Promise<{ advertisements: AdvertisementReport[]; deviceHistories: Record<string, HistoryEntry[]> }> {
+export async function collectAdvertisementReports(serverUrl: string): Promise<Pick<FleetReport, 'advertisements' | 'deviceHistories' | 'storage'>> {
   const admin = axios.create({ baseURL: new URL(ADMIN_PATH, serverUrl).href });
   const { data: ads } = await admin.get<Advertisement[]>('/advertisements');
+  const { data: storage } = await admin.get<PlatformStorage[]>('/inventory/storage');
   const perAdvertisement: StatusMessage[][] = [];
   const advertisements = await Promise.all(
     ads.map(async (ad, index) => {
@@ -221,7 +223,7 @@ export async function collectAdvertisementReports(
   const histories: Record<string, HistoryEntry[]> = {};
   for (const m of perAdvertisement.flat()) (histories[m.deviceId] ??= []).push(historyEntryOf(m));
   for (const history of Object.values(histories)) history.sort((x, y) => x.time.localeCompare(y.time));
-  return { advertisements, deviceHistories: Object.fromEntries(Object.entries(histories).sort(([x], [y]) => x.localeCompare(y))) };
+  return { advertisements, deviceHistories: Object.fromEntries(Object.entries(histories).sort(([x], [y]) => x.localeCompare(y))), storage };
 }
 
 /** No device in any state. */
@@ -284,6 +286,13 @@ export function renderReport(report: FleetReport): string {
   }
   if (compliance.length > 0) lines.push('', 'Configuration item compliance', compliance.toString());
 
+  const storage = table(['Platform', 'Volume', 'Devices', 'Mean size', 'Mean free', 'Least free']);
+  for (const { platform, volumes } of report.storage) {
+    for (const [volume, v] of Object.entries(volumes))
+      storage.push([platform, volume, v.devices, megabytes(v.totalKB / v.devices), megabytes(v.freeKB / v.devices), megabytes(v.minFreeKB)]);
+  }
+  if (storage.length > 0) lines.push('', 'Free storage per platform (latest machine inventory)', storage.toString());
+
   const { title, columns, rows } = latencyTable(report);
   const latency = table(columns);
   latency.push(...rows);
@@ -302,6 +311,8 @@ export function renderReport(report: FleetReport): string {
   lines.push('', `Devices now: ${states}`);
   return lines.join('\n');
 }
+
+const megabytes = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
 /** The advertisement table's columns, terminal and HTML alike: Succeeded to No status add up to Targeted. */
 export const ADVERTISEMENT_COLUMNS = [

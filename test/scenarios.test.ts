@@ -56,6 +56,9 @@ describe('the shipped scenarios, replayed', () => {
     const maps = ad(report, 'MLC20023');
     expect(maps.failed).to.equal(count(maps, 10006)).and.be.above(0).and.below(30);
     expect(maps.succeeded + maps.failed).to.equal(60);
+    // The report's free storage per platform, from machine inventory: the full cards have the 1 MB they had.
+    expect(report.storage.map((p) => p.platform)).to.deep.equal(['Windows Mobile 6.5']);
+    expect(report.storage[0]!.volumes['Storage Card']).to.include({ devices: 60, minFreeKB: 1024 });
   });
 
   it('configuration baseline: drift is remediated, and again after the policy tightens', async () => {
