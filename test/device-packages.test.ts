@@ -104,6 +104,21 @@ describe('packages that change the device: a CAB install, scripts, and the inven
     expect(storage[0]!.volumes['Storage Card']).to.deep.equal({ devices: 1, totalKB: 4096, freeKB: 1024, minFreeKB: 1024 });
   });
 
+  it('builds a package posted through the admin API as a CAB, and refuses one it cannot build, naming the field', async () => {
+    const posted = await site.admin.post('/packages', {
+      id: 'TST00013',
+      name: 'Scanner again',
+      source: 'scanner',
+      cab: { name: 'Again.cab', appName: 'Again' },
+    });
+    expect(posted.status).to.equal(201);
+    const noSource = await site.admin.post('/packages', { id: 'TST00014', name: 'No files', cab: { name: 'X.cab', appName: 'X' } });
+    expect(noSource.status).to.equal(400);
+    expect(noSource.data).to.include({ field: 'source' });
+    const badName = await site.admin.post('/packages', { id: 'TST00015', name: 'Bad', script: { name: 'setup.bat', text: 'quit' } });
+    expect(badName.data).to.include({ field: 'script.name', reason: 'must end in .dms' });
+  });
+
   it('keeps each device’s earlier inventory reports as its history', async () => {
     site.startDevice();
     await site.clock.advance(60 * 60 * MINUTE);

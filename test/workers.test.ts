@@ -117,7 +117,7 @@ describe('a fleet across worker threads (--workers)', function () {
         roundComplete: true,
         devicesCycled: targeted,
         status: { generated: 1, pending: 0, stored: 1 },
-        storage: [],
+        storage: [] as FleetReport['storage'],
         advertisements: [
           {
             id: 'A',
