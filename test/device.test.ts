@@ -350,6 +350,14 @@ describe('the device: file system, registry, CAB, script engine, post-install co
     expect(install('setup.exe /q', [file('readme.txt', 'x')]).outcome).to.deep.include({ kind: 'failed', reason: 'FileNotFound' });
   });
 
+  it('a LocalDestination that is no absolute path (from another server) fails the command, naming it', () => {
+    expect(install('setup.exe', [file('setup.exe', 'x')], { localDestination: 'Temp\\PKG1' }).outcome).to.deep.equal({
+      kind: 'failed',
+      reason: 'PathInvalid',
+      detail: '"Temp\\PKG1" is not an absolute path',
+    });
+  });
+
   it('a package that does not fit its LocalDestination fails as a full volume', () => {
     expect(install('setup.exe', [file('setup.exe', Buffer.alloc(9 * MB))]).outcome).to.deep.include({ kind: 'failed', reason: 'VolumeFull' });
   });

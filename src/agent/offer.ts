@@ -475,6 +475,14 @@ export const offerMachine = setup({
                 ],
               },
             ],
+            // Content the device could not make sense of in a way no check above names: the command fails, the device goes on.
+            onError: {
+              target: '#offer.done',
+              actions: [
+                { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error) }) },
+                'markDone',
+              ],
+            },
           },
         },
         restarting: {

@@ -81,7 +81,14 @@ const programName = (token: string) => nameOf(token.replace(/\//g, '\\')).toLowe
 
 export function postInstall(run: PostInstall): PostInstallResult {
   const session = openDevice(run.profile, run.state, run.now);
-  const device = new Device(session, run);
+  let device: Device;
+  try {
+    device = new Device(session, run);
+  } catch (error) {
+    // A LocalDestination that is no path on the device (from another server): the command cannot start.
+    if (!(error instanceof DeviceError)) throw error;
+    return { outcome: { kind: 'failed', reason: error.reason, detail: error.message }, state: run.state, durationMs: 0 };
+  }
   const finish = (outcome: PostInstallOutcome): PostInstallResult => ({
     outcome,
     state: stateOf(session),
