@@ -286,12 +286,12 @@ export function renderReport(report: FleetReport): string {
   }
   if (compliance.length > 0) lines.push('', 'Configuration item compliance', compliance.toString());
 
-  const storage = table(['Platform', 'Volume', 'Devices', 'Mean size', 'Mean free', 'Least free']);
-  for (const { platform, volumes } of report.storage) {
-    for (const [volume, v] of Object.entries(volumes))
-      storage.push([platform, volume, v.devices, megabytes(v.totalKB / v.devices), megabytes(v.freeKB / v.devices), megabytes(v.minFreeKB)]);
+  const storage = storageTable(report);
+  if (storage.rows.length > 0) {
+    const rendered = table(storage.columns);
+    rendered.push(...storage.rows);
+    lines.push('', storage.title, rendered.toString());
   }
-  if (storage.length > 0) lines.push('', 'Free storage per platform (latest machine inventory)', storage.toString());
 
   const { title, columns, rows } = latencyTable(report);
   const latency = table(columns);
@@ -313,6 +313,25 @@ export function renderReport(report: FleetReport): string {
 }
 
 const megabytes = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+
+/** Free storage per platform and volume, terminal and HTML alike: one row per platform and volume. */
+export function storageTable(report: Pick<FleetReport, 'storage'>): { title: string; columns: string[]; rows: (string | number)[][] } {
+  const rows = report.storage.flatMap(({ platform, volumes }) =>
+    Object.entries(volumes).map(([volume, v]) => [
+      platform,
+      volume,
+      v.devices,
+      megabytes(v.totalKB / v.devices),
+      megabytes(v.freeKB / v.devices),
+      megabytes(v.minFreeKB),
+    ]),
+  );
+  return {
+    title: 'Free storage per platform (latest machine inventory)',
+    columns: ['Platform', 'Volume', 'Devices', 'Mean size', 'Mean free', 'Least free'],
+    rows,
+  };
+}
 
 /** The advertisement table's columns, terminal and HTML alike: Succeeded to No status add up to Targeted. */
 export const ADVERTISEMENT_COLUMNS = [
