@@ -15,13 +15,13 @@
  *   downloading, retries used up: one-shot ─► done (11032, failed for good); recurring ─► deferred (11032, next occurrence)
  */
 import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { freeBytesAt, type DeviceState } from '../device/device-state.js';
+import type { PostInstallOutcome, PostInstallResult, ScriptResume } from '../device/post-install.js';
 import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-status.js';
 import { connectionClassesOf, judgeOffer, type Verdict } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { RESTART_EXIT_CODES } from '../domain/program.js';
 import { errorText, type Logger } from '../logging.js';
-import { freeBytesAt, type DeviceState } from '../device/device-state.js';
-import type { PostInstallOutcome, PostInstallResult, ScriptResume } from '../device/post-install.js';
 import type { Instructions, InstructionsExtension } from '../protocol/documents/instructions.js';
 import type { PackageLocation } from '../protocol/documents/package-location.js';
 import { hashUniform, seededRandom, type Random } from '../random.js';
@@ -231,7 +231,37 @@ export const offerMachine = setup({
   },
 }).createMachine({
   id: 'offer',
-  context: ({ input }) => offerContextOf(input),
+  context: ({ input }) => ({
+    ...input,
+    extension: input.instructions.extension,
+    verdict: judgeOffer(
+      {
+        required: input.instructions.required,
+        startTime: input.instructions.startTime,
+        expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
+        flags: input.instructions.flags,
+        packageSize: input.instructions.packageSize,
+        isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
+        program: input.instructions.extension?.program ?? null,
+      },
+      {
+        platform: input.profile.platform,
+        connectionClasses: connectionClassesOf(input.profile.connectivity),
+        freeStorageBytes: freeBytesAt(input.profile, input.state, input.instructions.localDestination),
+        runsOptionalPrograms: input.profile.runsOptionalPrograms,
+      },
+      input.site.clock.now(),
+    ),
+    sourceUrl: '',
+    partial: null,
+    content: NO_CONTENT,
+    attempts: 0,
+    retryAfterMs: null,
+    freeBytes: freeBytesAt(input.profile, input.state, input.instructions.localDestination),
+    deadline: 0,
+    resume: null,
+    outcome: { done: false, state: null, settings: null },
+  }),
   output: ({ context }) => context.outcome,
   initial: 'judging',
   states: {
@@ -529,39 +559,3 @@ export const offerMachine = setup({
     done: { type: 'final' },
   },
 });
-
-/** An offer's starting context: what it judges the instructions against includes the free space where it saves. */
-function offerContextOf(input: OfferInput): OfferContext {
-  const freeBytes = freeBytesAt(input.profile, input.state, input.instructions.localDestination);
-  return {
-    ...input,
-    extension: input.instructions.extension,
-    verdict: judgeOffer(
-      {
-        required: input.instructions.required,
-        startTime: input.instructions.startTime,
-        expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
-        flags: input.instructions.flags,
-        packageSize: input.instructions.packageSize,
-        isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
-        program: input.instructions.extension?.program ?? null,
-      },
-      {
-        platform: input.profile.platform,
-        connectionClasses: connectionClassesOf(input.profile.connectivity),
-        freeStorageBytes: freeBytes,
-        runsOptionalPrograms: input.profile.runsOptionalPrograms,
-      },
-      input.site.clock.now(),
-    ),
-    sourceUrl: '',
-    partial: null,
-    content: NO_CONTENT,
-    attempts: 0,
-    retryAfterMs: null,
-    freeBytes,
-    deadline: 0,
-    resume: null,
-    outcome: { done: false, state: null, settings: null },
-  };
-}
