@@ -328,6 +328,9 @@ describe('the device: file system, registry, CAB, script engine, post-install co
       });
       expect(second.outcome).to.deep.equal({ kind: 'exited', exitCode: 0 });
       expect(look(second.state).files.stat('\\Temp\\after')?.directory).to.equal(true);
+      // A restart that outlasts the maximum run time: the script does not continue.
+      const late = install('setup.dms', [file('setup.dms', 'reboot')], { state: first.state, resume: first.outcome.resume, budgetMs: 0 });
+      expect(late.outcome).to.deep.equal({ kind: 'timedOut' });
     });
 
     it('scheduletask checks its reserved parameters and dates', () => {

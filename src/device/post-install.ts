@@ -95,6 +95,8 @@ export function postInstall(run: PostInstall): PostInstallResult {
     durationMs: Math.min(device.elapsedMs, run.budgetMs),
   });
   try {
+    // The maximum run time ran out while the device restarted: the script does not continue.
+    if (run.budgetMs <= 0) return finish({ kind: 'timedOut' });
     if (run.resume) return finish(device.scriptOutcome(device.runScript(run.resume.script, run.resume.position)));
     device.saveFiles();
     const tokens = splitArguments(run.commandLine);
