@@ -6,7 +6,8 @@ import { InputFileError } from '../src/input-file.js';
 
 /**
  * What each handheld must not forget across a simulator restart (`--state-dir`): its undelivered status outbox,
- * its message sequence (so ids stay unique), and which advertisements it already handled. Written on every change,
+ * its message sequence (so ids stay unique), which advertisements it already handled, and its files and registry
+ * (its changes over its platform's base image). Written on every change,
  * in SQLite, so a killed simulator loses nothing a device recorded.
  */
 export class DeviceStateStore {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { programBehaviourSchema, type DeviceProfile } from '../src/agent/device-profile.js';
+import { DEFAULT_STORAGE_CARD, programBehaviourSchema, type DeviceProfile } from '../src/agent/device-profile.js';
 import { platformSchema } from '../src/domain/platform.js';
 import type { Random } from '../src/random.js';
 
@@ -11,6 +11,13 @@ export const fleetMixSchema = z.strictObject({
   storage: z
     .array(z.strictObject({ minMB: z.number().min(0), maxMB: z.number().min(0), weight }).refine((s) => s.maxMB >= s.minMB, 'maxMB must be at least minMB'))
     .min(1),
+  /** Storage cards: size and the user's data on them; sizeMB 0 is no card. */
+  storageCard: z
+    .array(
+      z.strictObject({ sizeMB: z.number().min(0), usedMB: z.number().min(0), weight }).refine((c) => c.usedMB <= c.sizeMB, 'usedMB must be at most sizeMB'),
+    )
+    .min(1)
+    .default([{ sizeMB: DEFAULT_STORAGE_CARD.sizeBytes / 1024 / 1024, usedMB: DEFAULT_STORAGE_CARD.usedBytes / 1024 / 1024, weight: 1 }]),
   connectivity: z.array(z.strictObject({ kind: z.enum(['docked', 'wlan', 'cellular']), bandwidthKBps: z.number().positive(), weight })).min(1),
   /** Program behaviour of the whole fleet; exit codes and durations are drawn per run. */
   programBehaviour: programBehaviourSchema.default(programBehaviourSchema.parse({})),
@@ -30,6 +37,9 @@ export function drawProfiles(mix: FleetMix, count: number, random: Random): Devi
   const choices = <T extends { weight: number }, V>(from: T[], value: (choice: T) => V) => from.map((c) => ({ value: value(c), weight: c.weight }));
   const platforms = choices(mix.platforms, (p) => p);
   const storage = choices(mix.storage, (s) => s);
+  const cards = choices(mix.storageCard, ({ sizeMB, usedMB }) =>
+    Object.freeze({ sizeBytes: Math.round(sizeMB * 1024 * 1024), usedBytes: Math.round(usedMB * 1024 * 1024) }),
+  );
   const connectivity = choices(mix.connectivity, ({ kind, bandwidthKBps }) => Object.freeze({ kind, bandwidthKBps }));
   const settings = mix.settings.map((setting) => ({ address: setting.address, values: choices(setting.values, (v) => v.value) }));
   return Array.from({ length: count }, (_, index) => {
@@ -47,6 +57,8 @@ export function drawProfiles(mix: FleetMix, count: number, random: Random): Devi
       platform: platform.platform,
       osVersion: platform.osVersion,
       freeStorageBytes: Math.round((minMB + random.next() * (maxMB - minMB)) * 1024 * 1024),
+      // Drawn only when there is a choice, so a mix without one draws the same fleets as before cards existed.
+      storageCard: cards.length === 1 && cards[0] ? cards[0].value : random.weighted(cards),
       connectivity: deviceConnectivity,
       programBehaviour: mix.programBehaviour,
       runsOptionalPrograms: random.next() < mix.runsOptionalPrograms,

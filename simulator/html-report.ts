@@ -8,6 +8,7 @@ import {
   HISTORY_COLUMNS,
   historyRow,
   latencyTable,
+  storageTable,
   type AdvertisementReport,
   type FleetReport,
   type HistoryEntry,
@@ -23,6 +24,7 @@ const HISTORIES_SHOWN = 2000;
 export function renderHtmlReport(report: FleetReport): string {
   const title = report.scenario ? report.scenario.name : 'mlc-sim fleet report';
   const latency = latencyTable(report);
+  const storage = storageTable(report);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title>
 <style>${CHART_ASSETS.uplotStyle}${PAGE_STYLE}</style></head><body>
@@ -49,6 +51,7 @@ ${table(
   report.advertisements.flatMap((a) => a.messages.map((m) => [a.id, m.messageId, m.name, m.count])),
 )}
 ${complianceSection(report.advertisements)}
+${storage.rows.length > 0 ? `<h2>${escape(storage.title)}</h2>${table(storage.columns, storage.rows)}` : ''}
 <h2>${escape(latency.title)}</h2>
 ${table(latency.columns, latency.rows)}
 <h2>Status records and devices</h2>

@@ -99,6 +99,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     ...side,
     advertisements: [],
     deviceHistories: {},
+    storage: [],
     status: { ...side.status, stored: null },
     latency: latency.summary(),
     latencyWindow: { warmUpSeconds: warmUpMs / 1000, seconds: options.durationMs / 1000 },
@@ -109,7 +110,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
 
 /** Adds what the site stored (advertisement status, status record count), when the server is an mlc-sim stub site. */
 export async function withSiteSide(report: FleetReport, serverUrl: string, logger: Logger): Promise<FleetReport> {
-  let siteSide: Pick<FleetReport, 'advertisements' | 'deviceHistories'> = { advertisements: [], deviceHistories: {} };
+  let siteSide: Pick<FleetReport, 'advertisements' | 'deviceHistories' | 'storage'> = { advertisements: [], deviceHistories: {}, storage: [] };
   let stored: number | null = null;
   try {
     siteSide = await collectAdvertisementReports(serverUrl);

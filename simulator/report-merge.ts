@@ -1,3 +1,4 @@
+import type { PlatformStorage } from '../src/admin/contract.js';
 import type { ComplianceState } from '../src/domain/configuration-item.js';
 import type { LatencySummary } from './latency.js';
 import { ADVERTISEMENT_STATES } from '../src/domain/status-message.js';
@@ -72,6 +73,7 @@ export function mergeReports(parts: FleetReport[], latency: Record<string, Laten
     advertisements: advertisementIds.map((id) => mergeAdvertisement(parts.flatMap((p) => p.advertisements.filter((a) => a.id === id)))),
     // Each slice's devices are its own: their histories join without overlap, by name as one site lists them.
     deviceHistories: Object.fromEntries(parts.flatMap((p) => Object.entries(p.deviceHistories)).sort(([a], [b]) => a.localeCompare(b))),
+    storage: mergeStorage(parts.flatMap((p) => p.storage)),
     status: {
       generated: sum(parts.map((p) => p.status.generated)),
       pending: sum(parts.map((p) => p.status.pending)),
@@ -79,4 +81,21 @@ export function mergeReports(parts: FleetReport[], latency: Record<string, Laten
     },
     latency,
   };
+}
+
+/** Free storage per platform across the slices' sites: devices and sizes add up, the least free is the least. */
+function mergeStorage(all: PlatformStorage[]): PlatformStorage[] {
+  const merged = new Map<string, PlatformStorage>();
+  for (const part of all) {
+    const into = merged.get(part.platform) ?? { platform: part.platform, devices: 0, volumes: {} };
+    into.devices += part.devices;
+    for (const [name, v] of Object.entries(part.volumes)) {
+      const had = into.volumes[name];
+      into.volumes[name] = had
+        ? { devices: had.devices + v.devices, totalKB: had.totalKB + v.totalKB, freeKB: had.freeKB + v.freeKB, minFreeKB: Math.min(had.minFreeKB, v.minFreeKB) }
+        : { ...v };
+    }
+    merged.set(part.platform, into);
+  }
+  return [...merged.values()].sort((a, b) => (a.platform < b.platform ? -1 : 1));
 }

@@ -13,7 +13,7 @@ import {
   type StatusMessage,
 } from '../src/domain/status-message.js';
 import { adminClient, allPages } from '../src/admin/client.js';
-import type { AdvertisementStatus } from '../src/admin/contract.js';
+import type { AdvertisementStatus, PlatformStorage } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
 import { outcomeCurve, type OutcomePoint, type RunWindow } from './report-timeline.js';
 
@@ -97,6 +97,8 @@ export interface FleetReport {
   deviceHistories: Record<string, HistoryEntry[]>;
   /** Outages and injected faults the run went through (a scenario's timeline; none in a real-time run). */
   windows: RunWindow[];
+  /** Free storage per platform and volume, from the devices' latest machine inventory (empty without the admin API). */
+  storage: PlatformStorage[];
 }
 
 /** One status message in a device's history, as the drill-down shows it. */
@@ -182,14 +184,14 @@ export async function storedStatusCount(serverUrl: string): Promise<number> {
 }
 
 /**
- * Reads every advertisement's status through the admin API, as an operator's console would. Rollout times count
- * from when the advertisement became available (created, or its available time, whichever is later).
+ * Reads every advertisement's status through the admin API, as an operator's console would, and the fleet's free
+ * storage per platform. Rollout times count from when the advertisement became available (created, or its available
+ * time, whichever is later).
  */
-export async function collectAdvertisementReports(
-  serverUrl: string,
-): Promise<{ advertisements: AdvertisementReport[]; deviceHistories: Record<string, HistoryEntry[]> }> {
+export async function collectAdvertisementReports(serverUrl: string): Promise<Pick<FleetReport, 'advertisements' | 'deviceHistories' | 'storage'>> {
   const admin = adminClient(serverUrl);
   const { data: ads } = await admin.get<Advertisement[]>('/advertisements');
+  const { data: storage } = await admin.get<PlatformStorage[]>('/inventory/storage');
   const perAdvertisement: StatusMessage[][] = [];
   const advertisements = await Promise.all(
     ads.map(async (ad, index) => {
@@ -232,7 +234,7 @@ export async function collectAdvertisementReports(
   const histories: Record<string, HistoryEntry[]> = {};
   for (const m of perAdvertisement.flat()) (histories[m.deviceId] ??= []).push(historyEntryOf(m));
   for (const history of Object.values(histories)) history.sort((x, y) => x.time.localeCompare(y.time));
-  return { advertisements, deviceHistories: Object.fromEntries(Object.entries(histories).sort(([x], [y]) => x.localeCompare(y))) };
+  return { advertisements, deviceHistories: Object.fromEntries(Object.entries(histories).sort(([x], [y]) => x.localeCompare(y))), storage };
 }
 
 /** No device in any state. */
@@ -295,6 +297,13 @@ export function renderReport(report: FleetReport): string {
   }
   if (compliance.length > 0) lines.push('', 'Configuration item compliance', compliance.toString());
 
+  const storage = storageTable(report);
+  if (storage.rows.length > 0) {
+    const rendered = table(storage.columns);
+    rendered.push(...storage.rows);
+    lines.push('', storage.title, rendered.toString());
+  }
+
   const { title, columns, rows } = latencyTable(report);
   const latency = table(columns);
   latency.push(...rows);
@@ -312,6 +321,27 @@ export function renderReport(report: FleetReport): string {
     .join(', ');
   lines.push('', `Devices now: ${states}`);
   return lines.join('\n');
+}
+
+const megabytes = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+
+/** Free storage per platform and volume, terminal and HTML alike: one row per platform and volume. */
+export function storageTable(report: Pick<FleetReport, 'storage'>): { title: string; columns: string[]; rows: (string | number)[][] } {
+  const rows = report.storage.flatMap(({ platform, volumes }) =>
+    Object.entries(volumes).map(([volume, v]) => [
+      platform,
+      volume,
+      v.devices,
+      megabytes(v.totalKB / v.devices),
+      megabytes(v.freeKB / v.devices),
+      megabytes(v.minFreeKB),
+    ]),
+  );
+  return {
+    title: 'Free storage per platform (latest machine inventory)',
+    columns: ['Platform', 'Volume', 'Devices', 'Mean size', 'Mean free', 'Least free'],
+    rows,
+  };
 }
 
 /** The advertisement table's columns, terminal and HTML alike: Succeeded to No status add up to Targeted. */

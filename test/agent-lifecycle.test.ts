@@ -161,7 +161,7 @@ describe('one handheld, end to end', () => {
       site.startDevice();
       await site.clock.advance(10 * MINUTE);
       const failed = (await site.messages('TST20004')).find((m) => m.messageId === S.programFailed);
-      expect(failed?.details.ExitCode).to.equal('2');
+      expect(failed?.details).to.include({ Reason: 'FileNotFound', Detail: '\\Temp\\TST00004\\Missing.cab does not exist' });
     });
   });
 

@@ -118,7 +118,7 @@ describe('exact replays', function () {
           extension: null,
         }),
       locate: () => later({ packageId: 'PKG-1', locations: [{ metric: 1, httpUrl: 'http://dp/pkg.tar', smbPath: null, directoryService: null, subnets: [] }] }),
-      download: () => later({ bytes: 100, files: ['App.cab'], documents: {} }),
+      download: () => later({ bytes: 100, files: [{ name: 'App.cab', data: Buffer.from('MSCF') }], documents: {} }),
       deliver: async (_credentials, outbox) => {
         deliveries.push({ outbox, inFlight: ++inFlight });
         const delivery = await later({ delivered: outbox.map((m) => m.parameters.Sequence ?? ''), error: null });

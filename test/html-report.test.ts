@@ -39,6 +39,13 @@ describe('the HTML report', () => {
     expect([last[1], last[2], last[3]! + last[4]!, last[5]]).to.deep.equal([driver.succeeded, driver.failed, driver.inProgress, driver.notApplicable]);
   });
 
+  it('gives free storage per platform and volume, from the devices’ machine inventory', () => {
+    expect(report.storage.length).to.be.above(0);
+    const [first] = report.storage;
+    expect(html).to.include('<h2>Free storage per platform (latest machine inventory)</h2>');
+    expect(html).to.include(`<td>${first!.platform}</td><td>Object Store</td>`);
+  });
+
   it('escapes what it did not write itself', () => {
     const hostile = { ...report, advertisements: report.advertisements.map((a) => ({ ...a, name: '<b>&"x"' })) };
     const page = renderHtmlReport(hostile);

@@ -9,6 +9,7 @@ import { faultSchema } from '../src/admin/contract.js';
 import { loadValidatedFile } from '../src/input-file.js';
 import { startSiteServer, type RunningSiteServer } from '../src/server/site-server.js';
 import { fleetMixSchema, type FleetMix } from '../simulator/fleet-mix.js';
+import { DeviceStateStore } from '../simulator/device-state-store.js';
 import { runLiveFleet } from '../simulator/live-fleet.js';
 import { renderReport } from '../simulator/report.js';
 import { appAdvertisement, testSite, writePackageSources } from './support/test-site.js';
@@ -128,6 +129,11 @@ describe('a live fleet against a server (fleet --server)', function () {
       expect(finished.size).to.be.above(0);
       const rerun = messages.filter((m) => m.messageId === 10005 && finished.has(m.deviceId) && m.time > finished.get(m.deviceId)!);
       expect(rerun).to.deep.equal([]);
+      // What a device that ran the program saved on its file system is in what it remembers.
+      const store = new DeviceStateStore(stateDir);
+      const remembered = Array.from({ length: 10 }, (_, i) => store.load(`MLC-${String(i + 1).padStart(5, '0')}`));
+      store.close();
+      expect(remembered.filter((m) => m?.state.files['\\temp\\tst00001\\setup.exe'])).to.have.length.above(0);
     });
   });
 

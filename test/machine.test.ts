@@ -9,6 +9,7 @@ import { PACKAGE_TYPE } from '../src/domain/package.js';
 import { PROGRAM_FLAG_WINDOWS_CE } from '../src/domain/program.js';
 import { handheldMachine } from '../src/agent/machine.js';
 import { DownloadError, type DownloadedContent } from '../src/agent/downloader.js';
+import { writeCabinet } from '../src/device/cab.js';
 import { SiteRequestError, type PollAnswer } from '../src/agent/site-connection.js';
 import type { OutgoingReport, SitePort } from '../src/agent/site-line.js';
 import type { Outbox } from '../src/agent/status-outbox.js';
@@ -52,7 +53,15 @@ const instructions = (overrides: Partial<Instructions> = {}): Instructions => ({
   ...overrides,
 });
 
-const CONTENT: DownloadedContent = { bytes: 100, files: ['App.cab'], documents: {} };
+/** A real cabinet of one program, which wceload installs to \\Program Files\\App. */
+const CONTENT: DownloadedContent = {
+  bytes: 100,
+  files: [{ name: 'App.cab', data: writeCabinet([{ name: 'app.exe', data: Buffer.from('FileVersion=1.0.0.0\n'), attributes: 0x20, modified: new Date(0) }]) }],
+  documents: {},
+};
+
+/** A package whose command line is a simulated program (`setup.exe`): its exit code and run time come from the profile. */
+const SETUP: DownloadedContent = { bytes: 100, files: [{ name: 'setup.exe', data: Buffer.from('MZ') }], documents: {} };
 
 /** A site with canned answers. Each exchange is a function the spec may replace; every call is recorded. */
 class FakeSite implements SitePort {
@@ -114,7 +123,8 @@ describe('the device statechart, through a fake site port', () => {
     expect(value).to.equal('idle');
     expect(context.outbox).to.have.length(0);
     expect(context.done).to.deep.equal({ [PKG]: true });
-    expect(context.installed).to.deep.equal([{ destination: '\\Temp\\PKG1', files: ['App.cab'] }]);
+    // wceload deleted the CAB (and the destination it left empty); the program is where the cabinet put it.
+    expect(Object.keys(context.state.files)).to.deep.equal(['\\program files\\app', '\\program files\\app\\app.exe']);
     expect(context.credentials).to.include({ auth: 'token-1', timestamp: '6/1/2009 8:00:00 AM' });
   });
 
@@ -264,9 +274,11 @@ describe('the device statechart, through a fake site port', () => {
 
   it('records restart pending (11036) and delivers it before the restart, then 11035', async () => {
     const site = new FakeSite();
+    site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.exe /q' }));
+    site.answerDownload = () => Promise.resolve(SETUP);
     const device = start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
     await site.clock.advance(MINUTE);
-    expect(device.getSnapshot().children.offer?.getSnapshot().value).to.equal('restarting');
+    expect(device.getSnapshot().children.offer?.getSnapshot().value).to.deep.equal({ running: 'restarting' });
     expect(site.messageIds()).to.include(DEVICE_MESSAGE.restartPending).and.not.include(DEVICE_MESSAGE.executionSucceeded);
     await site.clock.advance(10 * MINUTE);
     expect(site.messageIds().slice(-2)).to.deep.equal([DEVICE_MESSAGE.restartPending, DEVICE_MESSAGE.executionSucceeded]);
@@ -277,15 +289,34 @@ describe('the device statechart, through a fake site port', () => {
     site.answerInstructions = () =>
       Promise.resolve(
         instructions({
+          commandLine: 'setup.exe /q',
           extension: extension({
             program: { name: 'Install', flags: PROGRAM_FLAG_WINDOWS_CE, maxRunTimeMinutes: 5, platforms: ['Windows Mobile 6.5'], successExitCodes: [0] },
           }),
         }),
       );
+    site.answerDownload = () => Promise.resolve(SETUP);
     start(site, { programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 3600, max: 3600 }, restartSeconds: 0 } });
     await site.clock.advance(30 * MINUTE);
     expect(site.messageIds().at(-1)).to.equal(DEVICE_MESSAGE.executionFailed);
     expect(site.delivered.flat().at(-1)!.parameters).to.include({ Reason: 'MaxRunTimeExceeded', MaxRunTimeMinutes: '5' });
+  });
+
+  it('a script that reboots: 11036 before the restart, then the script continues after it and 11035', async () => {
+    const site = new FakeSite();
+    const script = 'createdir \\Temp\\before\r\nreboot\r\ncreatedir \\Temp\\after\r\n';
+    site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.dms' }));
+    site.answerDownload = () => Promise.resolve({ bytes: 100, files: [{ name: 'setup.dms', data: Buffer.from(script) }], documents: {} });
+    const device = start(site, { programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
+    await site.clock.advance(MINUTE);
+    expect(device.getSnapshot().children.offer?.getSnapshot().value).to.deep.equal({ running: 'restarting' });
+    expect(site.delivered.flat().at(-1)!.parameters).to.include({ Reason: 'ScriptReboot' });
+    expect(Object.keys(device.getSnapshot().children.offer?.getSnapshot().context.state.files ?? {}))
+      .to.include('\\temp\\before')
+      .and.not.include('\\temp\\after');
+    await site.clock.advance(10 * MINUTE);
+    expect(site.messageIds().slice(-2)).to.deep.equal([DEVICE_MESSAGE.restartPending, DEVICE_MESSAGE.executionSucceeded]);
+    expect(Object.keys(device.getSnapshot().context.state.files)).to.include('\\temp\\after');
   });
 
   it('applies a configuration package from its provisioning document, and reports compliance per item', async () => {
@@ -301,7 +332,8 @@ describe('the device statechart, through a fake site port', () => {
           }),
         }),
       );
-    site.answerDownload = () => Promise.resolve({ bytes: 10, files: ['CI-PIN.xml'], documents: { 'CI-PIN.xml': document } });
+    site.answerDownload = () =>
+      Promise.resolve({ bytes: 10, files: [{ name: 'CI-PIN.xml', data: Buffer.from(document) }], documents: { 'CI-PIN.xml': document } });
     const device = start(site, { settings: { 'setting:PasswordType': 'none' } });
     await site.clock.advance(5 * MINUTE);
     expect(site.delivered.flat().at(-1)!.parameters).to.include({ 'ConfigurationItem:CI-PIN': 'remediated' });
@@ -320,7 +352,8 @@ describe('the device statechart, through a fake site port', () => {
           }),
         }),
       );
-    site.answerDownload = () => Promise.resolve({ bytes: 10, files: ['CI-X.xml'], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
+    site.answerDownload = () =>
+      Promise.resolve({ bytes: 10, files: [{ name: 'CI-X.xml', data: Buffer.alloc(0) }], documents: { 'CI-X.xml': '<wap-provisioningdoc><characteristic' } });
     start(site);
     await site.clock.advance(5 * MINUTE);
     const last = site.delivered.flat().at(-1)!;

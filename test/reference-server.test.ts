@@ -17,6 +17,7 @@ import { LatencyRecorder } from '../simulator/latency.js';
 import { replayScenario } from '../simulator/replay.js';
 import { loadScenario } from '../simulator/scenario.js';
 import { startReferenceServer, type ReferenceServer } from './support/reference-server.js';
+import { writeCabinet } from '../src/device/cab.js';
 import { writeScenario } from './support/scenario-file.js';
 import { assertValid } from './support/xml-conformance.js';
 
@@ -31,7 +32,10 @@ const SCANNER = {
   id: '3C1D2E4F-0A0B-4C5D-8E9F-A1B2C3D4E5F6',
   name: 'Inventory Scanner App 3.2',
   fileName: 'scanner.cab',
-  content: Buffer.from('MSCF a cabinet from a server that is not ours'.repeat(200)),
+  // A real cabinet, as another server would serve it (raw, not in a tar archive): wceload installs it.
+  content: writeCabinet([
+    { name: 'scanner.exe', data: Buffer.from('FileVersion=3.2.0.0\n'.repeat(200)), attributes: 0x20, modified: new Date('2024-04-30T10:00:00Z') },
+  ]),
   localDestination: '\\Temp\\pkg3c1d',
   commandLine: '\\Windows\\wceload.exe /noui \\Temp\\pkg3c1d\\scanner.cab',
 };

@@ -46,6 +46,21 @@ describe('the shipped scenarios, replayed', () => {
     expect(all.rollout.t50Seconds).to.be.a('number').and.below(3600);
   });
 
+  it('handheld packages: a CAB install, a script that reboots and continues, a script that fails on a full storage card', async () => {
+    const report = await replay('config/scenarios/handheld-packages.yaml');
+    expect(ad(report, 'MLC20021')).to.include({ targeted: 60, succeeded: 60 });
+    const settings = ad(report, 'MLC20022');
+    expect(settings).to.include({ targeted: 60, succeeded: 60 });
+    expect(count(settings, 10022)).to.equal(60);
+    // One card in four has 1 MB free: those devices fail the copy, the others succeed.
+    const maps = ad(report, 'MLC20023');
+    expect(maps.failed).to.equal(count(maps, 10006)).and.be.above(0).and.below(30);
+    expect(maps.succeeded + maps.failed).to.equal(60);
+    // The report's free storage per platform, from machine inventory: the full cards have the 1 MB they had.
+    expect(report.storage.map((p) => p.platform)).to.deep.equal(['Windows Mobile 6.5']);
+    expect(report.storage[0]!.volumes['Storage Card']).to.include({ devices: 60, minFreeKB: 1024 });
+  });
+
   it('configuration baseline: drift is remediated, and again after the policy tightens', async () => {
     const report = await replay('config/scenarios/configuration-baseline-drift.yaml');
     const baseline = ad(report, 'MLC20004');

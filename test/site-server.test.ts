@@ -207,8 +207,8 @@ describe('the stub site server over HTTP', () => {
 
     it('serves a real tar archive of the package source files', async () => {
       const entries = await readTar(archive);
-      expect(entries.map((e) => e.path)).to.deep.equal(['App.cab', 'readme.txt']);
-      expect(entries.find((e) => e.path === 'App.cab')!.content).to.equal('MSCF simulated cabinet for the test application');
+      expect(entries.map((e) => e.path)).to.deep.equal(['App.cab', 'Setup.exe', 'readme.txt']);
+      expect(entries.find((e) => e.path === 'App.cab')!.content.startsWith('MSCF')).to.equal(true);
       expect(entries.find((e) => e.path === 'readme.txt')!.content).to.equal('Test application, version 1');
     });
 
@@ -446,7 +446,7 @@ describe('the stub site server over HTTP', () => {
       assertValid(instructed.body, 'Instructions');
       expect(instructed.body).to.include(`<ID>${listed}</ID>`);
       const instruction = instructions.decode(instructed.body);
-      expect(instruction).to.include({ id: listed, commandLine: 'wceload.exe /noui App.cab', required: true });
+      expect(instruction).to.include({ id: listed, commandLine: 'Setup.exe /q', required: true });
 
       const located = await capture.send('LocationRequest', about('PackageLocationRequest.xml'));
       expect(located.status, located.body).to.equal(200);
@@ -479,7 +479,7 @@ describe('the stub site server over HTTP', () => {
       // 10002 when the site gave the instructions; the download, the program it started, and its success.
       expect(messages.map((m) => m.messageId)).to.deep.equal([10002, 11030, 11031, 10005, 10008, 11035]);
       expect(messages.find((m) => m.messageId === 11030)!.time).to.equal(parseDate('2024-09-14 06:30:02'));
-      expect(messages.find((m) => m.messageId === 10005)!.details).to.deep.equal({ CommandLine: 'wceload.exe /noui App.cab' });
+      expect(messages.find((m) => m.messageId === 10005)!.details).to.deep.equal({ CommandLine: 'Setup.exe /q' });
       expect(messages.every((m) => m.packageId === 'TST00001' && m.deviceId === CAPTURE.name)).to.equal(true);
       const { data: summary } = await site.admin.get<AdvertisementStatus>('/advertisements/TST20001/status');
       expect(summary).to.deep.include({ targeted: 1, received: 1 });
@@ -905,7 +905,7 @@ describe('the stub site server over HTTP', () => {
       expect(ads).to.deep.equal([{ ...ADVERTISEMENT, availableAt: '2000-01-01T00:00:00Z', mandatory: true, assignment: 'always', rerun: 'ifFailed' }]);
       const content = await site.download(`${site.url}/SMS_DP_SMSPKG$/TST0000A/1.tar`);
       expect(content.status).to.equal(200);
-      expect((await readTar(content.body)).map((e) => e.path)).to.deep.equal(['App.cab', 'readme.txt']);
+      expect((await readTar(content.body)).map((e) => e.path)).to.deep.equal(['App.cab', 'Setup.exe', 'readme.txt']);
     });
 
     it('counts as targeted the devices of the collection that have polled, and lists them without their tokens', async () => {

@@ -119,6 +119,7 @@ describe('a fleet across worker threads (--workers)', function () {
         devicesCycled: targeted,
         status: { generated: 1, pending: 0, stored: 1 },
         deviceHistories: {},
+        storage: [] as FleetReport['storage'],
         advertisements: [
           {
             id: 'A',

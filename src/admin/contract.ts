@@ -115,3 +115,34 @@ export type Fault = z.infer<typeof faultSchema>;
 
 /** A fault as the site holds it: what was asked, and its id. */
 export type ActiveFault = Fault & { id: number };
+
+/** `GET /admin/inventory/files?name=&version=`: which devices have a file (version: its leading parts, `3.2`). */
+export const fileQuerySchema = z.strictObject({
+  name: z.string().min(1),
+  version: z
+    .string()
+    .regex(/^\d+(\.\d+)*$/, 'must be a dotted version, e.g. 3.2')
+    .optional(),
+});
+
+/** One device's copy of a file, as its latest software inventory lists it. */
+export interface FileOwnership {
+  device: string;
+  path: string;
+  size: number;
+  version?: string;
+}
+
+/** `GET /admin/inventory/storage`: per platform, per volume (Device_FileSystem Name), sizes in KB. */
+export interface PlatformStorage {
+  platform: string;
+  /** Devices of the platform that sent machine inventory. */
+  devices: number;
+  volumes: Record<string, { devices: number; totalKB: number; freeKB: number; minFreeKB: number }>;
+}
+
+/** `GET /admin/devices/:name/inventory/history`: a device's reports before its latest, newest first. */
+export interface InventoryHistory {
+  machine: { time: number; items: { name: string; properties: [string, string][] }[] }[];
+  software: { time: number; files: { path: string; size: number; version?: string }[] }[];
+}

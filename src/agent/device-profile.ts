@@ -15,13 +15,21 @@ export const programBehaviourSchema = z.strictObject({
   restartSeconds: z.number().min(0).default(90),
 });
 
+export const storageCardSchema = z.strictObject({ sizeBytes: z.number().int().min(0), usedBytes: z.number().int().min(0) });
+
+/** A 256 MB card with 16 MB of the user's data on it. */
+export const DEFAULT_STORAGE_CARD = Object.freeze({ sizeBytes: 256 * 1024 * 1024, usedBytes: 16 * 1024 * 1024 });
+
 /** One simulated device: a handheld, or a desktop client of the same site when its platform is a desktop one. */
 export const deviceProfileSchema = z.strictObject({
   id: z.string().min(1),
   name: z.string().min(1),
   platform: platformSchema,
   osVersion: z.string().min(1),
+  /** Free space of the object store (`\`, where packages are saved) before any package arrived. */
   freeStorageBytes: z.number().int().min(0),
+  /** The storage card (`\Storage Card`); size 0: the device has none. */
+  storageCard: storageCardSchema.default(DEFAULT_STORAGE_CARD),
   connectivity: z.strictObject({
     kind: z.enum(['docked', 'wlan', 'cellular']),
     bandwidthKBps: z.number().positive(),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Parser, type ReadEntry } from 'tar';
+import type { PackageFile } from '../device/post-install.js';
 import { retryAfterMs, type SiteConnection } from './site-connection.js';
 
 export type DownloadFailure = 'http' | 'size' | 'hash' | 'archive';
@@ -30,13 +31,13 @@ export interface DownloadRequest {
 }
 
 /**
- * What the device keeps of a verified package: its file list, and the text of the provisioning documents among
- * them (a configuration package's settings). A tar archive (our site's packages) is unpacked; any other content (a
- * CAB from another server) is one file, named as the URL names it.
+ * What the device keeps of a verified package until it has run it: its files, and the text of the provisioning
+ * documents among them (a configuration package's settings). A tar archive (our site's packages) is unpacked; any
+ * other content (a CAB from another server) is one file, named as the URL names it.
  */
 export interface DownloadedContent {
   bytes: number;
-  files: string[];
+  files: PackageFile[];
   documents: Record<string, string>;
 }
 
@@ -83,7 +84,7 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   }
   if (!isTar(archive)) {
     const name = decodeURIComponent(new URL(request.url).pathname.split('/').pop() || 'package.bin');
-    return { bytes: archive.length, files: [name], documents: {} };
+    return { bytes: archive.length, files: [{ name, data: archive }], documents: {} };
   }
   return { bytes: archive.length, ...(await readArchive(archive)) };
 }
@@ -99,16 +100,11 @@ const isTar = (content: Buffer) => content.length >= 512 && content.subarray(257
 
 function readArchive(archive: Buffer): Promise<Pick<DownloadedContent, 'files' | 'documents'>> {
   return new Promise((resolve, reject) => {
-    const files: string[] = [];
+    const files: PackageFile[] = [];
     const documents: Record<string, string> = {};
     const parser = new Parser({ strict: true });
     parser.on('entry', (entry: ReadEntry) => {
       if (entry.type !== 'File') {
-        entry.resume();
-        return;
-      }
-      files.push(entry.path);
-      if (!entry.path.endsWith('.xml')) {
         entry.resume();
         return;
       }
@@ -117,7 +113,9 @@ function readArchive(archive: Buffer): Promise<Pick<DownloadedContent, 'files' |
         chunks.push(chunk);
       });
       entry.on('end', () => {
-        documents[entry.path] = Buffer.concat(chunks).toString('utf8');
+        const data = Buffer.concat(chunks);
+        files.push({ name: entry.path, data });
+        if (entry.path.endsWith('.xml')) documents[entry.path] = data.toString('utf8');
       });
     });
     parser.on('error', (error: Error) => {

@@ -1,36 +1,20 @@
 /**
- * What a handheld reports about itself: machine inventory from its profile (the device classes and property names
- * real devices send, reference §13.3), and software inventory from the files on it, selected by the poll response's
- * file filters. Files are a small base image per platform plus what installed packages put in their destination.
+ * What a handheld reports about itself, from its state (its platform's base image and its own changes,
+ * src/device/): machine inventory with the device classes and property names real devices send (reference §13.3),
+ * its volumes' sizes and use among them, and software inventory of the files on it that the poll response's file
+ * filters select, with their sizes, times, attributes and version resources.
  */
+import { openDevice, type DeviceState } from '../device/device-state.js';
+import { attributesText, nameOf, parentOf, type FileEntry } from '../device/file-system.js';
 import type { FileFilter } from '../domain/client-settings.js';
 import type { FileReport, ReportedDirectory } from '../protocol/documents/file-report.js';
 import type { MachineInventory } from '../protocol/documents/machine-inventory.js';
 import { ipAddressOf, PROCESSOR_ARM } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 
-/** A file on the device: its full path (backslashes) and size. */
-export interface DeviceFile {
-  path: string;
-  size: number;
-}
-
-/** Files every handheld has, whatever its platform: the client's own and the CAB installer. */
-const BASE_IMAGE: readonly DeviceFile[] = [
-  { path: '\\Windows\\dmsvc.dll', size: 94_208 },
-  { path: '\\Windows\\dmscript.exe', size: 40_960 },
-  { path: '\\Windows\\dminfos.dll', size: 28_672 },
-  { path: '\\Windows\\wceload.exe', size: 55_296 },
-  { path: '\\Program Files\\Device Client\\dmclient.exe', size: 61_440 },
-];
-
-/** Every file on the device: the base image, then each installed package's files under its destination. */
-export function deviceFiles(installed: readonly { destination: string; files: readonly string[] }[]): DeviceFile[] {
-  const files = [...BASE_IMAGE];
-  for (const { destination, files: names } of installed) {
-    for (const name of names) files.push({ path: `${destination.replace(/\\$/, '')}\\${name.replace(/\//g, '\\')}`, size: 4096 });
-  }
-  return files;
+/** Every file and directory on the device. */
+export function deviceEntries(profile: DeviceProfile, state: DeviceState): FileEntry[] {
+  return openDevice(profile, state, 0).files.entries();
 }
 
 /** A filter's `*` wildcards, case-insensitively (CE file names are). */
@@ -45,44 +29,56 @@ function matches(pattern: string, name: string): boolean {
   return regex.test(name);
 }
 
-const dirOf = (path: string) => path.slice(0, path.lastIndexOf('\\')) || '\\';
-const nameOf = (path: string) => path.slice(path.lastIndexOf('\\') + 1);
-
-/** The files the filters select. */
-export function selectFiles(files: readonly DeviceFile[], filters: readonly FileFilter[]): DeviceFile[] {
-  return files.filter((file) =>
-    filters.some((f) => {
-      const base = f.path.replace(/\\$/, '').toLowerCase();
-      const dir = dirOf(file.path).toLowerCase();
-      const inPath = dir === base || (f.recursive && dir.startsWith(`${base}\\`));
-      return inPath && matches(f.filter, nameOf(file.path));
-    }),
+/** The files (not directories) the filters select. */
+export function selectFiles(entries: readonly FileEntry[], filters: readonly FileFilter[]): FileEntry[] {
+  return entries.filter(
+    (file) =>
+      !file.directory &&
+      filters.some((f) => {
+        const base = f.path.replace(/\\$/, '').toLowerCase();
+        const dir = parentOf(file.path).toLowerCase();
+        const inPath = dir === base || (f.recursive && dir.startsWith(`${base}\\`));
+        return inPath && matches(f.filter, nameOf(file.path));
+      }),
   );
 }
 
-/** A software inventory report of the selected files, as one tree under `\`. */
-export function softwareInventory(files: readonly DeviceFile[]): FileReport {
+/** A software inventory report of the selected files, as one tree under `\`; directories as `entries` has them. */
+export function softwareInventory(files: readonly FileEntry[], entries: readonly FileEntry[]): FileReport {
+  const directories = new Map(entries.filter((e) => e.directory).map((e) => [e.path.toLowerCase(), e]));
   const root: ReportedDirectory = { name: '\\', directories: [], files: [] };
   for (const file of files) {
     let dir = root;
-    for (const part of dirOf(file.path).split('\\').filter(Boolean)) {
+    for (const part of parentOf(file.path).split('\\').filter(Boolean)) {
       const name = `${dir.name === '\\' ? '' : dir.name}\\${part}`;
       let child = dir.directories.find((d) => d.name === name);
       if (!child) {
-        child = { name, directories: [], files: [] };
+        const entry = directories.get(name.toLowerCase());
+        child = { name, ...(entry && { created: entry.created, attributes: attributesText(entry.attributes) }), directories: [], files: [] };
         dir.directories.push(child);
       }
       dir = child;
     }
-    dir.files.push({ name: nameOf(file.path), size: file.size });
+    dir.files.push({
+      name: nameOf(file.path),
+      size: file.size,
+      ...(file.version !== undefined && { version: file.version }),
+      ...(file.company !== undefined && { company: file.company }),
+      ...(file.description !== undefined && { description: file.description }),
+      created: file.created,
+      lastModified: file.modified,
+      attributes: attributesText(file.attributes),
+    });
   }
   return { root };
 }
 
-/** The machine inventory report of a device, from its profile. Sizes are in KB. */
-export function machineInventoryOf(profile: DeviceProfile): MachineInventory {
+/** The machine inventory report of a device, from its profile and its volumes as its state leaves them. Sizes in KB. */
+export function machineInventoryOf(profile: DeviceProfile, state: DeviceState): MachineInventory {
   const [major = '0', minor = '0', build = '0'] = profile.osVersion.split('.');
-  const storageKB = Math.round(profile.freeStorageBytes / 1024);
+  const { files } = openDevice(profile, state, 0);
+  const kb = (bytes: number) => Math.round(bytes / 1024);
+  const objectStore = files.volumes[0];
   const property = (name: string, value: string | number): [string, string] => [name, String(value)];
   return {
     type: 'machine',
@@ -130,13 +126,14 @@ export function machineInventoryOf(profile: DeviceProfile): MachineInventory {
           property('Total', 65536),
           property('Program', 32768),
           property('ProgramFree', 16384),
-          property('Storage', 32768),
-          property('StorageFree', 16384),
+          property('Storage', kb(objectStore?.sizeBytes ?? 0)),
+          property('StorageFree', kb(objectStore ? files.freeBytes(objectStore) : 0)),
         ],
       },
-      { name: 'Device_FileSystem', properties: [property('Name', 'Object Store'), property('Size', 32768), property('UsedSpace', 16384)] },
-      { name: 'Device_FileSystem', properties: [property('Name', 'Storage Card'), property('Size', storageKB + 1024), property('UsedSpace', 1024)] },
-      { name: 'Device_FileSystem', properties: [property('Name', 'Flash'), property('Size', 65536), property('UsedSpace', 32768)] },
+      ...files.volumes.map((volume) => ({
+        name: 'Device_FileSystem',
+        properties: [property('Name', volume.name), property('Size', kb(volume.sizeBytes)), property('UsedSpace', kb(files.usedBytes(volume)))],
+      })),
     ],
   };
 }

@@ -14,6 +14,7 @@
  */
 import { assign, sendTo, setup } from 'xstate';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-settings.js';
+import { PRISTINE, type DeviceState } from '../device/device-state.js';
 import { DEVICE_MESSAGE, PARAMETER, type DeviceMessageKey } from '../domain/device-status.js';
 import { errorText, type Logger } from '../logging.js';
 import type { PollResponse } from '../protocol/documents/poll-response.js';
@@ -22,7 +23,7 @@ import type { Random } from '../random.js';
 import { identificationOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { offerMachine, retryAfterOf, retryDelay, type OfferEvent, type OfferInput, type OfferOutcome, type OfferProgress } from './offer.js';
-import { dueReports, type InstalledPackage } from './reports.js';
+import { dueReports } from './reports.js';
 import { isUnauthorized, type Credentials, type PollAnswer } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 import { EMPTY_OUTBOX, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
@@ -36,7 +37,7 @@ export interface HandheldDependencies {
 }
 
 /** What a device keeps across a restart of the simulator (see simulator/device-state-store.ts). */
-export type DeviceMemory = Pick<HandheldContext, 'credentials' | 'outbox' | 'boot' | 'seq' | 'done' | 'progress' | 'installed' | 'reportsSentAt'>;
+export type DeviceMemory = Pick<HandheldContext, 'credentials' | 'outbox' | 'boot' | 'seq' | 'done' | 'progress' | 'state' | 'reportsSentAt'>;
 
 export interface HandheldInput {
   profile: DeviceProfile;
@@ -49,8 +50,8 @@ export interface HandheldInput {
 
 /** The part of a device's context it must remember across a restart. */
 export function memoryOf(context: HandheldContext): DeviceMemory {
-  const { credentials, outbox, boot, seq, done, progress, installed, reportsSentAt } = context;
-  return { credentials, outbox, boot, seq, done, progress, installed, reportsSentAt };
+  const { credentials, outbox, boot, seq, done, progress, state, reportsSentAt } = context;
+  return { credentials, outbox, boot, seq, done, progress, state, reportsSentAt };
 }
 
 export interface HandheldContext {
@@ -70,8 +71,8 @@ export interface HandheldContext {
   done: Readonly<Record<string, true>>;
   /** Packages started and not yet handled to the end: how far each got (see OfferProgress). */
   progress: Readonly<Record<string, OfferProgress>>;
-  /** What installed packages put on the device, for software inventory. */
-  installed: readonly InstalledPackage[];
+  /** The device's files and registry: its changes over its platform's base image (PRISTINE when it has none). */
+  state: DeviceState;
   outbox: Outbox;
   /** Makes each status message's Sequence unique per device: `${boot}.${seq}`. */
   boot: string;
@@ -103,6 +104,7 @@ function offerInputOf(context: HandheldContext, event: SiteAnswer | OfferEvent):
     random: context.deps.random,
     logger: context.deps.logger,
     credentials: context.credentials,
+    state: context.state,
     retry: { count: context.settings.client.failureRetryCount, intervalMs: context.settings.client.failureRetryIntervalMs },
     resumeFrom: context.progress[context.current],
   };
@@ -167,11 +169,11 @@ export const handheldMachine = setup({
       retryAfterMs: null,
     })),
     takeNextOffer: assign(({ context }) => ({ current: context.queue[0] ?? '', queue: context.queue.slice(1) })),
-    /** What the offer changed on the device: handled for good, files installed, settings applied. */
+    /** What the offer changed on the device: handled for good, files and registry, settings applied. */
     takeOutcome: assign(({ context }, { outcome }: { outcome: OfferOutcome }) => ({
       current: '',
       ...(outcome.done && { done: { ...context.done, [context.current]: true as const }, progress: withoutProgress(context.progress, context.current) }),
-      ...(outcome.installed && { installed: [...context.installed, outcome.installed] }),
+      ...(outcome.state && { state: outcome.state }),
       ...(outcome.settings && { profile: { ...context.profile, settings: outcome.settings } }),
     })),
     /** Records a status message in the outbox, and the step of the offer it marks (one change, so one save). */
@@ -229,7 +231,7 @@ export const handheldMachine = setup({
     deferrals: {},
     done: {},
     progress: NOTHING_IN_PROGRESS,
-    installed: [],
+    state: PRISTINE,
     outbox: EMPTY_OUTBOX,
     boot: input.deps.site.clock.now().toString(36),
     seq: 0,

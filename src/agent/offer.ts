@@ -1,22 +1,26 @@
 /**
  * One package a handheld was offered, from its instructions to the end: judge them (src/domain/eligibility.ts),
- * locate and download the content (size- and hash-checked, resumed after a cut), then run its command line or,
- * for a configuration package, apply its provisioning documents. A child of the device statechart: its context
- * always holds the package's instructions. It tells the device each status message to record and when to deliver
- * them, and ends with what changed on the device.
+ * locate and download the content (size- and hash-checked, resumed after a cut), then run its command line on the
+ * device's file system and registry (src/device/post-install.ts) or, for a configuration package, apply its
+ * provisioning documents. A child of the device statechart: its context always holds the package's instructions.
+ * It tells the device each status message to record and when to deliver them, and ends with what changed on the
+ * device.
  *
- *   judging ─► locatingContent ─► downloading ─► running ─► done
- *      │                              │   │          │  └─► restarting ─► done
- *      │                 downloadBackoff   │          └─ max run time ─► done
+ *   judging ─► locatingContent ─► downloading ─► running.executing ─► done
+ *      │                              │   │          │   ▲    └─► running.restarting ─► done
+ *      │                 downloadBackoff   │          │   └─ a script's reboot: it continues ┘
+ *      │                                   │          └─ failed from what happened / max run time ─► done
  *      │                                   └─ configuration package ─► applyingConfiguration ─► done
  *      └─ refused / declined / does not fit ─► done;  not yet started / connection ─► deferred
  *   downloading, retries used up: one-shot ─► done (11032, failed for good); recurring ─► deferred (11032, next occurrence)
  *
  * Each step with an effect is recorded with its status message (OfferProgress, kept in the device's memory): a
- * simulator restarted mid-offer resumes from judging straight to restarting, to done (a program cut off mid-run
- * is reported interrupted, never run again), or to applyingConfiguration with the content it downloaded.
+ * simulator restarted mid-offer resumes from judging straight to running.restarting, to done (a program or script
+ * cut off mid-run is reported interrupted, never run again), or to applyingConfiguration with its documents.
  */
 import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { freeBytesAt, type DeviceState } from '../device/device-state.js';
+import type { PostInstallOutcome, PostInstallResult, ScriptResume } from '../device/post-install.js';
 import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-status.js';
 import { connectionClassesOf, judgeOffer, type Verdict } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
@@ -29,8 +33,7 @@ import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } f
 import { ipAddressOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
-import { runProgram, type ProgramResult } from './program-runner.js';
-import type { InstalledPackage } from './reports.js';
+import { runPostInstall } from './program-runner.js';
 import { isUnauthorized, SiteRequestError, type Credentials } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 
@@ -45,6 +48,8 @@ export interface OfferInput {
   random: Random;
   logger: Logger;
   credentials: Credentials;
+  /** The device's file system and registry when the offer starts. */
+  state: DeviceState;
   /** The site's failure-recovery settings (FailureRetryCount, FailureRetryInterval). */
   retry: { count: number; intervalMs: number };
   /** How far the device got with this package before the simulator last stopped, if it had started it. */
@@ -52,14 +57,16 @@ export interface OfferInput {
 }
 
 /**
- * A step of an offer that has an effect, kept in the device's memory (DeviceMemory) as it is recorded, so that a
- * restarted simulator resumes where the device was and never runs a program twice: content downloaded (kept for a
- * configuration package), program started, restart pending; `done` when the package is handled for good.
+ * A step of an offer that has an effect, kept in the device's memory (DeviceMemory) with the status message that
+ * marks it, so that a restarted simulator resumes where the device was and never runs a program twice: a
+ * configuration package's documents downloaded; the command started; a restart pending (with what the command
+ * changed on the device, and whether a script was to continue after it); `done` when the package is handled for good.
+ * Package bytes are not kept: a script cut off by a simulator restart is reported interrupted, not continued.
  */
 export type OfferProgress =
-  | { step: 'downloaded'; content: DownloadedContent }
-  | { step: 'started'; content: DownloadedContent }
-  | { step: 'restartPending'; content: DownloadedContent }
+  | { step: 'downloaded'; documents: Record<string, string> }
+  | { step: 'started' }
+  | { step: 'restartPending'; state: DeviceState; scriptToContinue: boolean }
   | { step: 'done' };
 
 /** What handling the offer changed on the device. */
@@ -68,7 +75,8 @@ export interface OfferOutcome {
   done: boolean;
   /** The site refused the device's credentials (401): it must poll again to be known, then carry on. */
   identityLost: boolean;
-  installed: InstalledPackage | null;
+  /** The device's file system and registry after the package ran, when it ran (succeeded or not). */
+  state: DeviceState | null;
   /** The device's settings after a configuration package, when it applied one. */
   settings: Record<string, string> | null;
 }
@@ -88,11 +96,18 @@ interface OfferContext extends OfferInput {
   content: DownloadedContent;
   attempts: number;
   retryAfterMs: number | null;
+  /** Free bytes where the package is saved (its LocalDestination's volume), when the offer started. */
+  freeBytes: number;
+  /** When the program's maximum run time is up, restarts included; set when it starts. */
+  deadline: number;
+  /** A script that rebooted the device, to continue after the restart. */
+  resume: ScriptResume | null;
   outcome: OfferOutcome;
 }
 
 const NO_CONTENT: DownloadedContent = Object.freeze({ bytes: 0, files: [], documents: {} });
 const HANDLED: OfferProgress = Object.freeze({ step: 'done' });
+const STARTED: OfferProgress = Object.freeze({ step: 'started' });
 
 /**
  * Capped exponential backoff from the site's Failure Retry Interval, with jitter so a fleet does not retry in
@@ -122,13 +137,26 @@ function failure(reason: string, error: unknown): Record<string, string> {
   return { [PARAMETER.reason]: reason, [PARAMETER.detail]: error instanceof Error ? error.message : String(error) };
 }
 
-function programResult(result: ProgramResult, reason?: string): Record<string, string> {
+function programResult(result: PostInstallResult, reason?: string): Record<string, string> {
   return {
     ...(reason !== undefined && { [PARAMETER.reason]: reason }),
-    [PARAMETER.exitCode]: String(result.exitCode),
+    ...(result.outcome.kind === 'exited' && { [PARAMETER.exitCode]: String(result.outcome.exitCode) }),
     [PARAMETER.durationSeconds]: String(Math.round(result.durationMs / 1000)),
   };
 }
+
+/** Why the command failed, from what happened on the device (a missing file, a full volume, an abort...). */
+function deviceFailure(result: PostInstallResult): Record<string, string> {
+  const outcome = result.outcome;
+  return outcome.kind === 'failed'
+    ? { [PARAMETER.reason]: outcome.reason, [PARAMETER.detail]: outcome.detail, [PARAMETER.durationSeconds]: String(Math.round(result.durationMs / 1000)) }
+    : {};
+}
+
+const exitCodeOf = (outcome: PostInstallOutcome) => (outcome.kind === 'exited' ? outcome.exitCode : null);
+
+const scriptRebootDetail = (outcome: PostInstallOutcome) =>
+  outcome.kind === 'reboot' ? `${outcome.resume.script} reboots the device and continues after it` : '';
 
 export const offerMachine = setup({
   types: {
@@ -138,15 +166,22 @@ export const offerMachine = setup({
     output: {} as OfferOutcome,
   },
   actors: {
-    runProgram: fromPromise<ProgramResult, OfferContext>(({ input, signal }) =>
-      runProgram({
-        commandLine: input.instructions.commandLine,
-        files: input.content.files,
-        behaviour: input.profile.programBehaviour,
-        random: outcomesOf(input),
-        clock: input.site.clock,
+    runPostInstall: fromPromise<PostInstallResult, OfferContext>(({ input, signal }) =>
+      runPostInstall(
+        {
+          commandLine: input.instructions.commandLine,
+          localDestination: input.instructions.localDestination,
+          files: input.content.files,
+          profile: input.profile,
+          state: input.state,
+          random: outcomesOf(input),
+          now: input.site.clock.now(),
+          budgetMs: Math.max(0, input.deadline - input.site.clock.now()),
+          resume: input.resume,
+        },
+        input.site.clock,
         signal,
-      }),
+      ),
     ),
     // eslint-disable-next-line @typescript-eslint/require-await -- async so that a missing or bad document (thrown) rejects: the offer's onError
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
@@ -155,12 +190,16 @@ export const offerMachine = setup({
   },
   delays: {
     retryDelay: ({ context }) => retryDelay(context.retry.intervalMs, context.attempts, context.random, context.retryAfterMs),
-    maxRunTime: ({ context }) => maxRunTimeMinutes(context) * 60_000,
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
   },
   guards: {
     verdictIs: ({ context }, params: { kind: Verdict['kind'] }) => context.verdict.kind === params.kind,
-    resumesFrom: ({ context }, params: { step: OfferProgress['step'] }) => context.resumeFrom?.step === params.step,
+    /** The simulator stopped at this step of the offer (see OfferProgress); `scriptToContinue` for a restart pending. */
+    resumesFrom: ({ context }, params: { step: OfferProgress['step']; scriptToContinue?: boolean }) => {
+      const from = context.resumeFrom;
+      if (from?.step !== params.step) return false;
+      return from.step !== 'restartPending' || params.scriptToContinue === undefined || from.scriptToContinue === params.scriptToContinue;
+    },
     unauthorized: (_, params: { error: unknown }) => isUnauthorized(params.error),
     isConfigurationPackage: ({ context }) => isConfiguration(context),
     canRetry: ({ context }) => context.attempts < context.retry.count,
@@ -168,9 +207,12 @@ export const offerMachine = setup({
     contentMismatch: (_, params: { error: unknown }) =>
       params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
     hasHttpSource: (_, params: { location: PackageLocation }) => params.location.locations.some((l) => l.httpUrl !== null),
-    restartRequested: (_, params: { result: ProgramResult }) => (RESTART_EXIT_CODES as readonly number[]).includes(params.result.exitCode),
-    exitCodeIsSuccess: ({ context }, params: { result: ProgramResult }) =>
-      (context.extension?.program?.successExitCodes ?? [0]).includes(params.result.exitCode),
+    outcomeIs: (_, params: { result: PostInstallResult; kind: PostInstallOutcome['kind'] }) => params.result.outcome.kind === params.kind,
+    restartRequested: (_, params: { result: PostInstallResult }) =>
+      (RESTART_EXIT_CODES as readonly (number | null)[]).includes(exitCodeOf(params.result.outcome)),
+    exitCodeIsSuccess: ({ context }, params: { result: PostInstallResult }) =>
+      (context.extension?.program?.successExitCodes ?? [0]).some((code) => code === exitCodeOf(params.result.outcome)),
+    hasScriptToResume: ({ context }) => context.resume !== null,
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
@@ -202,10 +244,13 @@ export const offerMachine = setup({
     storeContent: assign({ content: (_, params: { content: DownloadedContent }) => params.content, attempts: 0, retryAfterMs: null }),
     markDone: assign({ outcome: ({ context }) => ({ ...context.outcome, done: true }) }),
     markIdentityLost: assign({ outcome: ({ context }) => ({ ...context.outcome, identityLost: true }) }),
-    /** The package's files are now on the device, under its LocalDestination. */
-    install: assign({
-      outcome: ({ context }) => ({ ...context.outcome, installed: { destination: context.instructions.localDestination, files: context.content.files } }),
-    }),
+    startRunClock: assign({ deadline: ({ context }) => context.site.clock.now() + maxRunTimeMinutes(context) * 60_000 }),
+    /** What the command changed on the device (kept whether it succeeded or not), and a script to continue. */
+    keepState: assign(({ context }, params: { result: PostInstallResult }) => ({
+      state: params.result.state,
+      resume: params.result.outcome.kind === 'reboot' ? params.result.outcome.resume : null,
+      outcome: { ...context.outcome, state: params.result.state },
+    })),
     applySettings: assign({
       outcome: ({ context }, params: { evaluation: ConfigurationEvaluation }) => ({ ...context.outcome, settings: params.evaluation.settings }),
     }),
@@ -237,17 +282,21 @@ export const offerMachine = setup({
       {
         platform: input.profile.platform,
         connectionClasses: connectionClassesOf(input.profile.connectivity),
-        freeStorageBytes: input.profile.freeStorageBytes,
+        freeStorageBytes: freeBytesAt(input.profile, input.state, input.instructions.localDestination),
         runsOptionalPrograms: input.profile.runsOptionalPrograms,
       },
       input.site.clock.now(),
     ),
     sourceUrl: '',
     partial: null,
-    content: input.resumeFrom !== undefined && input.resumeFrom.step !== 'done' ? input.resumeFrom.content : NO_CONTENT,
+    content: input.resumeFrom?.step === 'downloaded' ? { ...NO_CONTENT, documents: input.resumeFrom.documents } : NO_CONTENT,
     attempts: 0,
     retryAfterMs: null,
-    outcome: { done: false, identityLost: false, installed: null, settings: null },
+    freeBytes: freeBytesAt(input.profile, input.state, input.instructions.localDestination),
+    deadline: 0,
+    resume: null,
+    // What a command cut off by a simulator restart had already changed on the device is the device's still.
+    outcome: { done: false, identityLost: false, state: input.resumeFrom?.step === 'restartPending' ? input.resumeFrom.state : null, settings: null },
   }),
   output: ({ context }) => context.outcome,
   initial: 'judging',
@@ -255,10 +304,10 @@ export const offerMachine = setup({
     judging: {
       always: [
         // A package the device had started before the simulator stopped carries on from there, whatever the verdict.
-        { guard: { type: 'resumesFrom', params: { step: 'restartPending' } }, target: 'restarting' },
+        { guard: { type: 'resumesFrom', params: { step: 'restartPending', scriptToContinue: false } }, target: 'running.restarting' },
         {
-          // Cut off mid-run: the program is not run again; the device says it was interrupted.
-          guard: { type: 'resumesFrom', params: { step: 'started' } },
+          // Cut off mid-run (or a script mid-reboot): it is not run again; the device says it was interrupted.
+          guard: ({ context }) => context.resumeFrom?.step === 'started' || context.resumeFrom?.step === 'restartPending',
           target: 'done',
           actions: [
             { type: 'record', params: { message: 'executionFailed', parameters: { [PARAMETER.reason]: REASON.interrupted }, progress: HANDLED } },
@@ -306,7 +355,7 @@ export const offerMachine = setup({
                 parameters: {
                   [PARAMETER.reason]: REASON.insufficientStorage,
                   [PARAMETER.packageSize]: String(context.instructions.packageSize),
-                  [PARAMETER.freeStorage]: String(context.profile.freeStorageBytes),
+                  [PARAMETER.freeStorage]: String(context.freeBytes),
                 },
               }),
             },
@@ -375,7 +424,10 @@ export const offerMachine = setup({
             target: 'applyingConfiguration',
             actions: [
               { type: 'storeContent', params: ({ event }) => ({ content: event.output }) },
-              { type: 'record', params: ({ event }) => ({ message: 'downloadSucceeded', progress: { step: 'downloaded', content: event.output } }) },
+              {
+                type: 'record',
+                params: ({ event }) => ({ message: 'downloadSucceeded', progress: { step: 'downloaded', documents: event.output.documents } }),
+              },
             ],
           },
           {
@@ -383,7 +435,7 @@ export const offerMachine = setup({
             target: 'running',
             actions: [
               { type: 'storeContent', params: ({ event }) => ({ content: event.output }) },
-              { type: 'record', params: ({ event }) => ({ message: 'downloadSucceeded', progress: { step: 'started', content: event.output } }) },
+              { type: 'record', params: { message: 'downloadSucceeded', progress: STARTED } },
             ],
           },
         ],
@@ -433,67 +485,116 @@ export const offerMachine = setup({
     },
     downloadBackoff: { after: { retryDelay: 'downloading' } },
     running: {
-      // The outbox goes out while the command runs, so the site sees "running" for long installs.
-      entry: 'deliver',
-      invoke: {
-        src: 'runProgram',
-        input: ({ context }) => context,
-        onDone: [
-          {
-            guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
-            target: 'restarting',
-            actions: {
-              type: 'record',
-              params: ({ context, event }) => ({
-                message: 'restartPending',
-                parameters: programResult(event.output),
-                progress: { step: 'restartPending', content: context.content },
-              }),
-            },
-          },
-          {
-            guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
-            target: 'done',
-            actions: [
-              { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output), progress: HANDLED }) },
-              'install',
-              'markDone',
-            ],
-          },
-          {
-            target: 'done',
-            actions: [
+      // The outbox goes out while the command runs, so the site sees "running" for long installs. The maximum run
+      // time runs from here, restarts included.
+      entry: ['deliver', 'startRunClock'],
+      initial: 'executing',
+      states: {
+        executing: {
+          invoke: {
+            src: 'runPostInstall',
+            input: ({ context }) => context,
+            onDone: [
               {
-                type: 'record',
-                params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode), progress: HANDLED }),
+                guard: { type: 'outcomeIs', params: ({ event }) => ({ result: event.output, kind: 'timedOut' }) },
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  {
+                    type: 'record',
+                    params: ({ context }) => ({
+                      message: 'executionFailed',
+                      parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(maxRunTimeMinutes(context)) },
+                      progress: HANDLED,
+                    }),
+                  },
+                  'markDone',
+                ],
               },
-              'markDone',
+              {
+                guard: { type: 'outcomeIs', params: ({ event }) => ({ result: event.output, kind: 'failed' }) },
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: deviceFailure(event.output), progress: HANDLED }) },
+                  'markDone',
+                ],
+              },
+              {
+                // A script's `reboot`: the device restarts, then the script continues on its next line.
+                guard: { type: 'outcomeIs', params: ({ event }) => ({ result: event.output, kind: 'reboot' }) },
+                target: 'restarting',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  {
+                    type: 'record',
+                    params: ({ event }) => ({
+                      message: 'restartPending',
+                      parameters: { [PARAMETER.reason]: REASON.scriptReboot, [PARAMETER.detail]: scriptRebootDetail(event.output.outcome) },
+                      progress: { step: 'restartPending', state: event.output.state, scriptToContinue: true },
+                    }),
+                  },
+                ],
+              },
+              {
+                guard: { type: 'restartRequested', params: ({ event }) => ({ result: event.output }) },
+                target: 'restarting',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  {
+                    type: 'record',
+                    params: ({ event }) => ({
+                      message: 'restartPending',
+                      parameters: programResult(event.output),
+                      progress: { step: 'restartPending', state: event.output.state, scriptToContinue: false },
+                    }),
+                  },
+                ],
+              },
+              {
+                guard: { type: 'exitCodeIsSuccess', params: ({ event }) => ({ result: event.output }) },
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  { type: 'record', params: ({ event }) => ({ message: 'executionSucceeded', parameters: programResult(event.output), progress: HANDLED }) },
+                  'markDone',
+                ],
+              },
+              {
+                target: '#offer.done',
+                actions: [
+                  { type: 'keepState', params: ({ event }) => ({ result: event.output }) },
+                  {
+                    type: 'record',
+                    params: ({ event }) => ({ message: 'executionFailed', parameters: programResult(event.output, REASON.exitCode), progress: HANDLED }),
+                  },
+                  'markDone',
+                ],
+              },
+            ],
+            // Content the device could not make sense of in a way no check above names: the command fails, the device goes on.
+            onError: {
+              target: '#offer.done',
+              actions: [
+                {
+                  type: 'record',
+                  params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error), progress: HANDLED }),
+                },
+                'markDone',
+              ],
+            },
+          },
+        },
+        restarting: {
+          // The client reports "restart pending" before it goes down.
+          entry: 'deliver',
+          after: {
+            restart: [
+              { guard: 'hasScriptToResume', target: 'executing' },
+              { target: '#offer.done', actions: [{ type: 'record', params: { message: 'executionSucceeded', progress: HANDLED } }, 'markDone'] },
             ],
           },
-        ],
-      },
-      after: {
-        maxRunTime: {
-          target: 'done',
-          actions: [
-            {
-              type: 'record',
-              params: ({ context }) => ({
-                message: 'executionFailed',
-                parameters: { [PARAMETER.reason]: REASON.maxRunTime, [PARAMETER.maxRunTimeMinutes]: String(maxRunTimeMinutes(context)) },
-                progress: HANDLED,
-              }),
-            },
-            'markDone',
-          ],
         },
-      },
-    },
-    restarting: {
-      // The client reports "restart pending" before it goes down.
-      entry: 'deliver',
-      after: {
-        restart: { target: 'done', actions: [{ type: 'record', params: { message: 'executionSucceeded', progress: HANDLED } }, 'install', 'markDone'] },
       },
     },
     applyingConfiguration: {

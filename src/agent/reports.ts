@@ -7,20 +7,15 @@ import { fileReport } from '../protocol/documents/file-report.js';
 import { machineInventory } from '../protocol/documents/machine-inventory.js';
 import type { ReportType } from '../protocol/wire.js';
 import type { Clock } from '../time/clock.js';
+import type { DeviceState } from '../device/device-state.js';
 import type { DeviceProfile } from './device-profile.js';
-import { deviceFiles, machineInventoryOf, selectFiles, softwareInventory } from './inventory.js';
+import { deviceEntries, machineInventoryOf, selectFiles, softwareInventory } from './inventory.js';
 import type { OutgoingReport } from './site-line.js';
-
-/** What an installed package put on the device: its files under its LocalDestination. */
-export interface InstalledPackage {
-  destination: string;
-  files: readonly string[];
-}
 
 export interface ReportingDevice {
   profile: DeviceProfile;
   settings: DeviceSettings;
-  installed: readonly InstalledPackage[];
+  state: DeviceState;
   reportsSentAt: Readonly<Partial<Record<ReportType, number>>>;
   deps: { site: { clock: Clock } };
 }
@@ -40,14 +35,15 @@ export function dueReports(device: ReportingDevice): OutgoingReport[] {
     return settings.enabled && (sentAt === undefined || now - sentAt >= settings.intervalMs);
   };
   const reports: OutgoingReport[] = [];
-  if (due('MachineInventory')) reports.push({ type: 'MachineInventory', body: machineInventory.encode(machineInventoryOf(device.profile)) });
+  if (due('MachineInventory')) reports.push({ type: 'MachineInventory', body: machineInventory.encode(machineInventoryOf(device.profile, device.state)) });
+  const entries = due('SoftwareInventory') || due('FileCollection') ? deviceEntries(device.profile, device.state) : [];
   if (due('SoftwareInventory')) {
-    const files = selectFiles(deviceFiles(device.installed), device.settings.softwareInventory.fileFilters);
-    reports.push({ type: 'SoftwareInventory', body: fileReport.encode(softwareInventory(files)) });
+    const files = selectFiles(entries, device.settings.softwareInventory.fileFilters);
+    reports.push({ type: 'SoftwareInventory', body: fileReport.encode(softwareInventory(files, entries)) });
   }
   if (due('FileCollection')) {
-    // One POST per file; the simulated device's files hold a line naming themselves.
-    for (const file of selectFiles(deviceFiles(device.installed), device.settings.fileCollection.fileFilters)) {
+    // One POST per file. The device keeps its files' sizes and attributes, not their bytes: each holds a line naming it.
+    for (const file of selectFiles(entries, device.settings.fileCollection.fileFilters)) {
       reports.push({ type: 'FileCollection', body: `${file.path}\r\n`, fileName: file.path });
     }
   }

@@ -52,6 +52,8 @@ export const REASON = {
   connectionClass: 'ConnectionClass',
   /** The device stopped (the simulator was stopped or killed) while the program ran: it is not run again. */
   interrupted: 'InterruptedByDeviceRestart',
+  /** A `.dms` script's `reboot` (restart pending, 11036); the script continues after the restart. */
+  scriptReboot: 'ScriptReboot',
 } as const;
 
 /** One status message a device has recorded, as it goes on the wire; `parameters` holds the Sequence. */

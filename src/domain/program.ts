@@ -24,26 +24,3 @@ export type Program = z.infer<typeof programSchema>;
 export function programFlags(program: Pick<Program, 'kind'>): number {
   return program.kind === 'device' ? PROGRAM_FLAG_WINDOWS_CE : 0;
 }
-
-/** A path's last part, with either separator. */
-export function baseName(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
-}
-
-/** Windows Mobile's CAB installer: it is on every device, and the file it installs is its last argument. */
-const CAB_INSTALLER = 'wceload.exe';
-
-/**
- * The package file a command line needs: the executable it starts, or for `wceload.exe [switches] X.cab` the CAB.
- * Paths are reduced to the file name, since the package may be copied anywhere on the device.
- */
-export function packageFileOf(commandLine: string): string {
-  const tokens = [...commandLine.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
-  const executable = baseName(tokens[0] ?? '');
-  if (executable.toLowerCase() !== CAB_INSTALLER) return executable;
-  const target = tokens
-    .slice(1)
-    .filter((t) => !t.startsWith('/'))
-    .pop();
-  return target === undefined ? executable : baseName(target);
-}

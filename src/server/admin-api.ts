@@ -6,7 +6,16 @@ import { configurationItemSchema } from '../domain/configuration-item.js';
 import { packageSchema } from '../domain/package.js';
 import { programSchema } from '../domain/program.js';
 import { firstIssue } from '../domain/validation.js';
-import { ADMIN_PATH, advertisementChangeSchema, faultSchema, filterSchema, membersSchema, pageSchema, statusQuerySchema } from '../admin/contract.js';
+import {
+  ADMIN_PATH,
+  advertisementChangeSchema,
+  faultSchema,
+  fileQuerySchema,
+  filterSchema,
+  membersSchema,
+  pageSchema,
+  statusQuerySchema,
+} from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 import { SiteError } from './site-error.js';
 
@@ -134,6 +143,12 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     if (!inventory) throw new SiteError(404, 'name', `device ${request.params.name} has sent no inventory`);
     return inventory;
   });
+  app.get<{ Params: { name: string } }>(`${ADMIN_PATH}/devices/:name/inventory/history`, async (request) => site.inventory.history(request.params.name));
+  app.get(`${ADMIN_PATH}/inventory/files`, async (request) => {
+    const query = parseBody(fileQuerySchema, request.query);
+    return site.inventory.devicesWithFile(query.name, query.version);
+  });
+  app.get(`${ADMIN_PATH}/inventory/storage`, async () => site.inventory.storageByPlatform((device) => site.devices.named(device)?.platform));
   app.get(`${ADMIN_PATH}/status-messages`, async (request) => status.statusMessages(parseBody(filterSchema, request.query)));
   app.get(`${ADMIN_PATH}/compliance`, async (request) => status.complianceResults(parseBody(filterSchema, request.query)));
 

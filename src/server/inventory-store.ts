@@ -1,3 +1,4 @@
+import type { FileOwnership, InventoryHistory, PlatformStorage } from '../admin/contract.js';
 import type { InventoryItem, MachineInventory } from '../protocol/documents/machine-inventory.js';
 
 export interface SoftwareFile {
@@ -15,9 +16,26 @@ export interface DeviceInventory {
   collectedFiles: Record<string, { size: number; time: number }>;
 }
 
-/** Machine inventory, software inventory and collected files per device, the latest of each (in memory). */
+/** How many earlier reports of each kind the site keeps per device, besides the latest. */
+export const HISTORY_DEPTH = 10;
+
+/** `3.2` matches `3.2`, `3.2.0.0` and `3.2.1`, not `3.20`: a version's leading parts. */
+export function versionMatches(version: string | undefined, wanted: string): boolean {
+  if (version === undefined) return false;
+  const have = version.split('.');
+  return wanted.split('.').every((part, index) => have[index] === part);
+}
+
+const fileName = (path: string) => path.slice(path.lastIndexOf('\\') + 1);
+
+/**
+ * Machine inventory, software inventory and collected files per device: the latest of each, and the reports before
+ * it (up to HISTORY_DEPTH of each kind), in memory. Answers the questions an administrator asks of a fleet: who has
+ * a file (at a version), and how much storage is free per platform.
+ */
 export class InventoryStore {
   private readonly devices = new Map<string, DeviceInventory>();
+  private readonly histories = new Map<string, InventoryHistory>();
   private counts = { machine: 0, software: 0, files: 0 };
 
   private of(device: string): DeviceInventory {
@@ -29,13 +47,23 @@ export class InventoryStore {
     return inventory;
   }
 
+  private historyOf(device: string): InventoryHistory {
+    let history = this.histories.get(device);
+    if (!history) this.histories.set(device, (history = { machine: [], software: [] }));
+    return history;
+  }
+
   recordMachine(device: string, time: number, report: MachineInventory): void {
-    this.of(device).machine = { time, items: report.items };
+    const inventory = this.of(device);
+    if (inventory.machine) this.historyOf(device).machine = [inventory.machine, ...this.historyOf(device).machine].slice(0, HISTORY_DEPTH);
+    inventory.machine = { time, items: report.items };
     this.counts.machine++;
   }
 
   recordSoftware(device: string, time: number, files: SoftwareFile[]): void {
-    this.of(device).software = { time, files };
+    const inventory = this.of(device);
+    if (inventory.software) this.historyOf(device).software = [inventory.software, ...this.historyOf(device).software].slice(0, HISTORY_DEPTH);
+    inventory.software = { time, files };
     this.counts.software++;
   }
 
@@ -46,6 +74,54 @@ export class InventoryStore {
 
   get(device: string): DeviceInventory | undefined {
     return this.devices.get(device);
+  }
+
+  /** A device's earlier reports, newest first. */
+  history(device: string): InventoryHistory {
+    return this.histories.get(device) ?? { machine: [], software: [] };
+  }
+
+  /** Devices whose latest software inventory lists a file of this name (any case), at this version if one is given. */
+  devicesWithFile(name: string, version: string | undefined): FileOwnership[] {
+    const wanted = name.toLowerCase();
+    const found: FileOwnership[] = [];
+    for (const [device, inventory] of this.devices) {
+      for (const file of inventory.software?.files ?? []) {
+        if (fileName(file.path).toLowerCase() !== wanted) continue;
+        if (version !== undefined && !versionMatches(file.version, version)) continue;
+        found.push({ device, path: file.path, size: file.size, ...(file.version !== undefined && { version: file.version }) });
+      }
+    }
+    return found.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+  }
+
+  /** Free storage per platform and volume, from each device's latest machine inventory (Device_FileSystem, KB). */
+  storageByPlatform(platformOf: (device: string) => string | undefined): PlatformStorage[] {
+    const platforms = new Map<string, PlatformStorage>();
+    for (const [device, inventory] of this.devices) {
+      const platform = platformOf(device);
+      if (!inventory.machine || platform === undefined) continue;
+      let entry = platforms.get(platform);
+      if (!entry) platforms.set(platform, (entry = { platform, devices: 0, volumes: {} }));
+      entry.devices++;
+      for (const item of inventory.machine.items) {
+        if (item.name !== 'Device_FileSystem') continue;
+        const property = (name: string) => item.properties.find(([n]) => n === name)?.[1];
+        const volume = property('Name');
+        const size = Number(property('Size'));
+        const used = Number(property('UsedSpace'));
+        if (volume === undefined || !Number.isFinite(size) || !Number.isFinite(used)) continue;
+        const free = Math.max(0, size - used);
+        const totals = entry.volumes[volume] ?? { devices: 0, totalKB: 0, freeKB: 0, minFreeKB: free };
+        entry.volumes[volume] = {
+          devices: totals.devices + 1,
+          totalKB: totals.totalKB + size,
+          freeKB: totals.freeKB + free,
+          minFreeKB: Math.min(totals.minFreeKB, free),
+        };
+      }
+    }
+    return [...platforms.values()].sort((a, b) => (a.platform < b.platform ? -1 : 1));
   }
 
   /** Reports received since the site started, by kind. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { deviceProfileSchema, type DeviceProfile } from '../../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../../src/agent/handheld.js';
+import { writeCabinet } from '../../src/device/cab.js';
 import { SiteConnection } from '../../src/agent/site-connection.js';
 import { sitePortOf, type SitePort } from '../../src/agent/site-line.js';
 import { advertisementSchema, type Advertisement } from '../../src/domain/advertisement.js';
@@ -27,12 +28,21 @@ export interface AdminError {
 /** Real files for the test packages, in a fresh temporary directory. */
 export async function writePackageSources(): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-test-'));
-  const files: Record<string, string> = {
-    'app/App.cab': 'MSCF simulated cabinet for the test application',
+  const cab = (name: string, text: string) => writeCabinet([{ name, data: Buffer.from(text), attributes: 0x20, modified: new Date('2009-01-01T00:00:00Z') }]);
+  const files: Record<string, string | Buffer> = {
+    'app/App.cab': cab('app.exe', 'FileVersion=1.0.0.0\nFileDescription=Test application\n'),
     'app/readme.txt': 'Test application, version 1',
-    'app-v2/App.cab': 'MSCF simulated cabinet for the test application, version 2',
-    'ce-driver/Driver.cab': 'MSCF simulated cabinet for a CE driver',
+    // The app's program is a simulated installer: its exit code and run time come from the device profile.
+    'app/Setup.exe': 'FileVersion=1.0.0.0\nFileDescription=Test application setup\n',
+    'app-v2/App.cab': cab('app.exe', 'FileVersion=2.0.0.0\nFileDescription=Test application\n'),
+    'app-v2/Setup.exe': 'FileVersion=2.0.0.0\nFileDescription=Test application setup\n',
+    'ce-driver/Driver.cab': cab('driver.dll', 'FileVersion=4.2.0.0\n'),
     'desktop/setup.exe': 'MZ simulated desktop installer',
+    // Sources the site builds into a CAB or ships next to a script (test/device-packages.test.ts).
+    'scanner/scanner.exe': 'MZ\r\nFileVersion=3.2.0.0\r\nCompanyName=Acme\r\nFileDescription=Acme barcode scanner\r\n',
+    'scanner/scanner.ini': '[scanner]\r\nbeep=1\r\n',
+    'warehouse/warehouse.reg': 'REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\Software\\Acme\\Warehouse]\r\n"Site"="North"\r\n"Dock"=dword:00000007\r\n',
+    'maps/maps.dat': Buffer.alloc(2 * 1024 * 1024, 'm'),
     'no-cab/readme.txt': 'a package whose program names a file it does not contain',
   };
   for (const [file, content] of Object.entries(files)) {
@@ -58,7 +68,7 @@ export function testSite(extra: Partial<Record<keyof SiteDefinition, unknown[]>>
       {
         packageId: 'TST00001',
         name: 'Install',
-        commandLine: 'wceload.exe /noui App.cab',
+        commandLine: 'Setup.exe /q',
         platforms: ['Windows Mobile 6.1', 'Windows Mobile 6.5'],
         maxRunTimeMinutes: 30,
       },

@@ -1,0 +1,292 @@
+/**
+ * A handheld's file system: volumes (the object store at `\`, a storage card, flash) each with a size, and
+ * directories and files with attributes. A device's files are its platform's base image (frozen, shared by every
+ * device of the platform) with the device's own changes over it: a path it wrote maps to the new entry, a path it
+ * deleted to null. A device that changed nothing holds the one shared empty record.
+ *
+ * `FileSystem` is a working copy for one run of a command (unpack, CAB install, script): it reads through the
+ * changes to the base image and hands back the new changes. It does no I/O.
+ */
+import { DEVICE_FAILURE, DeviceError } from './device-error.js';
+
+/** Win32 file attribute bits, by the names the software inventory report and `setattrs` use. */
+export const ATTRIBUTE = { READONLY: 0x1, HIDDEN: 0x2, SYSTEM: 0x4, ARCHIVE: 0x20, TEMPORARY: 0x100, COMPRESSED: 0x800 } as const;
+
+export type AttributeName = keyof typeof ATTRIBUTE;
+
+/** `ARCHIVE|READONLY`, or empty for none (reference §10.1). */
+export function attributesText(mask: number): string {
+  return (Object.keys(ATTRIBUTE) as AttributeName[]).filter((name) => (mask & ATTRIBUTE[name]) !== 0).join('|');
+}
+
+/** `READONLY|HIDDEN` (any case), or `0` for none, as `setattrs` takes them. */
+export function parseAttributes(text: string): number {
+  if (text.trim() === '0') return 0;
+  return text.split('|').reduce((mask, part) => {
+    const name = part.trim().toUpperCase();
+    if (!(name in ATTRIBUTE))
+      throw new DeviceError(DEVICE_FAILURE.scriptError, `unknown attribute "${part.trim()}" (READONLY, HIDDEN, SYSTEM, ARCHIVE, TEMPORARY, COMPRESSED or 0)`);
+    return mask | ATTRIBUTE[name as AttributeName];
+  }, 0);
+}
+
+/** A text file's text: UTF-16 with its byte order mark (CE's Unicode text files, regedit 5), or UTF-8. */
+export function textOf(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
+}
+
+/**
+ * A file's version resource. A simulated executable carries it as text lines in its first 4 KB
+ * (`FileVersion=3.2.0.0`, `CompanyName=…`, `FileDescription=…`), standing for a PE file's VERSIONINFO.
+ */
+export function versionResourceOf(bytes: Buffer): Pick<FileEntry, 'version' | 'company' | 'description'> {
+  const head = bytes.subarray(0, 4096).toString('latin1');
+  const field = (name: string) => new RegExp(`^${name}=(.+)$`, 'm').exec(head)?.[1]?.trim();
+  const [version, company, description] = [field('FileVersion'), field('CompanyName'), field('FileDescription')];
+  return { ...(version && { version }), ...(company && { company }), ...(description && { description }) };
+}
+
+export interface FileEntry {
+  /** Fully qualified, as it was written (CE file names keep their case and compare without it). */
+  path: string;
+  directory: boolean;
+  size: number;
+  attributes: number;
+  created: number;
+  modified: number;
+  /** From the file's version resource, when it has one. */
+  version?: string;
+  company?: string;
+  description?: string;
+}
+
+/** What a file written to the device is: its size and version resource. */
+export type FileFacts = Pick<FileEntry, 'size' | 'version' | 'company' | 'description'>;
+
+export interface Volume {
+  /** As machine inventory names it: `Object Store`, `Storage Card`, `Flash`. */
+  name: string;
+  /** Where it is mounted: `\` for the object store. */
+  mount: string;
+  sizeBytes: number;
+  /** Used before the device changed anything: the base image's files on it and data no file here stands for. */
+  baseUsedBytes: number;
+}
+
+/** Lower-cased full path → the device's entry over the base image, or null where it deleted the base's. */
+export type FileChanges = Readonly<Record<string, FileEntry | null>>;
+
+export type FileTree = ReadonlyMap<string, FileEntry>;
+
+const INVALID = /[<>:"|?*]/;
+
+/** `\Program Files\X`: backslashes, one between parts, none at the end. Relative paths are refused. */
+export function normalizePath(path: string): string {
+  const trimmed = path.trim().replace(/\//g, '\\');
+  if (!trimmed.startsWith('\\')) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `"${path}" is not an absolute path`);
+  if (INVALID.test(trimmed)) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `"${path}" has a character a file name cannot have`);
+  const parts = trimmed.split('\\').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `"${path}" climbs with ".."`);
+  return `\\${parts.join('\\')}`;
+}
+
+export const keyOf = (path: string) => path.toLowerCase();
+export const parentOf = (path: string) => path.slice(0, path.lastIndexOf('\\')) || '\\';
+export const nameOf = (path: string) => path.slice(path.lastIndexOf('\\') + 1);
+const isUnder = (key: string, dirKey: string) => (dirKey === '\\' ? key !== '\\' : key.startsWith(`${dirKey}\\`));
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export class FileSystem {
+  private readonly changes: Record<string, FileEntry | null>;
+  private readonly used = new Map<Volume, number>();
+
+  constructor(
+    private readonly base: FileTree,
+    changes: FileChanges,
+    readonly volumes: readonly Volume[],
+    private readonly now: number,
+  ) {
+    this.changes = { ...changes };
+    for (const volume of volumes) this.used.set(volume, volume.baseUsedBytes);
+    for (const [key, entry] of Object.entries(changes)) this.account(key, base.get(key), entry);
+  }
+
+  /** The device's changes after this run: the new state to keep. */
+  changesMade(): FileChanges {
+    return this.changes;
+  }
+
+  stat(path: string): FileEntry | undefined {
+    const key = keyOf(normalizePath(path));
+    if (key === '\\') return this.root;
+    const mount = this.volumes.find((v) => keyOf(v.mount) === key);
+    const entry = key in this.changes ? this.changes[key] : this.base.get(key);
+    return entry ?? (mount && { ...this.root, path: mount.mount });
+  }
+
+  /** Every file and directory, base and changes merged, sorted by path. */
+  entries(): FileEntry[] {
+    const merged = new Map(this.base);
+    for (const [key, entry] of Object.entries(this.changes)) {
+      if (entry) merged.set(key, entry);
+      else merged.delete(key);
+    }
+    return [...merged.values()].sort((a, b) => (keyOf(a.path) < keyOf(b.path) ? -1 : 1));
+  }
+
+  /** The entries under a directory, at any depth. */
+  under(path: string): FileEntry[] {
+    const dirKey = keyOf(normalizePath(path));
+    return this.entries().filter((entry) => isUnder(keyOf(entry.path), dirKey));
+  }
+
+  /** The volume a path is on: the one with the longest mount point above it. */
+  volumeOf(path: string): Volume {
+    const key = keyOf(normalizePath(path));
+    const onVolume = this.volumes.filter((v) => keyOf(v.mount) === '\\' || key === keyOf(v.mount) || isUnder(key, keyOf(v.mount)));
+    const volume = onVolume.sort((a, b) => b.mount.length - a.mount.length)[0];
+    if (!volume) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `no volume holds ${path}`);
+    return volume;
+  }
+
+  usedBytes(volume: Volume): number {
+    return this.used.get(volume) ?? volume.baseUsedBytes;
+  }
+
+  freeBytes(volume: Volume): number {
+    return Math.max(0, volume.sizeBytes - this.usedBytes(volume));
+  }
+
+  /** Creates every missing level; an existing directory is no error, a file in the way is. */
+  createDirectory(path: string): void {
+    const normalized = normalizePath(path);
+    if (normalized === '\\') return;
+    const existing = this.stat(normalized);
+    if (existing?.directory) return;
+    if (existing) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${normalized} is a file, not a directory`);
+    this.createDirectory(parentOf(normalized));
+    this.set(normalized, { path: normalized, directory: true, size: 0, attributes: 0, created: this.now, modified: this.now });
+  }
+
+  /** Writes a file (its directory is made if missing): fails on a read-only file or a volume without room. */
+  writeFile(path: string, facts: FileFacts, attributes: number = ATTRIBUTE.ARCHIVE): void {
+    const normalized = normalizePath(path);
+    const existing = this.stat(normalized);
+    if (existing?.directory) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${normalized} is a directory`);
+    if (existing && existing.attributes & ATTRIBUTE.READONLY) throw new DeviceError(DEVICE_FAILURE.accessDenied, `${normalized} is read-only`);
+    this.ensureRoom(normalized, facts.size - (existing?.size ?? 0));
+    this.createDirectory(parentOf(normalized));
+    this.set(normalized, { ...facts, path: normalized, directory: false, attributes, created: existing?.created ?? this.now, modified: this.now });
+  }
+
+  /**
+   * Copies a file or a whole tree to `to` (into it, when `to` is an existing directory), making the destination's
+   * directories. The room it needs is checked before anything is written.
+   */
+  copy(from: string, to: string): void {
+    const source = this.existing(from);
+    let target = normalizePath(to);
+    if (this.stat(target)?.directory && !source.directory) target = `${target === '\\' ? '' : target}\\${nameOf(source.path)}`;
+    const tree = source.directory ? this.under(source.path) : [];
+    const bytes = source.directory ? tree.reduce((sum, e) => sum + e.size, 0) : source.size;
+    this.ensureRoom(target, bytes);
+    if (!source.directory) {
+      this.writeFile(target, source, source.attributes);
+      return;
+    }
+    this.createDirectory(target);
+    for (const entry of tree) {
+      const destination = target + entry.path.slice(source.path.length);
+      if (entry.directory) this.createDirectory(destination);
+      else this.writeFile(destination, entry, entry.attributes);
+    }
+  }
+
+  /**
+   * Deletes a file or a whole tree; a missing path is no error. Directories left empty above it go too, up to a
+   * directory of the base image (`\Temp`, `\Program Files`: the system's own folders stay).
+   */
+  delete(path: string): void {
+    const normalized = normalizePath(path);
+    const entry = this.stat(normalized);
+    if (!entry) return;
+    if (this.isMountPoint(normalized)) throw new DeviceError(DEVICE_FAILURE.accessDenied, `${normalized} is a volume and cannot be deleted`);
+    const doomed = [entry, ...(entry.directory ? this.under(normalized) : [])];
+    const readOnly = doomed.find((e) => !e.directory && e.attributes & ATTRIBUTE.READONLY);
+    if (readOnly) throw new DeviceError(DEVICE_FAILURE.accessDenied, `${readOnly.path} is read-only`);
+    for (const e of doomed) this.set(e.path, null);
+    let parent = parentOf(normalized);
+    while (parent !== '\\' && !this.isMountPoint(parent) && !this.base.has(keyOf(parent)) && this.under(parent).length === 0) {
+      this.set(parent, null);
+      parent = parentOf(parent);
+    }
+  }
+
+  /** Renames a file or a tree; both paths on the same volume. */
+  rename(from: string, to: string): void {
+    const source = this.existing(from);
+    const target = normalizePath(to);
+    if (this.volumeOf(source.path) !== this.volumeOf(target)) {
+      throw new DeviceError(DEVICE_FAILURE.pathInvalid, `rename cannot move ${source.path} to another volume (${target})`);
+    }
+    if (this.stat(target)) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${target} already exists`);
+    const tree = [source, ...(source.directory ? this.under(source.path) : [])];
+    this.createDirectory(parentOf(target));
+    for (const entry of tree) {
+      this.set(entry.path, null);
+      const path = target + entry.path.slice(source.path.length);
+      this.set(path, { ...entry, path });
+    }
+  }
+
+  setAttributes(path: string, attributes: number): void {
+    const entry = this.existing(path);
+    this.set(entry.path, { ...entry, attributes });
+  }
+
+  private existing(path: string): FileEntry {
+    const entry = this.stat(path);
+    if (!entry) throw new DeviceError(DEVICE_FAILURE.fileNotFound, `${normalizePath(path)} does not exist`);
+    return entry;
+  }
+
+  private ensureRoom(path: string, bytes: number): void {
+    const volume = this.volumeOf(path);
+    const free = this.freeBytes(volume);
+    if (bytes > free) {
+      throw new DeviceError(
+        DEVICE_FAILURE.volumeFull,
+        `volume ${volume.mount === '\\' ? volume.name : volume.mount} full: needs ${megabytes(bytes)}, ${megabytes(free)} free`,
+      );
+    }
+  }
+
+  private isMountPoint(path: string): boolean {
+    return this.volumes.some((v) => keyOf(v.mount) === keyOf(path));
+  }
+
+  private set(path: string, entry: FileEntry | null): void {
+    const key = keyOf(path);
+    const before = key in this.changes ? this.changes[key] : this.base.get(key);
+    this.account(key, before ?? undefined, entry);
+    // A change that restores the base image's entry, or deletes what the base never had, is no change.
+    if (entry === null && !this.base.has(key)) Reflect.deleteProperty(this.changes, key);
+    else this.changes[key] = entry;
+  }
+
+  /** Moves a volume's used bytes from the entry that was at a path to the one that is. */
+  private account(key: string, before: FileEntry | null | undefined, after: FileEntry | null): void {
+    const delta = (after && !after.directory ? after.size : 0) - (before && !before.directory ? before.size : 0);
+    if (delta === 0) return;
+    const volume = this.volumeOf(before?.path ?? after?.path ?? key);
+    this.used.set(volume, this.usedBytes(volume) + delta);
+  }
+
+  private get root(): FileEntry {
+    return { path: '\\', directory: true, size: 0, attributes: 0, created: 0, modified: 0 };
+  }
+}
