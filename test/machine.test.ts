@@ -7,7 +7,9 @@ import { DEVICE_MESSAGE } from '../src/domain/device-status.js';
 import { CONNECTION_FLAGS } from '../src/domain/eligibility.js';
 import { PACKAGE_TYPE } from '../src/domain/package.js';
 import { PROGRAM_FLAG_WINDOWS_CE } from '../src/domain/program.js';
-import { handheldMachine } from '../src/agent/machine.js';
+import { handheldMachine, type DeviceMemory } from '../src/agent/machine.js';
+import type { OfferProgress } from '../src/agent/offer.js';
+import { PRISTINE, type DeviceState } from '../src/device/device-state.js';
 import { DownloadError, type DownloadedContent } from '../src/agent/downloader.js';
 import { writeCabinet } from '../src/device/cab.js';
 import { SiteRequestError, type PollAnswer } from '../src/agent/site-connection.js';
@@ -103,9 +105,9 @@ class FakeSite implements SitePort {
   }
 }
 
-function start(site: FakeSite, overrides: Parameters<typeof profile>[0] = {}) {
+function start(site: FakeSite, overrides: Parameters<typeof profile>[0] = {}, memory?: DeviceMemory) {
   const actor = createActor(handheldMachine, {
-    input: { profile: profile(overrides), deps: { site, random: seededRandom(1), logger: silentLogger() } },
+    input: { profile: profile(overrides), deps: { site, random: seededRandom(1), logger: silentLogger() }, ...(memory && { memory }) },
     clock: site.clock,
   });
   actor.start();
@@ -392,3 +394,55 @@ function extension(options: {
     configurationItems: options.items ?? [],
   };
 }
+
+describe('the device statechart after a simulator restart mid-offer (the progress its --state-dir kept)', () => {
+  /** What a device remembers after the simulator stopped with this package at `step`. */
+  const stoppedAt = (step: OfferProgress): DeviceMemory => ({
+    credentials: { uuid: 'u', auth: 'token-1', timestamp: '' },
+    outbox: [],
+    boot: 'b',
+    seq: 3,
+    done: {},
+    progress: { [PKG]: step },
+    state: PRISTINE,
+    reportsSentAt: {},
+  });
+
+  it('finishes a pending restart without downloading or running anything, keeping what the command changed', async () => {
+    const site = new FakeSite();
+    const changed = { ...PRISTINE, registry: { 'hklm\\software\\app': { values: {} } } } as unknown as DeviceState;
+    const device = start(site, {}, stoppedAt({ step: 'restartPending', state: changed, scriptToContinue: false }));
+    await site.clock.advance(10 * MINUTE);
+    expect(site.calls).to.not.include('download');
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.executionSucceeded]);
+    const { context } = device.getSnapshot();
+    expect(context.done).to.deep.equal({ [PKG]: true });
+    expect(context.progress).to.deep.equal({});
+    expect(context.state).to.equal(changed);
+  });
+
+  for (const step of [{ step: 'started' }, { step: 'restartPending', state: PRISTINE, scriptToContinue: true }] as OfferProgress[]) {
+    it(`reports a command cut off at ${step.step}${step.step === 'restartPending' ? ' (a script to continue)' : ''} as interrupted, and never runs it again`, async () => {
+      const site = new FakeSite();
+      const device = start(site, {}, stoppedAt(step));
+      await site.clock.advance(2 * HOUR);
+      expect(site.calls).to.not.include('download');
+      expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.executionFailed]);
+      expect(site.delivered.flat()[0]?.parameters.Reason).to.equal('InterruptedByDeviceRestart');
+      expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true });
+      expect(site.calls.filter((c) => c === 'instructions')).to.have.length(1);
+    });
+  }
+
+  it('marks each step as it records its message: started with 11031, handled with 11035', async () => {
+    const site = new FakeSite();
+    site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.exe' }));
+    site.answerDownload = () => Promise.resolve(SETUP);
+    const device = start(site, { programBehaviour: { exitCodes: [{ code: 0, weight: 1 }], durationSeconds: { min: 60, max: 60 }, restartSeconds: 90 } });
+    await site.clock.advance(30_000);
+    expect(device.getSnapshot().context.progress).to.deep.equal({ [PKG]: { step: 'started' } });
+    await site.clock.advance(2 * MINUTE);
+    expect(device.getSnapshot().context.progress).to.deep.equal({});
+    expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true });
+  });
+});
