@@ -33,7 +33,6 @@ import {
   runFleetOrShard,
   SHARD_LOST_EXIT_CODE,
   type ShardOptions,
-  type ShardsSummary,
 } from './shard.js';
 import { collectThreshold, judgeThresholds, renderThresholds, THRESHOLD_FAILED_EXIT_CODE, type Threshold } from './thresholds.js';
 
@@ -93,7 +92,7 @@ const shardOptions = {
 const runIdOption = new Option('--run-id <id>', 'names the run in Redis: one per run').env('MLC_SIM_RUN_ID').default('mlc-sim');
 
 /** Prints the report's verdict: shards lost, thresholds failed, each with its exit code (a lost shard's first). */
-function judge(report: FleetReport & { shards?: ShardsSummary }, thresholds: readonly Threshold[] | undefined): void {
+function judge(report: FleetReport, thresholds: readonly Threshold[] | undefined): void {
   if (report.shards) console.log(`\n${renderShards(report.shards)}`);
   const results = judgeThresholds(thresholds ?? [], report);
   if (results.length > 0) console.log(`\n${renderThresholds(results)}`);

@@ -1,3 +1,4 @@
+import { renderShards } from './shard.js';
 import { ADVERTISEMENT_STATES, STATE_NAMES } from '../src/domain/status-message.js';
 import { CHART_ASSETS, inlineScript, PAGE_STYLE } from './charts/assets.js';
 import { OUTCOME_GROUPS } from './report-timeline.js';
@@ -37,6 +38,7 @@ ${report.scenario?.description ? `<p>${escape(report.scenario.description)}</p>`
   )}), seed ${report.seed};
 ${report.clock === 'real' ? 'real time' : 'simulated'} ${escape(report.start)} → ${escape(report.end)}, ${report.wallSeconds.toFixed(1)} s wall;
 ${report.roundComplete ? 'every device completed a poll cycle' : `${report.devicesCycled} of ${report.devices} devices completed a poll cycle`}.</p>
+${report.shards ? `<p class="${report.shards.lost.length > 0 ? 'warning' : 'meta'}">${escape(renderShards(report.shards)).replaceAll('\n', '<br>')}</p>` : ''}
 <h2>Advertisement status</h2>
 ${table([...ADVERTISEMENT_COLUMNS], report.advertisements.map(advertisementRow))}
 <h2>Devices by ConfigMgr advertisement state</h2>

@@ -15,6 +15,7 @@ import {
 import { adminClient, allPages } from '../src/admin/client.js';
 import type { AdvertisementStatus, PlatformStorage } from '../src/admin/contract.js';
 import type { LatencySummary } from './latency.js';
+import type { ShardsSummary } from './shard.js';
 import { outcomeCurve, type OutcomePoint, type RunWindow } from './report-timeline.js';
 
 /** How fast an advertisement reached its targeted devices, from the moment it was available. */
@@ -99,6 +100,8 @@ export interface FleetReport {
   windows: RunWindow[];
   /** Free storage per platform and volume, from the devices' latest machine inventory (empty without the admin API). */
   storage: PlatformStorage[];
+  /** For a report merged from shards: which were merged, and which were lost and why (simulator/shard.ts). */
+  shards?: ShardsSummary;
 }
 
 /** One status message in a device's history, as the drill-down shows it. */

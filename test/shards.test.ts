@@ -170,6 +170,10 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
     const report = await readReport(path.join(scratch, 'killed'));
     expect(report.devices).to.equal(20);
     expect(report.shards?.lost.map((l) => l.index)).to.deep.equal([1]);
+    // The HTML report says so too, above every figure it gives.
+    expect(await readFile(path.join(scratch, 'killed', 'report.html'), 'utf8')).to.match(
+      /<p class="warning">Shards: 1 of 2 merged; LOST 1: [^<]*<br> {2}shard 1\/2: stopped publishing/,
+    );
     expect((await shards[0]!.done).code).to.equal(0);
   });
 

@@ -21,6 +21,7 @@ export const PAGE_STYLE = `
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:1400px;color:#1d2433;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d8dde6;padding-bottom:.3rem}
 .meta{color:#56607a}.scroll{overflow-x:auto;max-width:100%}
+.warning{color:#8a1c1c;background:#fdecec;border-left:4px solid #c0392b;padding:.4rem .6rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{padding:.3rem .6rem;border-bottom:1px solid #e6e9ef;text-align:left}
 .n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f6fa}
 figure.chart{margin:1rem 0 1.5rem}figure.chart figcaption{color:#56607a;margin-top:.3rem}
