@@ -35,6 +35,8 @@ export interface ReplayOptions {
   slice?: FleetSlice;
   /** Where request latency is recorded; a worker sends its histograms on to be merged. */
   latency?: LatencyRecorder;
+  /** Idle devices sleep as dormant records (the default); the replay is the same either way. */
+  dormancy?: boolean;
 }
 
 /** Replays start here: a fixed instant, so a seed names the same moments every time. */
@@ -83,6 +85,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     random: random.fork(),
     logger: options.logger,
     staggerMs: scenario.staggerMs,
+    ...(options.dormancy !== undefined && { dormancy: options.dormancy }),
   });
   const timeline = new Timeline(scenario.timeline, {
     clock,
