@@ -7,7 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
+import type { IdleFleetFigures } from './idle-fleet.js';
 import { RESULT_PREFIX } from './section.js';
+import { marginalCosts } from './slope.js';
 
 interface Sizes {
   idle: { devices: number; settleSeconds: number; idleSeconds: number }[];
@@ -17,14 +19,14 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  idle: [1_000, 10_000, 100_000].map((devices) => ({ devices, settleSeconds: 20, idleSeconds: 10 })),
+  idle: [1_000, 10_000, 100_000, 1_000_000].map((devices) => ({ devices, settleSeconds: 20, idleSeconds: 10 })),
   round: [{ devices: 1_000 }, { devices: 10_000 }],
   throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 5, rounds: 3 }],
   replay: [1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })),
 };
 
 const SMOKE: Sizes = {
-  idle: [{ devices: 1_000, settleSeconds: 0, idleSeconds: 1 }],
+  idle: [1_000, 10_000].map((devices) => ({ devices, settleSeconds: 0, idleSeconds: 1 })),
   round: [{ devices: 50 }],
   throughput: [{ lifecycleDevices: 50, connections: 8, seconds: 1, rounds: 1 }],
   replay: [1, 2].map((workers) => ({ devices: 20, hours: 2, workers })),
@@ -72,7 +74,8 @@ const machine = {
   platform: `${os.platform()} ${os.release()}`,
 };
 console.log(`machine: ${JSON.stringify(machine)}${options.smoke ? ' (smoke sizes)' : ''}`);
-const results: Partial<Record<Section, Record<string, unknown>[]>> = {};
+/** Each section's rows, and figures derived from them (the idle fleet's marginal costs). */
+const results: Record<string, unknown[]> = {};
 for (const section of only) {
   const rows: Record<string, unknown>[] = [];
   for (const params of sizes[section]) {
@@ -84,6 +87,12 @@ for (const section of only) {
   // Throughput has many figures: one column per run reads better than one very wide row.
   if (section === 'throughput') console.table(Object.fromEntries(Object.entries(flatten(rows[0]!)).map(([k, v]) => [k, { value: v }])));
   else console.table(rows);
+  if (section === 'idle' && rows.length > 1) {
+    const costs = marginalCosts(rows as unknown as IdleFleetFigures[]);
+    console.log('\nidle: what each added device costs (flat: the same on every row)');
+    console.table(costs);
+    results.idleMarginalCosts = costs;
+  }
 }
 await mkdir('out', { recursive: true });
 await writeFile('out/bench.json', `${JSON.stringify({ machine, smoke: options.smoke ?? false, results }, null, 2)}\n`);
