@@ -66,7 +66,15 @@ const MIX = fleetMixSchema.parse({
 function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: () => void) {
   const connection = new SiteConnection({ serverUrl, clock, maxSockets: devices, onExchange });
   const random = seededRandom(1);
-  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 0 });
+  const fleet = new Fleet({
+    profiles: drawProfiles(MIX, devices, random.fork()),
+    site: sitePortOf(connection),
+    random,
+    logger: silentLogger(),
+    staggerMs: 0,
+    // On the eager clock every timer fires at once: a device must not sleep and wake again for every poll.
+    dormancy: !(clock instanceof EagerClock),
+  });
   return { fleet, connection };
 }
 

@@ -88,7 +88,15 @@ function eagerFleet(serverUrl: string, devices: number, connections: number) {
     },
   });
   const random = seededRandom(1);
-  const fleet = new Fleet({ profiles: drawProfiles(MIX, devices, random.fork()), site: sitePortOf(connection), random, logger: silentLogger(), staggerMs: 0 });
+  // On the eager clock a device's next poll is due at once, however far off its interval says: it never sleeps.
+  const fleet = new Fleet({
+    profiles: drawProfiles(MIX, devices, random.fork()),
+    site: sitePortOf(connection),
+    random,
+    logger: silentLogger(),
+    staggerMs: 0,
+    dormancy: false,
+  });
   return { fleet, counts: () => ({ requests, latency: latency.summary() }) };
 }
 

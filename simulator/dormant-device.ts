@@ -24,7 +24,7 @@ export interface DeviceHost {
   watch(device: DormantDevice, handheld: Handheld): void;
 }
 
-/** A device sleeps only when its next poll is at least this far off: a back-to-back fleet never does. */
+/** A device sleeps only when its next poll is at least this far off: waking costs more than a short wait. */
 const SLEEP_AT_LEAST_MS = 60_000;
 
 /**

@@ -63,6 +63,8 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     random: random.fork(),
     logger: options.logger,
     staggerMs: options.staggerMs,
+    // Back to back, every timer fires at once: a device would sleep and wake again for every poll.
+    dormancy: !options.backToBack,
   });
   const onProgress = options.onProgress;
   const progress =
