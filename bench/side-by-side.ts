@@ -63,8 +63,9 @@ const MIX = fleetMixSchema.parse({
   connectivity: [{ kind: 'wlan', bandwidthKBps: 250, weight: 1 }],
 });
 
-function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: () => void) {
-  const connection = new SiteConnection({ serverUrl, clock, maxSockets: devices, onExchange });
+/** `devices` devices from first poll on; `sockets` connections to the site (a fleet's default without it). */
+function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: () => void, sockets?: number) {
+  const connection = new SiteConnection({ serverUrl, clock, onExchange, ...(sockets !== undefined && { maxSockets: sockets }) });
   const random = seededRandom(1);
   const fleet = new Fleet({
     profiles: drawProfiles(MIX, devices, random.fork()),
@@ -81,7 +82,7 @@ function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: (
 /** The fleet polling back to back: requests and CPU over a window after its warm-up. */
 async function fleetThroughput(serverUrl: string, connections: number, seconds: number) {
   let requests = 0;
-  const { fleet, connection } = fleetOf(serverUrl, connections, new EagerClock(), () => requests++);
+  const { fleet, connection } = fleetOf(serverUrl, connections, new EagerClock(), () => requests++, connections);
   await sleep(FLEET_WARM_UP_MS);
   const [cpu, counted, started] = [process.cpuUsage(), requests, performance.now()];
   await sleep(seconds * 1000);

@@ -8,9 +8,6 @@ import { randomFromState, type Random, type RandomState } from '../src/random.js
 /** What a device is while it sleeps: its whole context but the world it runs in. */
 export type RestingContext = Omit<HandheldContext, 'deps'>;
 
-/** A device's state at the top level of its statechart (`offer` for any stage of handling an advertisement). */
-export type DeviceState = string;
-
 /** What every device of a fleet shares. */
 export interface DeviceHost {
   site: SitePort;
@@ -64,8 +61,8 @@ export class DormantDevice {
     return this.handheld === null;
   }
 
-  /** The device's top-level state. */
-  get state(): DeviceState {
+  /** The device's state at the top level of its statechart (`offer` for any stage of handling an advertisement). */
+  get state(): string {
     if (!this.handheld) return 'idle';
     const value = this.handheld.getSnapshot().value;
     // Inside a compound state the value is an object whose one key is the top-level state.
@@ -101,9 +98,8 @@ export class DormantDevice {
     this.host.watch(this, handheld);
     if (this.host.sleeps) {
       handheld.subscribe((snapshot) => {
-        if (snapshot.value !== 'idle' || awaitsAnswer(handheld)) return;
+        if (snapshot.value !== 'idle' || snapshot.context.pollDueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS || awaitsAnswer(handheld)) return;
         const { deps, ...resting } = snapshot.context;
-        if (resting.pollDueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS) return;
         this.resting = resting;
         this.randomState = deps.random.state();
         this.handheld = null;
