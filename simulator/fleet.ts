@@ -145,7 +145,9 @@ export class Fleet {
   }
 
   progress(): FleetProgress {
-    return { devices: this.size, cycled: this.devicesCycled, states: this.stateCounts(), asleep: this.devices.filter((device) => device.asleep).length };
+    let asleep = 0;
+    for (const device of this.devices) if (device.asleep) asleep++;
+    return { devices: this.size, cycled: this.devicesCycled, states: this.stateCounts(), asleep };
   }
 
   stop(): void {
