@@ -11,20 +11,17 @@
 // and the runtime's warm-up are not what a load test of minutes sees.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { identificationOf } from '../src/agent/device-identity.js';
-import { SiteConnection, type Credentials } from '../src/agent/site-connection.js';
+import { SiteConnection } from '../src/agent/site-connection.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
-import { devicePoll } from '../src/protocol/documents/device-poll.js';
-import { CLIENT_VERSION, HEADERS, MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { seededRandom } from '../src/random.js';
-import { realClock } from '../src/time/clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
 import { drawProfiles } from '../simulator/fleet-mix.js';
 import { Fleet } from '../simulator/fleet.js';
 import { LatencyRecorder } from '../simulator/latency.js';
 import { runInWorkers } from '../simulator/workers.js';
 import { POLL_MIX } from './poll-mix.js';
+import { knownDevicePoll } from './known-device-poll.js';
 import { round, section } from './section.js';
 import { startSiteProcess, type SiteProcess } from './site-process.js';
 
@@ -86,12 +83,14 @@ function eagerFleet(serverUrl: string, devices: number, connections: number) {
     },
   });
   const random = seededRandom(1);
+  // On the eager clock a device's next poll is due at once, however far off its interval says: it never sleeps.
   const fleet = new Fleet({
     profiles: drawProfiles(POLL_MIX, devices, random.fork()),
     site: sitePortOf(connection),
     random,
     logger: silentLogger(),
     staggerMs: 0,
+    dormancy: false,
   });
   return { fleet, counts: () => ({ requests, latency: latency.summary() }) };
 }
@@ -166,32 +165,19 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
   };
 
   // The same poll from autocannon: one known device's DevicePoll, sent as fast as the connections allow.
-  const device = new SiteConnection({ serverUrl: site.url, clock: realClock });
-  const identification = identificationOf({ ...drawProfiles(POLL_MIX, 1, seededRandom(1))[0]!, id: 'BENCH-AUTOCANNON' });
-  const first = await device.poll({ uuid: identification.id, auth: '', timestamp: '' }, identification);
-  const credentials: Credentials = { uuid: identification.id, auth: first.auth ?? '', timestamp: first.timestamp ?? '' };
+  const known = await knownDevicePoll(site.url, POLL_MIX, 'BENCH-AUTOCANNON');
+  const { device, credentials, first } = known;
   const cannonPolls = async () => {
     const cpu = new CpuMeter(site);
     // autocannon's types know neither `warmup` nor that the promise it returns also emits its run's events.
     const run = autocannon({
-      url: device.url.href,
+      url: known.url,
       method: 'POST',
       connections,
       duration: seconds,
       warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
-      headers: {
-        'content-type': 'text/xml; charset=utf-8',
-        [HEADERS.uuid]: credentials.uuid,
-        [HEADERS.auth]: credentials.auth,
-        [HEADERS.timestamp]: credentials.timestamp,
-        [HEADERS.clientVersion]: CLIENT_VERSION,
-        [HEADERS.action]: 'Poll',
-      },
-      body: devicePoll.encode({
-        managementSystem: MANAGEMENT_SYSTEM,
-        identification,
-        connection: { authorizationToken: credentials.auth, timestamp: credentials.timestamp },
-      }),
+      headers: known.headers,
+      body: known.body,
     } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
     // The main run starts after the warm-up.
     run.on('start', cpu.start);

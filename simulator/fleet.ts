@@ -1,10 +1,11 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
-import { startHandheld, type Handheld } from '../src/agent/handheld.js';
+import type { Handheld } from '../src/agent/handheld.js';
 import { memoryOf, type DeviceMemory } from '../src/agent/machine.js';
 import type { SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
 import type { DeviceStateStore } from './device-state-store.js';
+import { DormantDevice, type DeviceHost } from './dormant-device.js';
 import type { FleetReport } from './report.js';
 
 /** Which share of a fleet one worker or shard runs (`--workers`, `--shard`): device i belongs to slice i mod `of`. */
@@ -22,6 +23,8 @@ export interface FleetProgress {
   devices: number;
   cycled: number;
   states: Record<string, number>;
+  /** Devices asleep as dormant records (see DormantDevice). */
+  asleep: number;
 }
 
 export interface FleetOptions {
@@ -36,49 +39,58 @@ export interface FleetOptions {
   staggerMs: number;
   /** Where devices remember their outboxes across simulator restarts (`--state-dir`). */
   stateStore?: DeviceStateStore;
+  /**
+   * Whether idle devices sleep as compact records until their next poll (see DormantDevice): the default. Off, every
+   * device is a live statechart throughout; the events are the same either way.
+   */
+  dormancy?: boolean;
 }
 
-/** Many handhelds in one process: one actor each, sharing the site port (and its clock) and the root logger. */
+/**
+ * Many handhelds in one process, sharing the site port (and its clock) and the root logger: each a statechart while
+ * it has something to do, and a dormant record while it waits for a poll.
+ */
 export class Fleet {
-  readonly handhelds: Handheld[];
+  readonly devices: DormantDevice[];
   /** Devices through a whole poll cycle begun since `roundSince`: polled, handled offers, reported, idle again. */
   private readonly cycled = new Set<string>();
   private roundSince = -Infinity;
 
   constructor(options: FleetOptions) {
     const start = options.site.clock.now();
-    this.handhelds = options.profiles.flatMap((profile, index) => {
+    const store = options.stateStore;
+    const host: DeviceHost = {
+      site: options.site,
+      logger: options.logger,
+      startedAt: start,
+      sleeps: options.dormancy ?? true,
+      watch: (device, handheld) => {
+        this.watch(device, handheld, store);
+      },
+    };
+    // Every device draws its stagger and its stream, in the slice or not: a slice's devices are the whole fleet's.
+    this.devices = options.profiles.flatMap((profile, index) => {
       const firstPollAt = start + Math.round(options.random.next() * options.staggerMs);
       const random = options.random.fork();
-      if (!isInSlice(index, options.slice)) return [];
-      const store = options.stateStore;
-      const memory = store?.load(profile.id);
-      const handheld = startHandheld({
-        profile,
-        ...(memory && { memory }),
-        firstPollAt,
-        deps: {
-          site: options.site,
-          random,
-          logger: options.logger.child({ device: profile.id }),
-        },
-      });
-      let remembered: DeviceMemory | undefined = memory;
-      handheld.subscribe((snapshot) => {
-        const { lastPollAt, outbox } = snapshot.context;
-        // What a device must remember changes when it records, delivers, finishes a package or reports: save then.
-        if (store && changed(remembered, snapshot.context)) {
-          remembered = memoryOf(snapshot.context);
-          store.save(profile.id, remembered);
-        }
-        if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outbox.length === 0) this.cycled.add(profile.id);
-      });
-      return [handheld];
+      return isInSlice(index, options.slice) ? [new DormantDevice(profile, host, random, firstPollAt, store?.load(profile.id))] : [];
+    });
+  }
+
+  /** Follows a live device: saves what it must remember as it changes, and counts its finished poll cycles. */
+  private watch(device: DormantDevice, handheld: Handheld, store: DeviceStateStore | undefined): void {
+    handheld.subscribe((snapshot) => {
+      const { lastPollAt, outbox } = snapshot.context;
+      // What a device must remember changes when it records, delivers, finishes a package or reports: save then.
+      if (store && changed(device.memory, snapshot.context)) {
+        device.memory = memoryOf(snapshot.context);
+        store.save(device.profile.id, device.memory);
+      }
+      if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outbox.length === 0) this.cycled.add(device.profile.id);
     });
   }
 
   get size(): number {
-    return this.handhelds.length;
+    return this.devices.length;
   }
 
   /** Starts counting a new round: only poll cycles begun from `since` (e.g. after a site change) count. */
@@ -89,7 +101,7 @@ export class Fleet {
 
   /** Every device has finished a poll cycle begun in this round. */
   get roundComplete(): boolean {
-    return this.cycled.size === this.handhelds.length;
+    return this.cycled.size === this.devices.length;
   }
 
   get devicesCycled(): number {
@@ -100,8 +112,9 @@ export class Fleet {
   statusCounts(): { generated: number; pending: number } {
     let generated = 0;
     let pending = 0;
-    for (const handheld of this.handhelds) {
-      const { seq, outbox } = handheld.getSnapshot().context;
+    for (const device of this.devices) {
+      // A device not started yet has generated what it remembered from an earlier run, if anything.
+      const { seq, outbox } = device.context ?? device.memory ?? { seq: 0, outbox: [] };
       generated += seq;
       pending += outbox.length;
     }
@@ -111,22 +124,14 @@ export class Fleet {
   /** Devices by top-level statechart state (`offer` for any stage of handling an advertisement). */
   stateCounts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const handheld of this.handhelds) {
-      const value = handheld.getSnapshot().value;
-      // Inside a compound state the value is an object whose one key is the top-level state.
-      const [state] = typeof value === 'string' ? [value] : Object.keys(value);
-      if (state !== undefined) counts[state] = (counts[state] ?? 0) + 1;
-    }
+    for (const { state } of this.devices) counts[state] = (counts[state] ?? 0) + 1;
     return counts;
   }
 
   /** Devices by platform. */
   platformCounts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const handheld of this.handhelds) {
-      const { platform } = handheld.getSnapshot().context.profile;
-      counts[platform] = (counts[platform] ?? 0) + 1;
-    }
+    for (const { profile } of this.devices) counts[profile.platform] = (counts[profile.platform] ?? 0) + 1;
     return counts;
   }
 
@@ -145,11 +150,13 @@ export class Fleet {
   }
 
   progress(): FleetProgress {
-    return { devices: this.size, cycled: this.devicesCycled, states: this.stateCounts() };
+    let asleep = 0;
+    for (const device of this.devices) if (device.asleep) asleep++;
+    return { devices: this.size, cycled: this.devicesCycled, states: this.stateCounts(), asleep };
   }
 
   stop(): void {
-    for (const handheld of this.handhelds) handheld.stop();
+    for (const device of this.devices) device.stop();
   }
 }
 

@@ -68,6 +68,8 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
     random: random.fork(),
     logger: options.logger,
     staggerMs: options.staggerMs,
+    // Back to back, every timer fires at once: a device would sleep and wake again for every poll.
+    dormancy: !options.backToBack,
   });
   options.watcher?.watch({ fleet, clock, start, siteUrl: options.serverUrl, windows: [] });
   const onProgress = options.onProgress;

@@ -10,11 +10,11 @@ export function progressBar(totalMs: number): { update: (fleet: FleetProgress, s
   if (!process.stderr.isTTY) return null;
   const bar = new SingleBar({
     stream: process.stderr,
-    format: '{bar} {time} simulated | {cycled}/{devices} devices cycled | {states}',
+    format: '{bar} {time} simulated | {cycled}/{devices} devices cycled | {states} | {asleep} asleep',
     hideCursor: true,
     clearOnComplete: true,
   });
-  bar.start(totalMs, 0, { time: '0s', cycled: 0, devices: 0, states: '' });
+  bar.start(totalMs, 0, { time: '0s', cycled: 0, devices: 0, states: '', asleep: 0 });
   return {
     update: (fleet, simulatedMs) => {
       bar.update(Math.min(simulatedMs, totalMs), {
@@ -24,6 +24,7 @@ export function progressBar(totalMs: number): { update: (fleet: FleetProgress, s
         states: Object.entries(fleet.states)
           .map(([state, count]) => `${state} ${count}`)
           .join(', '),
+        asleep: fleet.asleep,
       });
     },
     stop: () => {

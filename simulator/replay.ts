@@ -39,6 +39,8 @@ export interface ReplayOptions {
   latency?: LatencyRecorder;
   /** The live dashboard (`--dashboard`), told of the run and of every exchange. */
   watcher?: RunWatcher;
+  /** Idle devices sleep as dormant records (the default); the replay is the same either way. */
+  dormancy?: boolean;
 }
 
 /** Replays start here: a fixed instant, so a seed names the same moments every time. */
@@ -89,6 +91,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     random: random.fork(),
     logger: options.logger,
     staggerMs: scenario.staggerMs,
+    ...(options.dormancy !== undefined && { dormancy: options.dormancy }),
   });
   options.watcher?.watch({ fleet, clock, start, siteUrl: server.url, windows: scenarioWindows(scenario.timeline) });
   const timeline = new Timeline(scenario.timeline, {

@@ -68,7 +68,12 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
     const states: Record<string, number> = {};
     for (const { progress: p } of progress) for (const [state, count] of Object.entries(p.states)) states[state] = (states[state] ?? 0) + count;
     run.onProgress(
-      { devices: progress.reduce((n, m) => n + m.progress.devices, 0), cycled: progress.reduce((n, m) => n + m.progress.cycled, 0), states },
+      {
+        devices: progress.reduce((n, m) => n + m.progress.devices, 0),
+        cycled: progress.reduce((n, m) => n + m.progress.cycled, 0),
+        states,
+        asleep: progress.reduce((n, m) => n + m.progress.asleep, 0),
+      },
       Math.min(...progress.map((m) => m.elapsedMs)),
     );
   };

@@ -1,5 +1,5 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 
 type Generator = ReturnType<typeof xoroshiro128plus>;
 
@@ -13,7 +13,12 @@ export interface Random {
   weighted<T>(choices: readonly { value: T; weight: number }[]): T;
   /** An independent generator derived from this one, e.g. one per device. */
   fork(): Random;
+  /** Where this generator is in its stream: four 32-bit integers, from which `randomFromState` goes on exactly. */
+  state(): RandomState;
 }
+
+/** A generator's place in its stream (xoroshiro128+: four 32-bit integers), e.g. a sleeping device's. */
+export type RandomState = readonly number[];
 
 /** A class, not closures: every handheld holds one, so its methods live once on the prototype. */
 class SeededRandom implements Random {
@@ -42,10 +47,19 @@ class SeededRandom implements Random {
   fork(): Random {
     return seededRandom(this.generator.next());
   }
+
+  state(): RandomState {
+    return this.generator.getState();
+  }
 }
 
 export function seededRandom(seed: number): Random {
   return new SeededRandom(xoroshiro128plus(seed));
+}
+
+/** The generator that goes on from `state` (see Random.state). */
+export function randomFromState(state: RandomState): Random {
+  return new SeededRandom(xoroshiro128plusFromState(state));
 }
 
 const FNV_OFFSET = 0x811c9dc5;

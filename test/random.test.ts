@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fnv1a32, hashUniform, seededRandom } from '../src/random.js';
+import { fnv1a32, hashUniform, randomFromState, seededRandom } from '../src/random.js';
 
 describe('randomness', () => {
   describe('hashUniform: a draw that is a pure function of what it is about', () => {
@@ -66,6 +66,17 @@ describe('randomness', () => {
       expect(draw(3)).to.not.deep.equal(draw(4));
       const [a1, , b1] = draw(3);
       expect(a1).to.not.equal(b1);
+    });
+
+    it('goes on exactly from where a stream stood, given its state (a sleeping device’s)', () => {
+      const stream = seededRandom(9).fork();
+      stream.next();
+      const state = stream.state();
+      expect(state).to.have.length(4);
+      const resumed = randomFromState(state);
+      const next = () => [stream.next(), stream.int(1, 6), stream.fork().next()];
+      const again = () => [resumed.next(), resumed.int(1, 6), resumed.fork().next()];
+      expect(again()).to.deep.equal(next());
     });
   });
 });

@@ -74,8 +74,8 @@ describe('a fleet against a server that knows only the documented protocol', fun
     expect(complete, 'every device finished a poll cycle').to.equal(true);
     for (const [endpoint, figures] of Object.entries(latency)) expect(figures.errors, `${endpoint} errors`).to.equal(0);
     expect(server.devices.size).to.equal(12);
-    for (const handheld of fleet.handhelds) {
-      const uuid = deviceUuidOf(handheld.getSnapshot().context.profile);
+    for (const device of fleet.devices) {
+      const uuid = deviceUuidOf(device.profile);
       const ids = server.statuses.filter((s) => s.uuid === uuid).map((s) => s.messageID);
       expect(ids, uuid).to.deep.equal([DEVICE_MESSAGE.downloadStarting, DEVICE_MESSAGE.downloadSucceeded, DEVICE_MESSAGE.executionSucceeded]);
       expect(
@@ -94,8 +94,8 @@ describe('a fleet against a server that knows only the documented protocol', fun
     const desktops = fleetMixSchema.parse({ ...MIX, platforms: [{ platform: 'Windows XP', osVersion: '5.1.2600', weight: 1 }] });
     const { complete, fleet } = await runFleet(server.origin, 3, desktops);
     expect(complete).to.equal(true);
-    for (const handheld of fleet.handhelds) {
-      const uuid = deviceUuidOf(handheld.getSnapshot().context.profile);
+    for (const device of fleet.devices) {
+      const uuid = deviceUuidOf(device.profile);
       expect(server.devices.get(uuid)).to.include({ Platform: 'Windows XP' });
       const statuses = server.statuses.filter((s) => s.uuid === uuid).map((s) => [s.messageID, s.parameters.Reason]);
       expect(statuses, uuid).to.deep.equal([[DEVICE_MESSAGE.packageRefused, 'PlatformNotSupported']]);
@@ -121,7 +121,7 @@ describe('a fleet against a server that knows only the documented protocol', fun
       // At least one poll and five retries per device (the documented defaults: no poll response ever set others).
       expect(latency.Poll!.count).to.be.at.least(3 * 6);
       expect(latency.Poll!.errors).to.equal(latency.Poll!.count);
-      expect(fleet.handhelds.every((h) => h.getSnapshot().context.packages.length === 0)).to.equal(true);
+      expect(fleet.devices.every((device) => device.context?.packages.length === 0)).to.equal(true);
     } finally {
       garbage.close();
     }

@@ -1,5 +1,6 @@
 import type { InspectionEvent } from 'xstate';
 import type { Handheld } from '../../src/agent/handheld.js';
+import type { DormantDevice } from '../dormant-device.js';
 import type { Fleet } from '../fleet.js';
 
 /** The events a device has been through since someone first asked for it. */
@@ -21,8 +22,10 @@ export interface DeviceView {
  * nothing.
  */
 export class DeviceViews {
-  private byId: Map<string, Handheld> | null = null;
+  private byId: Map<string, DormantDevice> | null = null;
   private readonly events = new Map<string, { time: string; type: string }[]>();
+  /** The statechart each watched device's events come from: a device that slept and woke has a new one. */
+  private readonly inspected = new Map<string, Handheld>();
 
   constructor(
     private readonly fleet: Fleet,
@@ -30,40 +33,49 @@ export class DeviceViews {
   ) {}
 
   view(id: string): DeviceView | null {
-    this.byId ??= new Map(this.fleet.handhelds.map((h) => [h.getSnapshot().context.profile.id, h]));
-    const handheld = this.byId.get(id);
-    if (!handheld) return null;
-    const events = this.eventsOf(id, handheld);
-    const { value, context } = handheld.getSnapshot();
+    this.byId ??= new Map(this.fleet.devices.map((d) => [d.profile.id, d]));
+    const device = this.byId.get(id);
+    if (!device) return null;
+    const events = this.eventsOf(id, device);
+    const context = device.context;
+    const live = device.live?.getSnapshot().value;
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       id,
-      platform: context.profile.platform,
-      state: stateName(value),
-      context: {
-        'current package': context.current || null,
-        'packages listed': context.packages.length,
-        'queued this round': context.queue.length,
-        'packages handled': Object.keys(context.done).length,
-        'files changed': Object.keys(context.state.files).length,
-        'registry keys changed': Object.keys(context.state.registry).length,
-        'status messages sent': context.seq,
-        'in the outbox': context.outbox.length,
-        'failed attempts of this poll': context.attempts,
-        'first poll': iso(context.firstPollAt),
-        'last poll': iso(context.lastPollAt),
-      },
+      platform: device.profile.platform,
+      state: live === undefined ? device.state : stateName(live),
+      context: context
+        ? {
+            'current package': context.current || null,
+            'packages listed': context.packages.length,
+            'queued this round': context.queue.length,
+            'packages handled': Object.keys(context.done).length,
+            'files changed': Object.keys(context.state.files).length,
+            'registry keys changed': Object.keys(context.state.registry).length,
+            'status messages sent': context.seq,
+            'in the outbox': context.outbox.length,
+            'failed attempts of this poll': context.attempts,
+            'first poll': iso(context.firstPollAt),
+            'last poll': iso(context.lastPollAt),
+            'asleep until its poll': device.asleep ? 'yes' : 'no',
+          }
+        : { 'first poll': 'not yet', 'asleep until its poll': 'yes' },
       events: [...events],
     };
   }
 
-  private eventsOf(id: string, handheld: Handheld): { time: string; type: string }[] {
+  /** Events of the device's live statechart from the first time it is looked at (none happen while it sleeps). */
+  private eventsOf(id: string, device: DormantDevice): { time: string; type: string }[] {
     let events = this.events.get(id);
     if (!events) {
-      const kept: { time: string; type: string }[] = [];
-      events = kept;
-      this.events.set(id, kept);
-      handheld.system.inspect((inspection: InspectionEvent) => {
+      events = [];
+      this.events.set(id, events);
+    }
+    const live = device.live;
+    if (live && this.inspected.get(id) !== live) {
+      this.inspected.set(id, live);
+      const kept = events;
+      live.system.inspect((inspection: InspectionEvent) => {
         if (inspection.type !== '@xstate.event') return;
         kept.push({ time: new Date(this.clock.now()).toISOString(), type: inspection.event.type });
         if (kept.length > EVENTS_KEPT) kept.shift();

@@ -46,6 +46,11 @@ export interface HandheldInput {
   firstPollAt?: number;
   /** What the device remembered when the simulator last stopped. */
   memory?: DeviceMemory;
+  /**
+   * When the simulator started the device (its boot, in status message Sequences). Defaults to now; a fleet that
+   * starts a device only when its first poll falls due (simulator/dormant-device.ts) gives its own start.
+   */
+  startedAt?: number;
 }
 
 /** The part of a device's context it must remember across a restart. */
@@ -88,13 +93,18 @@ export interface HandheldContext {
   /** When the first poll is due; every later one follows from the start of the cycle before (see nextPollAt). */
   firstPollAt: number;
   lastPollAt: number | null;
+  /** When the poll the device waits for in idle is due: drawn on entering idle. */
+  pollDueAt: number;
 }
+
+/** Every event a handheld takes: answers from its site line, its offer's requests, and a wake-up from sleep. */
+export type HandheldEvent = SiteAnswer | OfferEvent | { type: 'poll.due' };
 
 const now = (context: HandheldContext) => context.deps.site.clock.now();
 const lineOf = ({ context }: { context: HandheldContext }) => siteLineOf(context.deps.site);
 
 /** What an offer starts from: the instructions that brought the device to it. */
-function offerInputOf(context: HandheldContext, event: SiteAnswer | OfferEvent): OfferInput {
+function offerInputOf(context: HandheldContext, event: HandheldEvent): OfferInput {
   if (event.type !== 'fetchInstructions.done') throw new Error(`an offer starts from its instructions, not from ${event.type}`);
   return {
     packageId: context.current,
@@ -117,11 +127,11 @@ export const handheldMachine = setup({
   types: {
     context: {} as HandheldContext,
     input: {} as HandheldInput,
-    events: {} as SiteAnswer | OfferEvent,
+    events: {} as HandheldEvent,
   },
   actors: { handleOffer: offerMachine },
   delays: {
-    untilNextPoll: ({ context }) => Math.max(0, nextPollAt(context) - now(context)),
+    untilNextPoll: ({ context }) => Math.max(0, context.pollDueAt - now(context)),
     retryDelay: ({ context }) => retryDelay(context.settings.client.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
   },
   guards: {
@@ -156,6 +166,7 @@ export const handheldMachine = setup({
     })),
     countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
     resetAttempts: assign({ attempts: 0, retryAfterMs: null }),
+    schedulePoll: assign({ pollDueAt: ({ context }) => nextPollAt(context) }),
     notePollStarted: assign({ lastPollAt: ({ context }) => now(context), reidentified: false }),
     /** The site no longer knows the token: the next poll introduces the device afresh, as its first did. */
     forgetCredentials: assign({ credentials: ({ context }) => ({ uuid: context.credentials.uuid, auth: '', timestamp: '' }), reidentified: true }),
@@ -233,7 +244,7 @@ export const handheldMachine = setup({
     progress: NOTHING_IN_PROGRESS,
     state: PRISTINE,
     outbox: EMPTY_OUTBOX,
-    boot: input.deps.site.clock.now().toString(36),
+    boot: (input.startedAt ?? input.deps.site.clock.now()).toString(36),
     seq: 0,
     reportsSentAt: {},
     ...input.memory,
@@ -242,6 +253,8 @@ export const handheldMachine = setup({
     retryAfterMs: null,
     firstPollAt: input.firstPollAt ?? input.deps.site.clock.now(),
     lastPollAt: null,
+    // Drawn on entering idle, the initial state.
+    pollDueAt: Number.NaN,
   }),
   on: {
     'offer.record': [{ guard: { type: 'deferralAlreadySaid', params: ({ event }) => event } }, { actions: { type: 'record', params: ({ event }) => event } }],
@@ -255,8 +268,11 @@ export const handheldMachine = setup({
   initial: 'idle',
   states: {
     idle: {
+      entry: 'schedulePoll',
       // The poll interval runs from the start of a poll cycle, not from its last retry.
       after: { untilNextPoll: { target: 'polling', actions: 'notePollStarted' } },
+      // A device the fleet put to sleep in idle (simulator/dormant-device.ts) is woken with this at pollDueAt.
+      on: { 'poll.due': { target: 'polling', actions: 'notePollStarted' } },
     },
 
     polling: {
@@ -378,7 +394,7 @@ export const handheldMachine = setup({
  * When the next poll is due: before the first poll, when the fleet staggered it; after that, the first whole
  * interval after the last cycle's start that is still ahead, so a cycle whose retries outlast the interval does not
  * poll again at once, and a staggered fleet keeps its stagger. ±2% jitter per poll keeps devices from drifting back
- * into step. Read once per wait, on entering idle.
+ * into step. Drawn once per wait, on entering idle.
  */
 function nextPollAt(context: HandheldContext): number {
   if (context.lastPollAt === null) return context.firstPollAt;

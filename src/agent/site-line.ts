@@ -93,6 +93,14 @@ const ANSWERS = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, {
   [K in Exchange]: { done: `${K}.done`; failed: `${K}.failed` };
 };
 
+/** The exchange in flight per device (statechart session) and kind, across every line. */
+const inFlight = new Map<string, Promise<unknown>>();
+
+/** Whether a device has an exchange out, so an answer is still to come to it. */
+export function awaitsAnswer(device: AnyActorRef): boolean {
+  return (Object.keys(EXCHANGES) as Exchange[]).some((type) => inFlight.has(`${device.sessionId} ${type}`));
+}
+
 /**
  * The devices' line to their site: an actor that runs each exchange a device's state asks for and sends the answer
  * back to that device as an event. One line serves every device of a port, as the connection's socket pool does.
@@ -106,8 +114,6 @@ const ANSWERS = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, {
  * every replay.
  */
 const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(({ input: port, receive }) => {
-  /** The exchange in flight per device (statechart) and kind. */
-  const inFlight = new Map<string, Promise<unknown>>();
   receive((request) => {
     const exchange = EXCHANGES[request.type] as (port: SitePort, request: SiteRequest) => Promise<unknown>;
     const answer = ANSWERS[request.type];

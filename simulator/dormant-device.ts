@@ -1,0 +1,160 @@
+import type { DeviceProfile } from '../src/agent/device-profile.js';
+import { resumeHandheld, startHandheld, type Handheld } from '../src/agent/handheld.js';
+import type { DeviceMemory, HandheldContext, HandheldDependencies } from '../src/agent/machine.js';
+import { awaitsAnswer, type SitePort } from '../src/agent/site-line.js';
+import type { Logger } from '../src/logging.js';
+import { randomFromState, type Random, type RandomState } from '../src/random.js';
+
+/** What a device is while it sleeps: its whole context but the world it runs in. */
+export type RestingContext = Omit<HandheldContext, 'deps'>;
+
+/** What every device of a fleet shares. */
+export interface DeviceHost {
+  site: SitePort;
+  /** The fleet's logger; each live device logs through a child naming it. */
+  logger: Logger;
+  /** When the fleet started: every device's boot, whenever its statechart first starts. */
+  startedAt: number;
+  /** Whether devices sleep between polls; without it each is a live statechart from start to stop. */
+  sleeps: boolean;
+  /** Called each time a device's statechart starts (or starts again after sleeping), before it runs. */
+  watch(device: DormantDevice, handheld: Handheld): void;
+}
+
+/** A device sleeps only when its next poll is at least this far off: waking costs more than a short wait. */
+const SLEEP_AT_LEAST_MS = 60_000;
+
+/**
+ * One device of a fleet: a live statechart while it has something to do, and a dormant record while it waits in idle
+ * for a poll at least a minute off. The record is what the device is in idle (its context, whatever that holds, less
+ * the site, logger and random generator it was given), where its random stream stands, and when its poll is due: a
+ * clock timer for that moment starts the statechart again in idle from the record, and wakes it with `poll.due`,
+ * which does what the statechart's own poll timer would have. Nothing is drawn or timed differently: a replay is
+ * the same with sleeping devices and without, event for event (a spec holds it to that). A device whose first poll
+ * has not come yet has never had a statechart: it starts from its input when that poll falls due.
+ *
+ * A device goes to sleep only with no answer to come (a delivery still out in idle keeps it awake until answered),
+ * so nothing it would have been sent is lost.
+ */
+export class DormantDevice {
+  private handheld: Handheld | null = null;
+  /** What it is while asleep; undefined before its first start. */
+  private resting: RestingContext | undefined;
+  private randomState: RandomState;
+  private wakeTimer: unknown;
+
+  constructor(
+    readonly profile: DeviceProfile,
+    private readonly host: DeviceHost,
+    random: Random,
+    private readonly firstPollAt: number,
+    /** What it remembered across a simulator restart (--state-dir) when last saved; the fleet keeps this current. */
+    public memory: DeviceMemory | undefined,
+  ) {
+    this.randomState = random.state();
+    if (host.sleeps) this.sleepUntil(firstPollAt);
+    else this.run(startHandheld(this.input(random)));
+  }
+
+  /** Whether it is a dormant record now (before its first start too), not a live statechart. */
+  get asleep(): boolean {
+    return this.handheld === null;
+  }
+
+  /** The device's state at the top level of its statechart (`offer` for any stage of handling an advertisement). */
+  get state(): string {
+    if (!this.handheld) return 'idle';
+    const value = this.handheld.getSnapshot().value;
+    // Inside a compound state the value is an object whose one key is the top-level state.
+    return typeof value === 'string' ? value : (Object.keys(value)[0] ?? '');
+  }
+
+  /** Its statechart while it is live (the dashboard inspects it); null while it sleeps. */
+  get live(): Handheld | null {
+    return this.handheld;
+  }
+
+  /** Its context, live or resting; null before its statechart first started. */
+  get context(): RestingContext | null {
+    return this.handheld?.getSnapshot().context ?? this.resting ?? null;
+  }
+
+  stop(): void {
+    this.handheld?.stop();
+    this.host.site.clock.clearTimeout(this.wakeTimer);
+  }
+
+  private input(random: Random) {
+    return {
+      profile: this.profile,
+      deps: this.dependencies(random),
+      firstPollAt: this.firstPollAt,
+      startedAt: this.host.startedAt,
+      ...(this.memory && { memory: this.memory }),
+    };
+  }
+
+  private dependencies(random: Random): HandheldDependencies {
+    return new DeviceWorld(this.host.site, random, this.host.logger.child({ device: this.profile.id }));
+  }
+
+  private run(handheld: Handheld): void {
+    this.handheld = handheld;
+    this.host.watch(this, handheld);
+    if (this.host.sleeps) {
+      handheld.subscribe((snapshot) => {
+        if (snapshot.value !== 'idle' || snapshot.context.pollDueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS || awaitsAnswer(handheld)) return;
+        const { deps, ...resting } = snapshot.context;
+        this.resting = resting;
+        this.randomState = deps.random.state();
+        this.handheld = null;
+        handheld.stop();
+        this.sleepUntil(resting.pollDueAt);
+      });
+    }
+  }
+
+  private sleepUntil(at: number): void {
+    this.wakeTimer = this.host.site.clock.setTimeout(() => {
+      this.wake();
+    }, at - this.host.site.clock.now());
+  }
+
+  private wake(): void {
+    this.wakeTimer = undefined;
+    const random = randomFromState(this.randomState);
+    const handheld = this.resting ? resumeHandheld({ ...this.resting, deps: this.dependencies(random) }) : startHandheld(this.input(random));
+    this.resting = undefined;
+    this.run(handheld);
+    handheld.send({ type: 'poll.due' });
+  }
+}
+
+/**
+ * A device's dependencies, with nothing for XState to walk into: restoring a snapshot visits every enumerable
+ * property reachable from the context (to revive actor references), and these reach the clock's every timer and
+ * the logger's streams. Private fields behind getters are not enumerable.
+ */
+class DeviceWorld implements HandheldDependencies {
+  readonly #site: SitePort;
+  readonly #random: Random;
+  readonly #logger: Logger;
+
+  constructor(site: SitePort, random: Random, logger: Logger) {
+    this.#site = site;
+    this.#random = random;
+    this.#logger = logger;
+  }
+
+  get site(): SitePort {
+    return this.#site;
+  }
+
+  get random(): Random {
+    return this.#random;
+  }
+
+  get logger(): Logger {
+    return this.#logger;
+  }
+}
