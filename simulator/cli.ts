@@ -158,6 +158,24 @@ async function dashboardOf(options: { dashboard?: true | number; workers: number
 
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
+/** The options `run` and `fleet` share: where devices remember, how the run is split, what it writes and shows. */
+function withFleetRunOptions(command: Command): Command {
+  return command
+    .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
+    .addOption(workersOption)
+    .addOption(wireLogOptions[0])
+    .addOption(wireLogOptions[1])
+    .option('--out <dir>', 'also write report.json and report.html to this directory')
+    .addOption(shardOptions.shard)
+    .addOption(shardOptions.shards)
+    .addOption(shardOptions.coordinator)
+    .addOption(runIdOption)
+    .addOption(thresholdOption)
+    .addOption(dashboardOption())
+    .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
+    .addOption(logLevelOption('warn'));
+}
+
 const program = new Command('mlc-sim')
   .description(
     'Simulated Windows Mobile / Windows CE handhelds (the ConfigMgr Mobile Device Legacy Client) against a stub\n' +
@@ -165,37 +183,26 @@ const program = new Command('mlc-sim')
   )
   .showHelpAfterError();
 
-program
-  .command('run')
-  .description('Replay a scenario in simulated time against an embedded stub site, and print the report.')
-  .argument('[scenario]', 'scenario file, YAML or JSON (see config/scenarios/)', path.join(CONFIG, 'scenarios', 'first-round.yaml'))
-  .option('--devices <n>', "number of handhelds (overrides the scenario's)", positiveInteger('--devices'))
-  .option('--seed <n>', "seed (overrides the scenario's): the same seed gives the same devices, events and report", positiveInteger('--seed'))
-  .option('--duration <hh:mm>', "simulated run length (overrides the scenario's)", (v) => parseOffset('--duration', v))
-  .option(
-    '--limit-hours <h>',
-    'for a scenario without a duration: report after this much simulated time even if devices are busy',
-    positiveNumber('--limit-hours'),
-    24,
-  )
-  .option(
-    '--speed <x>',
-    'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)',
-    positiveNumber('--speed'),
-  )
-  .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
-  .addOption(workersOption)
-  .addOption(wireLogOptions[0])
-  .addOption(wireLogOptions[1])
-  .option('--out <dir>', 'also write report.json and report.html to this directory')
-  .addOption(shardOptions.shard)
-  .addOption(shardOptions.shards)
-  .addOption(shardOptions.coordinator)
-  .addOption(runIdOption)
-  .addOption(thresholdOption)
-  .addOption(dashboardOption())
-  .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
-  .addOption(logLevelOption('warn'))
+withFleetRunOptions(
+  program
+    .command('run')
+    .description('Replay a scenario in simulated time against an embedded stub site, and print the report.')
+    .argument('[scenario]', 'scenario file, YAML or JSON (see config/scenarios/)', path.join(CONFIG, 'scenarios', 'first-round.yaml'))
+    .option('--devices <n>', "number of handhelds (overrides the scenario's)", positiveInteger('--devices'))
+    .option('--seed <n>', "seed (overrides the scenario's): the same seed gives the same devices, events and report", positiveInteger('--seed'))
+    .option('--duration <hh:mm>', "simulated run length (overrides the scenario's)", (v) => parseOffset('--duration', v))
+    .option(
+      '--limit-hours <h>',
+      'for a scenario without a duration: report after this much simulated time even if devices are busy',
+      positiveNumber('--limit-hours'),
+      24,
+    )
+    .option(
+      '--speed <x>',
+      'run at this many times real time, to watch or to pace a load (default: as fast as the site answers, repeatable)',
+      positiveNumber('--speed'),
+    ),
+)
   .addHelpText(
     'after',
     '\nExamples:\n' +
@@ -253,37 +260,26 @@ program
     },
   );
 
-program
-  .command('fleet')
-  .description('Run a fleet in real time against any server that speaks the device protocol: a load test.')
-  .requiredOption('--server <url>', `the management point: a full URL, or an origin such as http://127.0.0.1:8080 for <origin>${DEFAULT_DM_PATH}`, serverUrl)
-  .option('--fleet <file>', 'fleet mix the handhelds are drawn from', path.join(CONFIG, 'fleet.yaml'))
-  .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 100)
-  .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
-  .option('--stagger-minutes <m>', 'spread the first polls over this many minutes (0: every device at once)', nonNegativeNumber('--stagger-minutes'), 1)
-  .option('--duration-minutes <m>', 'how long to run (after the warm-up)', positiveNumber('--duration-minutes'), 5)
-  .option(
-    '--warm-up-seconds <s>',
-    'run this long first, leaving its requests out of the latency table (first registrations, warming up)',
-    nonNegativeNumber('--warm-up-seconds'),
-    0,
-  )
-  .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
-  .option('--keep-trying', 'start even if the server cannot be reached yet (devices retry as they would)')
-  .addOption(adminTokenOption)
-  .option('--state-dir <dir>', 'devices keep their undelivered status here, across restarts of the simulator')
-  .addOption(workersOption)
-  .addOption(wireLogOptions[0])
-  .addOption(wireLogOptions[1])
-  .option('--out <dir>', 'also write report.json and report.html to this directory')
-  .addOption(shardOptions.shard)
-  .addOption(shardOptions.shards)
-  .addOption(shardOptions.coordinator)
-  .addOption(runIdOption)
-  .addOption(thresholdOption)
-  .addOption(dashboardOption())
-  .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
-  .addOption(logLevelOption('warn'))
+withFleetRunOptions(
+  program
+    .command('fleet')
+    .description('Run a fleet in real time against any server that speaks the device protocol: a load test.')
+    .requiredOption('--server <url>', `the management point: a full URL, or an origin such as http://127.0.0.1:8080 for <origin>${DEFAULT_DM_PATH}`, serverUrl)
+    .option('--fleet <file>', 'fleet mix the handhelds are drawn from', path.join(CONFIG, 'fleet.yaml'))
+    .option('--devices <n>', 'number of handhelds', positiveInteger('--devices'), 100)
+    .option('--seed <n>', 'seed for the fleet mix and program outcomes', positiveInteger('--seed'), 1)
+    .option('--stagger-minutes <m>', 'spread the first polls over this many minutes (0: every device at once)', nonNegativeNumber('--stagger-minutes'), 1)
+    .option('--duration-minutes <m>', 'how long to run (after the warm-up)', positiveNumber('--duration-minutes'), 5)
+    .option(
+      '--warm-up-seconds <s>',
+      'run this long first, leaving its requests out of the latency table (first registrations, warming up)',
+      nonNegativeNumber('--warm-up-seconds'),
+      0,
+    )
+    .option('--back-to-back', "poll again as soon as a cycle ends, ignoring the site's interval, and run programs in no time: the most load the fleet can make")
+    .option('--keep-trying', 'start even if the server cannot be reached yet (devices retry as they would)')
+    .addOption(adminTokenOption),
+)
   .addHelpText(
     'after',
     '\nExample (two terminals):\n  mlc-sim serve --port 8080\n  mlc-sim fleet --server http://127.0.0.1:8080 --devices 1000 --duration-minutes 10\n',
