@@ -67,6 +67,9 @@ export interface ThroughputFigures {
     autocannonPerSecond: number;
     /** Answers that were not 2xx, or no answer: with any, autocannon's figure is not the same work. */
     autocannonFailures: number;
+    /** CPU per request of the fleet's lifecycles, and of autocannon's (`autocannonCpu`). */
+    cpu: CpuFigures;
+    autocannonCpu: CpuFigures;
     /** The fleet's lifecycles a second ÷ autocannon's. */
     ratio: number;
   };
@@ -164,9 +167,9 @@ async function untilRoundComplete(fleet: Fleet): Promise<void> {
  * autocannon sending one device's captured lifecycle again and again, each connection's turn through it on behalf of
  * the next of `connections` devices the site knows (their UUIDs and tokens), measured after a warm-up.
  */
-async function cannonLifecycles(serverUrl: string, connections: number, seconds: number) {
-  const lifecycle = await captureLifecycle(serverUrl, 'BENCH-LIFECYCLE');
-  const devices = (await introduceDevices(serverUrl, connections, 'BENCH-CANNON')).map((device) => requestsOf(lifecycle, device));
+async function cannonLifecycles(site: SiteProcess, connections: number, seconds: number) {
+  const lifecycle = await captureLifecycle(site.url, 'BENCH-LIFECYCLE');
+  const devices = (await introduceDevices(site.url, connections, 'BENCH-CANNON')).map((device) => requestsOf(lifecycle, device));
   let next = 0;
   // A connection's context is fresh at each turn through the list: its first request picks the device for the turn.
   const requests = lifecycle.requests.map((_, step) => ({
@@ -175,22 +178,23 @@ async function cannonLifecycles(serverUrl: string, connections: number, seconds:
       return { ...request, ...devices[context.device ?? 0]![step]! };
     },
   }));
-  const result = await within(
-    (seconds + AUTOCANNON_WARM_UP_SECONDS + 30) * 1000,
-    'autocannon on the lifecycle',
-    autocannon({
-      url: serverUrl,
-      connections,
-      duration: seconds,
-      warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
-      requests,
-    } as autocannon.Options),
-  );
+  const cpu = new CpuMeter(site);
+  const run = autocannon({
+    url: site.url,
+    connections,
+    duration: seconds,
+    warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
+    requests,
+  } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
+  // The main run starts after the warm-up.
+  run.on('start', cpu.start);
+  const result = await within((seconds + AUTOCANNON_WARM_UP_SECONDS + 30) * 1000, 'autocannon on the lifecycle', run);
   const requestsPerLifecycle = lifecycle.requests.length;
   return {
     requestsPerLifecycle,
     autocannonPerSecond: Math.round(result.requests.average / requestsPerLifecycle),
     autocannonFailures: result.non2xx + result.errors + result.timeouts,
+    autocannonCpu: cpu.stop(result.requests.total),
   };
 }
 
@@ -198,19 +202,22 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
   const site = await startSiteProcess('bench/throughput-site.yaml');
 
   // Full lifecycles: fresh devices, one advertisement each, programs that finish at once.
+  const lifecycleCpu = new CpuMeter(site);
   const lifecycle = eagerFleet(site.url, lifecycleDevices, connections);
   const started = performance.now();
   await untilRoundComplete(lifecycle.fleet);
   const lifecycleSeconds = (performance.now() - started) / 1000;
   lifecycle.fleet.stop();
   const lifecycleCounts = lifecycle.counts();
-  const cannon = await cannonLifecycles(site.url, connections, seconds);
+  const cpu = lifecycleCpu.stop(lifecycleCounts.requests);
+  const cannon = await cannonLifecycles(site, connections, seconds);
   const fleetLifecyclesPerSecond = lifecycleDevices / lifecycleSeconds;
   const lifecycles = {
     devices: lifecycleDevices,
     ...rate(lifecycleDevices, lifecycleSeconds, lifecycleCounts.latency.all),
     requestsPerSecond: Math.round(lifecycleCounts.requests / lifecycleSeconds),
     ...cannon,
+    cpu,
     ratio: round(fleetLifecyclesPerSecond / Math.max(1, cannon.autocannonPerSecond), 2),
   };
 
