@@ -1,5 +1,6 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
-// (poll, instructions, locate, download, run, status, inventory) per second for fresh devices; then policy polls per
+// (poll, instructions, locate, download, run, status, inventory) per second for fresh devices, against autocannon
+// sending one captured lifecycle's requests again for as many known devices as it has connections; then policy polls per
 // second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, against autocannon on the same
 // poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
 // autocannon on package content: the site alone.
@@ -22,6 +23,7 @@ import { LatencyRecorder } from '../simulator/latency.js';
 import { runInWorkers } from '../simulator/workers.js';
 import { POLL_MIX } from './poll-mix.js';
 import { knownDevicePoll } from './known-device-poll.js';
+import { captureLifecycle, introduceDevices, requestsOf, within } from './lifecycle-requests.js';
 import { round, section } from './section.js';
 import { startSiteProcess, type SiteProcess } from './site-process.js';
 
@@ -57,7 +59,20 @@ type PollRuns = RateFigures & CpuFigures & { runs: number[] };
 
 export interface ThroughputFigures {
   connections: number;
-  lifecycles: RateFigures & { devices: number; requestsPerSecond: number };
+  lifecycles: RateFigures & {
+    devices: number;
+    requestsPerSecond: number;
+    /** autocannon on the same lifecycle's requests: lifecycles a second (its requests a second ÷ requests in one). */
+    requestsPerLifecycle: number;
+    autocannonPerSecond: number;
+    /** Answers that were not 2xx, or no answer: with any, autocannon's figure is not the same work. */
+    autocannonFailures: number;
+    /** CPU per request of the fleet's lifecycles, and of autocannon's (`autocannonCpu`). */
+    cpu: CpuFigures;
+    autocannonCpu: CpuFigures;
+    /** The fleet's lifecycles a second ÷ autocannon's. */
+    ratio: number;
+  };
   /** Per worker count: the fleet's poll rate, and its ratio to autocannon's either side of it (median, and each round's). */
   fleetPolls: (PollRuns & { workers: number; ratio: number; ratios: number[] })[];
   /** autocannon's runs on the same poll: one more than the rounds, as they open and close each. */
@@ -148,20 +163,62 @@ async function untilRoundComplete(fleet: Fleet): Promise<void> {
   while (!fleet.roundComplete) await sleep(5);
 }
 
+/**
+ * autocannon sending one device's captured lifecycle again and again, each connection's turn through it on behalf of
+ * the next of `connections` devices the site knows (their UUIDs and tokens), measured after a warm-up.
+ */
+async function cannonLifecycles(site: SiteProcess, connections: number, seconds: number) {
+  const lifecycle = await captureLifecycle(site.url, 'BENCH-LIFECYCLE');
+  const devices = (await introduceDevices(site.url, connections, 'BENCH-CANNON')).map((device) => requestsOf(lifecycle, device));
+  let next = 0;
+  // A connection's context is fresh at each turn through the list: its first request picks the device for the turn.
+  const requests = lifecycle.requests.map((_, step) => ({
+    setupRequest: (request: autocannon.Request, context: { device?: number }) => {
+      if (step === 0) context.device = next++ % devices.length;
+      return { ...request, ...devices[context.device ?? 0]![step]! };
+    },
+  }));
+  const cpu = new CpuMeter(site);
+  const run = autocannon({
+    url: site.url,
+    connections,
+    duration: seconds,
+    warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
+    requests,
+  } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
+  // The main run starts after the warm-up.
+  run.on('start', cpu.start);
+  const result = await within((seconds + AUTOCANNON_WARM_UP_SECONDS + 30) * 1000, 'autocannon on the lifecycle', run);
+  const requestsPerLifecycle = lifecycle.requests.length;
+  return {
+    requestsPerLifecycle,
+    autocannonPerSecond: Math.round(result.requests.average / requestsPerLifecycle),
+    autocannonFailures: result.non2xx + result.errors + result.timeouts,
+    autocannonCpu: cpu.stop(result.requests.total),
+  };
+}
+
 await section(async ({ lifecycleDevices, connections, seconds, rounds }: ThroughputParams): Promise<ThroughputFigures> => {
   const site = await startSiteProcess('bench/throughput-site.yaml');
 
   // Full lifecycles: fresh devices, one advertisement each, programs that finish at once.
+  const lifecycleCpu = new CpuMeter(site);
   const lifecycle = eagerFleet(site.url, lifecycleDevices, connections);
   const started = performance.now();
   await untilRoundComplete(lifecycle.fleet);
   const lifecycleSeconds = (performance.now() - started) / 1000;
   lifecycle.fleet.stop();
   const lifecycleCounts = lifecycle.counts();
+  const cpu = lifecycleCpu.stop(lifecycleCounts.requests);
+  const cannon = await cannonLifecycles(site, connections, seconds);
+  const fleetLifecyclesPerSecond = lifecycleDevices / lifecycleSeconds;
   const lifecycles = {
     devices: lifecycleDevices,
     ...rate(lifecycleDevices, lifecycleSeconds, lifecycleCounts.latency.all),
     requestsPerSecond: Math.round(lifecycleCounts.requests / lifecycleSeconds),
+    ...cannon,
+    cpu,
+    ratio: round(fleetLifecyclesPerSecond / Math.max(1, cannon.autocannonPerSecond), 2),
   };
 
   // The same poll from autocannon: one known device's DevicePoll, sent as fast as the connections allow.
