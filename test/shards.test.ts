@@ -203,7 +203,8 @@ describe('shards across processes (--shard, merge, coordinate through Redis)', f
     try {
       const mix = await loadValidatedFile('config/fleet.yaml', fleetMixSchema);
       mix.programBehaviour = { ...mix.programBehaviour, durationSeconds: { min: 0, max: 1 } };
-      const job = { kind: 'live', options: { serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 3000 }, logLevel: 'error' } as const;
+      // Long enough for every device to finish its first cycle (inventory included) on a busy machine.
+      const job = { kind: 'live', options: { serverUrl: server.url, mix, devices: 20, seed: 1, staggerMs: 200, durationMs: 8000 }, logLevel: 'error' } as const;
       const link = { url: redis.url, runId: 'live' };
       const first = runShard(job, { workers: 1, shard: { index: 0, of: 2 } }, link);
       await sleep(1500);
