@@ -15,6 +15,7 @@ import { startSiteServer } from '../src/server/site-server.js';
 import { SiteError } from '../src/server/site-error.js';
 import { makeDirectory } from './device-state-store.js';
 import { fleetMixSchema } from './fleet-mix.js';
+import type { FleetJob } from './fleet-job.js';
 import { startDashboard, type Dashboard } from './dashboard/server.js';
 import { renderHtmlReport } from './html-report.js';
 import { progressBar } from './progress.js';
@@ -158,6 +159,32 @@ async function dashboardOf(options: { dashboard?: true | number; workers: number
 
 const logLevelOption = (fallback: LogLevel) => new Option('--log-level <level>', 'log verbosity (JSON lines on stderr)').choices(LOG_LEVELS).default(fallback);
 
+/**
+ * Runs a fleet job (or this process's shard of it) with the progress bar and live dashboard the command asked for,
+ * then prints and writes its report and judges its thresholds: the end of `run` and `fleet` alike.
+ */
+async function runToReport(
+  job: FleetJob,
+  options: ShardOptions & { workers: number; progress: boolean; out?: string; dashboard?: true | number },
+  expectedMs: number,
+): Promise<void> {
+  const dashboard = await dashboardOf(options);
+  const bar = options.progress ? progressBar(expectedMs) : null;
+  let report;
+  try {
+    report = await runFleetOrShard(
+      job,
+      { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
+      options,
+    );
+  } finally {
+    bar?.stop();
+    await dashboard?.close();
+  }
+  await publish(report, options.out);
+  judge(report, options.threshold);
+}
+
 /** The options `run` and `fleet` share: where devices remember, how the run is split, what it writes and shows. */
 function withFleetRunOptions(command: Command): Command {
   return command
@@ -236,27 +263,13 @@ withFleetRunOptions(
       if (options.seed !== undefined) scenario.seed = options.seed;
       if (options.duration !== undefined) scenario.durationMs = options.duration;
       const limitMs = options.limitHours * 3_600_000;
-      const dashboard = await dashboardOf(options);
-      const bar = options.progress ? progressBar(scenario.durationMs ?? limitMs) : null;
-      let report;
-      try {
-        const replay = {
-          limitMs,
-          ...(options.speed !== undefined && { speed: options.speed }),
-          ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
-          ...wireLog,
-        };
-        report = await runFleetOrShard(
-          { kind: 'replay', scenario, options: replay, logLevel: options.logLevel },
-          { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
-          options,
-        );
-      } finally {
-        bar?.stop();
-        await dashboard?.close();
-      }
-      await publish(report, options.out);
-      judge(report, options.threshold);
+      const replay = {
+        limitMs,
+        ...(options.speed !== undefined && { speed: options.speed }),
+        ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+        ...wireLog,
+      };
+      await runToReport({ kind: 'replay', scenario, options: replay, logLevel: options.logLevel }, options, scenario.durationMs ?? limitMs);
     },
   );
 
@@ -319,33 +332,19 @@ withFleetRunOptions(
       const mix = await loadValidatedFile(options.fleet, fleetMixSchema);
       const durationMs = options.durationMinutes * 60_000;
       const warmUpMs = options.warmUpSeconds * 1000;
-      const dashboard = await dashboardOf(options);
-      const bar = options.progress ? progressBar(warmUpMs + durationMs) : null;
-      let report;
-      try {
-        const live = {
-          serverUrl: options.server,
-          mix,
-          devices: options.devices,
-          seed: options.seed,
-          staggerMs: options.staggerMinutes * 60_000,
-          durationMs,
-          warmUpMs,
-          ...(options.backToBack && { backToBack: true }),
-          ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
-          ...wireLog,
-        };
-        report = await runFleetOrShard(
-          { kind: 'live', options: live, logLevel: options.logLevel },
-          { workers: options.workers, ...(bar && { onProgress: bar.update }), ...(dashboard && { watcher: dashboard.watcher }) },
-          options,
-        );
-      } finally {
-        bar?.stop();
-        await dashboard?.close();
-      }
-      await publish(report, options.out);
-      judge(report, options.threshold);
+      const live = {
+        serverUrl: options.server,
+        mix,
+        devices: options.devices,
+        seed: options.seed,
+        staggerMs: options.staggerMinutes * 60_000,
+        durationMs,
+        warmUpMs,
+        ...(options.backToBack && { backToBack: true }),
+        ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+        ...wireLog,
+      };
+      await runToReport({ kind: 'live', options: live, logLevel: options.logLevel }, options, warmUpMs + durationMs);
     },
   );
 

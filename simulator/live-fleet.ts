@@ -1,16 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SiteConnection } from '../src/agent/site-connection.js';
-import { sitePortOf } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { CronClock } from '../src/time/cron-clock.js';
 import { EagerClock } from '../src/time/eager-clock.js';
-import { exchangeHook, type RunWatcher } from './dashboard/sampler.js';
+import type { RunWatcher } from './dashboard/sampler.js';
 import { openStateStore } from './device-state-store.js';
-import { drawProfiles, type FleetMix } from './fleet-mix.js';
-import { Fleet, type FleetProgress, type FleetSlice } from './fleet.js';
+import type { FleetMix } from './fleet-mix.js';
+import type { FleetProgress, FleetSlice } from './fleet.js';
+import { fleetOnSite } from './fleet-on-site.js';
 import { LatencyRecorder } from './latency.js';
-import { WireLog, type WireLogOptions } from './wire-log.js';
+import type { WireLogOptions } from './wire-log.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 
 export interface LiveFleetOptions {
@@ -55,19 +54,20 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   const latency = options.latency ?? new LatencyRecorder();
   const cron = options.backToBack ? null : new CronClock();
   const clock = cron ?? new EagerClock();
-  const profiles = drawProfiles(options.mix, options.devices, random.fork());
   const stateStore = options.stateDir === undefined ? undefined : openStateStore(options.stateDir);
-  const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
-  const onExchange = exchangeHook(latency.record, options.watcher);
-  const connection = new SiteConnection({ serverUrl: options.serverUrl, clock, onExchange, logger: options.logger, ...wireLog?.hooks });
-  const fleet = new Fleet({
-    ...(stateStore && { stateStore }),
-    profiles,
-    ...(options.slice && { slice: options.slice }),
-    site: sitePortOf(connection),
-    random: random.fork(),
-    logger: options.logger,
+  const { fleet, close } = fleetOnSite({
+    serverUrl: options.serverUrl,
+    clock,
+    mix: options.mix,
+    devices: options.devices,
+    random,
     staggerMs: options.staggerMs,
+    latency,
+    logger: options.logger,
+    stateStore,
+    slice: options.slice,
+    wireLog: options.wireLog,
+    watcher: options.watcher,
     // Back to back, every timer fires at once: a device would sleep and wake again for every poll.
     dormancy: !options.backToBack,
   });
@@ -87,8 +87,7 @@ export async function runLiveFleet(options: LiveFleetOptions): Promise<FleetRepo
   if (progress) clearInterval(progress);
   fleet.stop();
   cron?.stop();
-  await connection.close();
-  await wireLog?.close();
+  await close();
   stateStore?.close();
   const side = fleet.reportSide();
   const report: FleetReport = {

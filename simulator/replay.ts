@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SiteConnection } from '../src/agent/site-connection.js';
-import { sitePortOf } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { InputFileError } from '../src/input-file.js';
@@ -10,16 +8,16 @@ import { SiteError } from '../src/server/site-error.js';
 import { startSiteServer } from '../src/server/site-server.js';
 import { ScaledClock } from '../src/time/scaled-clock.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
-import { exchangeHook, type RunWatcher } from './dashboard/sampler.js';
+import type { RunWatcher } from './dashboard/sampler.js';
 import { openStateStore } from './device-state-store.js';
-import { drawProfiles } from './fleet-mix.js';
-import { Fleet, type FleetProgress, type FleetSlice } from './fleet.js';
+import type { FleetProgress, FleetSlice } from './fleet.js';
+import { fleetOnSite } from './fleet-on-site.js';
 import { LatencyRecorder } from './latency.js';
 import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
 import { scenarioWindows } from './report-timeline.js';
 import type { Scenario } from './scenario.js';
 import { Timeline } from './timeline.js';
-import { WireLog, type WireLogOptions } from './wire-log.js';
+import type { WireLogOptions } from './wire-log.js';
 
 export interface ReplayOptions {
   /** Simulated time after which a scenario without a duration is reported even if devices are still busy. */
@@ -79,19 +77,20 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     if (error instanceof SiteError) throw new InputFileError(scenario.siteFile, siteField(scenario, error.field), error.reason);
     throw error;
   });
-  const profiles = drawProfiles(scenario.mix, scenario.devices, random.fork());
-  const wireLog = options.wireLog && new WireLog(options.wireLog.file, profiles, options.wireLog.devices);
-  const onExchange = exchangeHook(latency.record, options.watcher);
-  const connection = new SiteConnection({ serverUrl: server.url, clock, onExchange, logger: options.logger, ...wireLog?.hooks });
-  const fleet = new Fleet({
-    ...(stateStore && { stateStore }),
-    profiles,
-    ...(options.slice && { slice: options.slice }),
-    site: sitePortOf(connection),
-    random: random.fork(),
-    logger: options.logger,
+  const { fleet, profiles, close } = fleetOnSite({
+    serverUrl: server.url,
+    clock,
+    mix: scenario.mix,
+    devices: scenario.devices,
+    random,
     staggerMs: scenario.staggerMs,
-    ...(options.dormancy !== undefined && { dormancy: options.dormancy }),
+    latency,
+    logger: options.logger,
+    stateStore,
+    slice: options.slice,
+    wireLog: options.wireLog,
+    watcher: options.watcher,
+    dormancy: options.dormancy,
   });
   options.watcher?.watch({ fleet, clock, start, siteUrl: server.url, windows: scenarioWindows(scenario.timeline) });
   const timeline = new Timeline(scenario.timeline, {
@@ -143,8 +142,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     timeline.stop();
     fleet.stop();
     stateStore?.close();
-    await connection.close();
-    await wireLog?.close();
+    await close();
     await server.close();
     if (statusDir) await rm(statusDir, { recursive: true, force: true });
   }

@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ADMIN_PATH } from '../admin/contract.js';
 import type { SiteContext } from './site-context.js';
 
 /** Host names a loopback listener answers to: a page on another name (DNS rebinding) does not reach the admin API. */
@@ -12,7 +11,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Guards the admin API, which can replace package content and inject faults. Always: its Host header must name
+ * Guards the admin API (`app` is its scope, so only its routes run the hook), which can replace package content and inject faults. Always: its Host header must name
  * the address the site listens on (or a loopback name), so a browser page that rebinds its own name to this
  * machine is refused (403). When the site has an admin token (it must, off loopback): `Authorization: Bearer`
  * with that token, or 401.
@@ -21,7 +20,6 @@ export function registerAdminGuard(app: FastifyInstance, site: SiteContext, list
   const allowedHosts = new Set([...LOOPBACK_HOSTS, listenHost.includes(':') ? `[${listenHost}]` : listenHost]);
   const anyHost = listenHost === '0.0.0.0' || listenHost === '::';
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url !== ADMIN_PATH && !request.url.startsWith(`${ADMIN_PATH}/`)) return;
     const host = hostName(request.headers.host ?? '');
     if (!anyHost && !allowedHosts.has(host)) {
       return reply.code(403).send({ error: `Host ${host || '(none)'} is not this site's`, field: 'Host', reason: 'not an address the site listens on' });

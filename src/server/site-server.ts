@@ -93,10 +93,14 @@ export function buildSiteApp(site: SiteContext, listenHost = '127.0.0.1'): Fasti
     if (status >= 500) site.logger.error('request failed', { url: request.url, error: error.message, stack: error.stack });
     return reply.code(status).send({ error: error.message, field: '(request)', reason: error.code ?? 'internal error' });
   });
-  registerAdminGuard(app, site, listenHost);
   registerManagementPoint(app, site);
   registerDistributionPoint(app, site);
-  registerAdminApi(app, site);
+  // A scope of its own: the guard's hook runs on admin requests only, never on a device's.
+  void app.register((admin, _options, done) => {
+    registerAdminGuard(admin, site, listenHost);
+    registerAdminApi(admin, site);
+    done();
+  });
   return app;
 }
 
