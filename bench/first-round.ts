@@ -1,6 +1,7 @@
 // Section: one first distribution round (config/scenarios/first-round.yaml) in replay time, the site embedded:
 // how fast a fleet gets through register, poll, download, run and report when simulated time costs nothing.
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { EmbeddedSiteTransport } from '../simulator/embedded-site-transport.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
@@ -31,7 +32,7 @@ await section(async ({ devices }: { devices: number }): Promise<FirstRoundFigure
   const random = seededRandom(1);
   const fleet = new Fleet({
     profiles: drawProfiles(scenario.mix, devices, random.fork()),
-    site: sitePortOf(new SiteConnection({ serverUrl: server.url, clock, onExchange: () => requests++ })),
+    site: sitePortOf(new SiteConnection({ serverUrl: server.url, clock, onExchange: () => requests++, transport: new EmbeddedSiteTransport(server) })),
     random,
     logger: silentLogger(),
     staggerMs: scenario.staggerMs,

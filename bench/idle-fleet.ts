@@ -4,6 +4,7 @@
 // collections of the new heap on its helper threads, which is start-up cost, not idle cost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { EmbeddedSiteTransport } from '../simulator/embedded-site-transport.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
@@ -26,7 +27,8 @@ await section(async ({ devices, idleSeconds, settleSeconds }: { devices: number;
   const scenario = await loadScenario('config/scenarios/first-round.yaml');
   const server = await startSiteServer({ site: scenario.site, contentRoot: scenario.contentRoot });
   const clock = new CronClock();
-  const connection = new SiteConnection({ serverUrl: server.url, clock });
+  // The embedded site in the same thread, as a replay has it (simulator/embedded-site-transport.ts).
+  const connection = new SiteConnection({ serverUrl: server.url, clock, transport: new EmbeddedSiteTransport(server) });
   gc();
   const before = process.memoryUsage();
   const started = performance.now();

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
+import { HttpTransport } from '../src/agent/site-transport.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
@@ -65,7 +66,7 @@ const MIX = fleetMixSchema.parse({
 
 /** `devices` devices from first poll on; `sockets` connections to the site (a fleet's default without it). */
 function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: () => void, sockets?: number) {
-  const connection = new SiteConnection({ serverUrl, clock, onExchange, ...(sockets !== undefined && { maxSockets: sockets }) });
+  const connection = new SiteConnection({ serverUrl, clock, onExchange, transport: new HttpTransport(sockets === undefined ? {} : { maxSockets: sockets }) });
   const random = seededRandom(1);
   const fleet = new Fleet({
     profiles: drawProfiles(MIX, devices, random.fork()),

@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import { sitePortOf } from '../src/agent/site-line.js';
+import { HttpTransport } from '../src/agent/site-transport.js';
 import { silentLogger } from '../src/logging.js';
 import { seededRandom } from '../src/random.js';
 import { EagerClock } from '../src/time/eager-clock.js';
@@ -91,7 +92,7 @@ function eagerFleet(serverUrl: string, devices: number, connections: number) {
   const connection = new SiteConnection({
     serverUrl,
     clock: new EagerClock(),
-    maxSockets: connections,
+    transport: new HttpTransport({ maxSockets: connections }),
     onExchange: (_endpoint, ms, ok) => {
       requests++;
       latency.record('all', ms, ok);

@@ -1,6 +1,7 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import { sitePortOf } from '../src/agent/site-line.js';
+import type { SiteTransport } from '../src/agent/site-transport.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
 import type { Clock } from '../src/time/clock.js';
@@ -26,6 +27,8 @@ export interface FleetOnSiteOptions {
   wireLog?: WireLogOptions | undefined;
   watcher?: RunWatcher | undefined;
   dormancy?: boolean | undefined;
+  /** How the devices reach the site: HTTP unless given (a replay gives its embedded site's transport). */
+  transport?: SiteTransport | undefined;
 }
 
 /**
@@ -42,6 +45,7 @@ export function fleetOnSite(options: FleetOnSiteOptions): { fleet: Fleet; profil
     onExchange: exchangeHook(options.latency.record, options.watcher),
     logger: options.logger,
     ...wireLog?.hooks,
+    ...(options.transport && { transport: options.transport }),
   });
   const fleet = new Fleet({
     ...(options.stateStore && { stateStore: options.stateStore }),

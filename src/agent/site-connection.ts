@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
 import type { DeviceStatusMessage } from '../domain/device-status.js';
 import type { Identification } from '../protocol/documents/device-poll.js';
 import { devicePoll } from '../protocol/documents/device-poll.js';
@@ -14,6 +13,9 @@ import { ProtocolError } from '../protocol/xml.js';
 import { errorText, type Logger } from '../logging.js';
 import type { Clock } from '../time/clock.js';
 import { DecodeCache } from './decode-cache.js';
+import { HttpTransport, type SiteResponse, type SiteTransport } from './site-transport.js';
+
+export type { SiteResponse } from './site-transport.js';
 
 /** The wait a Retry-After header asks for (seconds, or an HTTP date), in milliseconds; null without one. */
 export function retryAfterMs(header: unknown, now: number): number | null {
@@ -73,10 +75,8 @@ export interface WireExchange {
 export interface SiteConnectionOptions {
   serverUrl: string;
   clock: Clock;
-  /** Per-request timeout. */
-  timeoutMs?: number;
-  /** Concurrent connections to the site, for the whole fleet (256 by default). */
-  maxSockets?: number;
+  /** How requests reach the site: HTTP (the default, a new HttpTransport), or a replay's embedded site in process. */
+  transport?: SiteTransport;
   /** Told of every exchange: endpoint (action, report type, or Content), wall-clock milliseconds, success. */
   onExchange?: (endpoint: string, ms: number, ok: boolean) => void;
   /** At debug level, every exchange is logged: device, action, HTTP status, milliseconds, and any error. */
@@ -86,21 +86,13 @@ export interface SiteConnectionOptions {
   wireLogFilter?: (uuid: string) => boolean;
 }
 
-/** An answer from the site: status, headers, and the body as text (device management) or a stream (content). */
-export interface SiteResponse<Body> {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Body;
-}
-
 /**
- * The device side of the wire protocol. One connection (one keep-alive socket pool) serves a whole fleet; each call
- * names the device it speaks for, so a device costs no HTTP client of its own. It speaks HTTP through undici, not
- * axios: at fleet rates the client is the bottleneck, and undici costs a third of axios per exchange (see bench/).
+ * The device side of the wire protocol. One connection (one transport: over HTTP, one keep-alive socket pool) serves a
+ * whole fleet; each call names the device it speaks for, so a device costs no HTTP client of its own.
  * An answer that is not 200, or that does not decode, fails the exchange and counts as an error for its endpoint.
  */
 export class SiteConnection {
-  private readonly agent: Agent;
+  private readonly transport: SiteTransport;
   /** The management point: the server URL's path, or the documented one for a bare origin. */
   readonly url: URL;
   readonly clock: Clock;
@@ -120,13 +112,12 @@ export class SiteConnection {
     this.logger = options.logger;
     this.wireLogFilter = options.wireLogFilter;
     this.url = managementPointUrl(options.serverUrl);
-    const timeout = options.timeoutMs ?? 30_000;
-    this.agent = new Agent({ connections: options.maxSockets ?? 256, headersTimeout: timeout, bodyTimeout: timeout });
+    this.transport = options.transport ?? new HttpTransport();
   }
 
-  /** Closes the pooled sockets. */
+  /** Closes the transport (over HTTP, the pooled sockets). */
   close(): Promise<void> {
-    return this.agent.close();
+    return this.transport.close();
   }
 
   async poll(credentials: Credentials, identification: Identification): Promise<PollAnswer> {
@@ -182,7 +173,7 @@ export class SiteConnection {
     const started = performance.now();
     let response: SiteResponse<string> | null = null;
     try {
-      response = await this.clock.track(this.post(headers, body));
+      response = await this.clock.track(this.transport.post(this.url, headers, body));
       if (response.status !== 200) {
         throw new SiteRequestError(endpoint, response.status, response.body.slice(0, 300), retryAfterMs(response.headers['retry-after'], this.clock.now()));
       }
@@ -206,27 +197,14 @@ export class SiteConnection {
     this.logger.debug('exchange', { device, action, status, ms, server: this.url.href, ...(error !== undefined && { error: errorText(error) }) });
   }
 
-  /**
-   * One POST to the management point, its answer collected as text. Through undici's dispatcher directly: its
-   * `request()` wraps every answer in a stream, which costs about a tenth more CPU per fleet poll.
-   */
-  private post(headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
-    return new Promise((resolve, reject) => {
-      this.agent.dispatch(
-        { origin: this.url.origin, path: this.url.pathname + this.url.search, method: 'POST', headers, body },
-        new TextAnswer(resolve, reject),
-      );
-    });
-  }
-
   /** Starts fetching package content from a distribution point URL, from byte `from` on (an HTTP Range). */
   async download(url: string, from: number): Promise<SiteResponse<Readable>> {
-    const headers = from > 0 ? { range: `bytes=${from}-` } : {};
+    const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
     const started = performance.now();
     try {
-      const { statusCode, headers: answer, body } = await this.clock.track(request(url, { headers, dispatcher: this.agent }));
-      this.onExchange?.('Content', performance.now() - started, statusCode < 400);
-      return { status: statusCode, headers: answer, body };
+      const response = await this.clock.track(this.transport.get(url, headers));
+      this.onExchange?.('Content', performance.now() - started, response.status < 400);
+      return response;
     } catch (error) {
       this.onExchange?.('Content', performance.now() - started, false);
       throw new SiteRequestError('Content', null, (error as Error).message);
@@ -254,39 +232,4 @@ function wireEntry(
     request: { headers, body },
     response: response && { headers: response.headers, body: response.body },
   };
-}
-
-/**
- * Collects one answer as text, for undici's dispatcher. A class rather than a literal of callbacks: a fleet makes
- * one per request, and methods are not closures made anew each time.
- */
-class TextAnswer implements Dispatcher.DispatchHandler {
-  private readonly chunks: Buffer[] = [];
-  private status = 0;
-  private headers: SiteResponse<string>['headers'] = {};
-
-  constructor(
-    private readonly resolve: (response: SiteResponse<string>) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
-
-  // Present so that undici takes this for a handler of its current interface.
-  onRequestStart(): void {}
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: SiteResponse<string>['headers']): void {
-    this.status = statusCode;
-    this.headers = headers;
-  }
-
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.chunks.push(chunk);
-  }
-
-  onResponseEnd(): void {
-    this.resolve({ status: this.status, headers: this.headers, body: Buffer.concat(this.chunks).toString('utf8') });
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.reject(error);
-  }
 }

@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { DISTRIBUTION_POINT_PATH } from '../protocol/wire.js';
-import { deliver, faultBeforeHandling } from './fault-delivery.js';
-import type { ActiveFault } from '../admin/contract.js';
+import { faultBeforeHandling, sendAnswer, textAnswer, type DeviceAnswer } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
 
 /** Parses a single `bytes=` range against a body of `size` bytes; null when absent, 'unsatisfiable' when out of range. */
@@ -22,33 +21,55 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return start > end || start >= size ? 'unsatisfiable' : { start, end };
 }
 
+/** A content GET as the distribution point reads it: the path's package and file, its query, and its Range. */
+export interface ContentRequest {
+  packageId: string;
+  file: string;
+  query: Record<string, unknown>;
+  range: string | undefined;
+}
+
 /**
  * The distribution point: package content as tar archives over plain HTTP (device clients do not use BITS),
  * with Range support so an interrupted download can resume.
  */
 export function registerDistributionPoint(app: FastifyInstance, site: SiteContext): void {
-  app.get<ContentRequest>(`${DISTRIBUTION_POINT_PATH}/:packageId/:file`, async (request, reply) => {
-    const { packageId, file } = request.params;
-    const version = /^(\d+)\.tar$/.exec(file)?.[1];
-    const content = version === undefined ? undefined : site.catalog.contentOf(packageId, Number(version));
-    if (!content) return notFound(reply, `no content for ${packageId}/${file}`);
-
-    const hit = site.faults.hit('Content', contentRequester(request.query, `${packageId}/${file}`, request.headers.range), site.now());
-    const refuse = (status: number, fault: ActiveFault) => reply.code(status).type('text/plain').send(`fault ${fault.id} injected on Content`);
-    if (await faultBeforeHandling(hit, reply, refuse)) return reply;
-
-    const archive = content.archive;
-    reply.header('accept-ranges', 'bytes').header('etag', `"${content.sha256}"`);
-    const range = parseRange(request.headers.range, archive.length);
-    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${archive.length}`).send();
-    if (range === null) return deliver(reply.code(200), hit?.fault, 'application/x-tar', archive);
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${archive.length}`);
-    return deliver(reply, hit?.fault, 'application/x-tar', archive.subarray(range.start, range.end + 1));
+  app.get<ContentRoute>(`${DISTRIBUTION_POINT_PATH}/:packageId/:file`, async (request, reply) => {
+    const answer = await answerContent(site, { ...request.params, query: request.query, range: request.headers.range });
+    return sendAnswer(reply, answer);
   });
 }
 
-/** A content GET: the package and file from the path, and the query (which may name the device, see contentUrl). */
-interface ContentRequest {
+/** The answer to a content GET: the archive, or the part its Range asks for, as any fault on Content leaves it. */
+export async function answerContent(site: SiteContext, request: ContentRequest): Promise<DeviceAnswer> {
+  const { packageId, file } = request;
+  const version = /^(\d+)\.tar$/.exec(file)?.[1];
+  const content = version === undefined ? undefined : site.catalog.contentOf(packageId, Number(version));
+  if (!content) return textAnswer(404, `no content for ${packageId}/${file}`);
+
+  const hit = site.faults.hit('Content', contentRequester(request.query, `${packageId}/${file}`, request.range), site.now());
+  const refusal = await faultBeforeHandling(hit, 'Content');
+  if (refusal) return refusal;
+
+  const archive = content.archive;
+  const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: `"${content.sha256}"` };
+  const range = parseRange(request.range, archive.length);
+  if (range === 'unsatisfiable')
+    return { status: 416, contentType: TARBALL, headers: { ...headers, 'content-range': `bytes */${archive.length}` }, body: Buffer.alloc(0) };
+  if (range === null) return { status: 200, contentType: TARBALL, headers, body: archive, fault: hit?.fault };
+  return {
+    status: 206,
+    contentType: TARBALL,
+    headers: { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${archive.length}` },
+    body: archive.subarray(range.start, range.end + 1),
+    fault: hit?.fault,
+  };
+}
+
+const TARBALL = 'application/x-tar';
+
+/** A content GET's route: the package and file from the path, and the query (which may name the device, see contentUrl). */
+interface ContentRoute {
   Params: { packageId: string; file: string };
   Querystring: Record<string, unknown>;
 }
@@ -74,8 +95,4 @@ export function contentUrl(host: string, file: string, device: string, nameDevic
 function contentRequester(query: Record<string, unknown>, file: string, range: string | undefined): string {
   const device = query[DEVICE_PARAMETER];
   return typeof device === 'string' && device !== '' ? device : `${file} ${range ?? ''}`;
-}
-
-function notFound(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(404).type('text/plain').send(message);
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { configurationItemFile } from '../domain/configuration-item.js';
 import { CONNECTION_CLASSES_OF_ASSIGNMENT } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
@@ -15,8 +15,7 @@ import { statusDocument } from '../protocol/documents/status.js';
 import { ACTIONS, DEFAULT_DM_PATH, HEADERS, deviceTimestamp, type Action } from '../protocol/wire.js';
 import { parseRoot, ProtocolError } from '../protocol/xml.js';
 import { contentUrl } from './distribution-point.js';
-import { deliver, faultBeforeHandling } from './fault-delivery.js';
-import type { ActiveFault } from '../admin/contract.js';
+import { faultBeforeHandling, sendAnswer, TEXT, textAnswer, type DeviceAnswer } from './fault-delivery.js';
 import type { SiteContext } from './site-context.js';
 import type { KnownDevice } from './device-registry.js';
 import { SiteError } from './site-error.js';
@@ -29,9 +28,18 @@ import { DEVICE_MESSAGE, PARAMETER, REASON } from '../domain/device-status.js';
 const KNOWN_DEVICE_MESSAGES: ReadonlySet<number> = new Set(Object.values(DEVICE_MESSAGE));
 
 /** The path real devices use, and the documentation's spelling of it (`SvrFmt`'s example), which we honour too. */
-const PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
+export const MANAGEMENT_POINT_PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx'];
 const XML = 'text/xml; charset=utf-8';
-const TEXT = 'text/plain; charset=utf-8';
+
+/**
+ * What the management point reads of a device's request, however it came: a fastify request over HTTP, or a replay's
+ * request handed over in the same thread. Header names are lower case, as Node gives them.
+ */
+export interface DeviceRequest {
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  socket: { remoteAddress?: string | undefined; localAddress?: string | undefined; localPort?: number | undefined };
+}
 
 /** An answer: a document (or nothing, or a line of text), with response headers. */
 interface Answer {
@@ -46,8 +54,34 @@ interface Answer {
  * report types it does not know are logged and answered 200, as the reference's minimal server does; a body whose
  * root is `Status` is taken as status whatever the action says.
  */
+export class ManagementPoint {
+  private readonly polls = new PollAnswers();
+
+  constructor(private readonly site: SiteContext) {}
+
+  async answer(request: DeviceRequest): Promise<DeviceAnswer> {
+    const site = this.site;
+    try {
+      const uuid = request.headers[HEADERS.uuid];
+      if (typeof uuid !== 'string' || uuid === '') throw new SiteError(400, 'X-Device-UUID', 'header is missing');
+      const action = actionOf(request);
+      // Who asked, and how often before: a fault's roll is the same whatever order devices' requests arrive in.
+      const hit = action === null ? undefined : site.faults.hit(action, uuid, site.now());
+      const refusal = await faultBeforeHandling(hit, String(action));
+      if (refusal) return refusal;
+      const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, this.polls);
+      return { status: 200, contentType: answer.contentType ?? XML, headers: answer.headers ?? {}, body: Buffer.from(answer.body), fault: hit?.fault };
+    } catch (error) {
+      if (error instanceof ProtocolError) return textAnswer(400, error.message);
+      if (error instanceof SiteError) return textAnswer(error.status, error.message);
+      throw error;
+    }
+  }
+}
+
+/** The management point's routes over HTTP. */
 export function registerManagementPoint(app: FastifyInstance, site: SiteContext): void {
-  const polls = new PollAnswers();
+  const point = new ManagementPoint(site);
   void app.register(async (scope) => {
     // Devices' content types are not documented and not to be relied on: every body reaches the management point
     // as bytes, whatever it says it is (JSON included).
@@ -55,32 +89,17 @@ export function registerManagementPoint(app: FastifyInstance, site: SiteContext)
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
       done(null, body);
     });
-    for (const path of PATHS) {
+    for (const path of MANAGEMENT_POINT_PATHS) {
       scope.post(path, async (request, reply) => {
-        try {
-          const uuid = request.headers[HEADERS.uuid];
-          if (typeof uuid !== 'string' || uuid === '') throw new SiteError(400, 'X-Device-UUID', 'header is missing');
-          const action = actionOf(request);
-          // Who asked, and how often before: a fault's roll is the same whatever order devices' requests arrive in.
-          const hit = action === null ? undefined : site.faults.hit(action, uuid, site.now());
-          const refuse = (status: number, fault: ActiveFault) => sendText(reply, status, `fault ${fault.id} injected on ${action}`);
-          // eslint-disable-next-line @typescript-eslint/return-await -- returning the (thenable) reply tells fastify it is sent; awaiting it would wait for the response
-          if (await faultBeforeHandling(hit, reply, refuse)) return reply;
-          const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, polls);
-          for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
-          return await deliver(reply.code(200), hit?.fault, answer.contentType ?? XML, Buffer.from(answer.body));
-        } catch (error) {
-          if (error instanceof ProtocolError) return sendText(reply, 400, error.message);
-          if (error instanceof SiteError) return sendText(reply, error.status, error.message);
-          throw error;
-        }
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        return sendAnswer(reply, await point.answer({ headers: request.headers, body, socket: request.socket }));
       });
     }
   });
 }
 
 /** The action a request names, or the one its body's root stands for; null when neither is known. */
-function actionOf(request: FastifyRequest): Action | null {
+function actionOf(request: DeviceRequest): Action | null {
   const header = request.headers[HEADERS.action];
   const named = ACTIONS.find((a) => typeof header === 'string' && a.toLowerCase() === header.toLowerCase());
   if (named) return named;
@@ -91,13 +110,13 @@ function actionOf(request: FastifyRequest): Action | null {
   }
 }
 
-function unknownAction(request: FastifyRequest, site: SiteContext): Answer {
+function unknownAction(request: DeviceRequest, site: SiteContext): Answer {
   const action = String(request.headers[HEADERS.action] ?? '');
   site.logger.warn('unknown X-Device-Action', { action, uuid: request.headers[HEADERS.uuid] });
   return { body: `Unknown X-Device-Action field: ${action}`, contentType: TEXT };
 }
 
-function handle(action: Action, uuid: string, request: FastifyRequest, site: SiteContext, polls: PollAnswers): Answer {
+function handle(action: Action, uuid: string, request: DeviceRequest, site: SiteContext, polls: PollAnswers): Answer {
   const body = bodyText(request);
   if (action === 'Poll') {
     const poll = devicePoll.decode(body);
@@ -180,7 +199,7 @@ function instructionsFor(device: KnownDevice, dmPackageId: string, site: SiteCon
   });
 }
 
-function locationFor(device: KnownDevice, dmPackageId: string, request: FastifyRequest, site: SiteContext): string {
+function locationFor(device: KnownDevice, dmPackageId: string, request: DeviceRequest, site: SiteContext): string {
   const { content } = site.policy.offerTo(device, dmPackageId);
   const file = `${content.packageId}/${content.version}.tar`;
   return packageLocation.encode({
@@ -228,7 +247,7 @@ function acceptStatus(device: KnownDevice, body: string, site: SiteContext): voi
   site.status.acceptDeviceStatus(device.name, received);
 }
 
-function acceptReport(device: KnownDevice, request: FastifyRequest, site: SiteContext): void {
+function acceptReport(device: KnownDevice, request: DeviceRequest, site: SiteContext): void {
   const type = String(request.headers[HEADERS.reportType] ?? '');
   const now = site.now();
   switch (type.toLowerCase()) {
@@ -247,7 +266,7 @@ function acceptReport(device: KnownDevice, request: FastifyRequest, site: SiteCo
     case 'filecollection': {
       const name = headerOf(request, HEADERS.fileName);
       if (!name) throw new SiteError(400, 'X-Device-FullyQualifiedFilename', 'header is missing');
-      site.inventory.recordFile(device.name, now, name, Buffer.isBuffer(request.body) ? request.body.length : 0);
+      site.inventory.recordFile(device.name, now, name, request.body.length);
       return;
     }
     default:
@@ -263,22 +282,17 @@ function contextOf(device: KnownDevice, advertisementId: string, packageId: stri
 const secondOf = (ms: number) => Math.floor(ms / 1000) * 1000;
 
 /** The address the device reached: its Host header, or the socket's own address for a request without one. */
-function hostOf(request: FastifyRequest): string {
-  return request.headers.host ?? `${request.socket.localAddress}:${request.socket.localPort}`;
+function hostOf(request: DeviceRequest): string {
+  return headerOf(request, 'host') ?? `${request.socket.localAddress}:${request.socket.localPort}`;
 }
 
-function headerOf(request: FastifyRequest, name: string): string | undefined {
+function headerOf(request: DeviceRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' ? value : undefined;
 }
 
-function bodyText(request: FastifyRequest): string {
-  const body = request.body;
-  return Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
-}
-
-function sendText(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).type(TEXT).send(message);
+function bodyText(request: DeviceRequest): string {
+  return request.body.toString('utf8');
 }
 
 /**

@@ -126,6 +126,8 @@ function capConnections(app: FastifyInstance, max: number): void {
 
 export interface RunningSiteServer extends SiteContext {
   url: string;
+  /** False while stopped: a site that is down refuses connections. */
+  readonly listening: boolean;
   /** Goes down as a site would: stops listening and closes its status database. */
   stop(): Promise<void>;
   /**
@@ -175,6 +177,10 @@ class SiteServer implements RunningSiteServer {
     this.limits = site.limits;
     this.adminToken = site.adminToken;
     this.status = site.status;
+  }
+
+  get listening(): boolean {
+    return this.app !== null;
   }
 
   async listen(port: number): Promise<void> {

@@ -1,0 +1,102 @@
+import { Readable } from 'node:stream';
+import type { SiteResponse, SiteTransport } from '../src/agent/site-transport.js';
+import { DISTRIBUTION_POINT_PATH } from '../src/protocol/wire.js';
+import { answerContent } from '../src/server/distribution-point.js';
+import { beforeReset, spoiledBody, textAnswer, trickleSlices, type DeviceAnswer } from '../src/server/fault-delivery.js';
+import { MANAGEMENT_POINT_PATHS, ManagementPoint } from '../src/server/management-point.js';
+import type { RunningSiteServer } from '../src/server/site-server.js';
+
+/**
+ * A replay's fleet and its embedded site in one thread, without HTTP between them: each request (its method, path,
+ * headers and document, byte for byte what would go over the wire) is handed to the site's management point or
+ * distribution point, and the answer comes back as a response would. Faults reach the device as they would over a
+ * socket: a reset is the error undici gives for a connection cut, a trickle takes its time, a site that is down
+ * refuses the connection. Loopback HTTP cost more than both sides' work together (see README: Benchmarks), and a
+ * replay measures the devices and the site, not the kernel's sockets; `run --over-http` keeps HTTP.
+ */
+export class EmbeddedSiteTransport implements SiteTransport {
+  private readonly managementPoint: ManagementPoint;
+  private readonly origin: string;
+  private readonly address: { remoteAddress: string; localAddress: string; localPort: number };
+
+  constructor(private readonly site: RunningSiteServer) {
+    this.managementPoint = new ManagementPoint(site);
+    const url = new URL(site.url);
+    this.origin = url.origin;
+    this.address = { remoteAddress: '127.0.0.1', localAddress: url.hostname, localPort: Number(url.port) };
+  }
+
+  async post(url: URL, headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
+    this.connect(url);
+    const request = { headers: { ...lowerCased(headers), host: url.host }, body: Buffer.from(body), socket: this.address };
+    const answer = MANAGEMENT_POINT_PATHS.includes(url.pathname) ? await this.managementPoint.answer(request) : notFound('POST', url);
+    const text = await received(answer);
+    return { status: answer.status, headers: headersOf(answer, text.length), body: text.toString('utf8') };
+  }
+
+  async get(target: string, headers: Record<string, string>): Promise<SiteResponse<Readable>> {
+    const url = new URL(target);
+    this.connect(url);
+    const [packageId, file, ...more] = url.pathname.slice(DISTRIBUTION_POINT_PATH.length + 1).split('/');
+    const answer =
+      url.pathname.startsWith(`${DISTRIBUTION_POINT_PATH}/`) && packageId && file && more.length === 0
+        ? await answerContent(this.site, { packageId, file, query: Object.fromEntries(url.searchParams), range: lowerCased(headers).range })
+        : notFound('GET', url);
+    // Cut before its headers: no answer at all.
+    if (answer.fault?.kind === 'reset' && beforeReset(answer.body) === null) throw connectionCut();
+    return { status: answer.status, headers: headersOf(answer, answer.body.length), body: Readable.from(bodyStream(answer)) };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A request for another origin, or to a site that is down, is refused as a socket would refuse it. */
+  private connect(url: URL): void {
+    if (url.origin !== this.origin) throw new Error(`getaddrinfo ENOTFOUND ${url.hostname} (a replay reaches only its embedded site, ${this.origin})`);
+    if (!this.site.listening) throw Object.assign(new Error(`connect ECONNREFUSED ${url.host}`), { code: 'ECONNREFUSED' });
+  }
+}
+
+/** The error undici gives when the site cuts the connection. */
+function connectionCut(cause?: unknown): Error {
+  return Object.assign(new Error('other side closed', { cause }), { name: 'SocketError', code: 'UND_ERR_SOCKET' });
+}
+
+/** A management point answer's whole body as the device receives it, after any fault; rejects on a reset. */
+async function received(answer: DeviceAnswer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of bodyStream(answer)) chunks.push(chunk);
+  } catch (error) {
+    throw connectionCut(error);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The body as it arrives: at once, trickled, or cut off part way (a reset, after its headers when it has a body). */
+async function* bodyStream(answer: DeviceAnswer): AsyncGenerator<Buffer> {
+  const fault = answer.fault;
+  if (fault?.kind === 'trickle') {
+    yield* trickleSlices(answer.body, fault.bytesPerSecond);
+    return;
+  }
+  if (fault?.kind === 'reset') {
+    const sent = beforeReset(answer.body);
+    if (sent !== null) yield sent;
+    throw connectionCut();
+  }
+  yield spoiledBody(answer);
+}
+
+function headersOf(answer: DeviceAnswer, length: number): Record<string, string> {
+  return { ...answer.headers, 'content-type': answer.contentType, 'content-length': String(length) };
+}
+
+function notFound(method: string, url: URL): DeviceAnswer {
+  return textAnswer(404, `Route ${method}:${url.pathname} not found`);
+}
+
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
