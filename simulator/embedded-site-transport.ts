@@ -28,7 +28,7 @@ export class EmbeddedSiteTransport implements SiteTransport {
 
   async post(url: URL, headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
     this.connect(url);
-    const request = { headers: { ...lowerCased(headers), host: url.host }, body: Buffer.from(body), socket: this.address };
+    const request = { headers: lowerCased(headers, { host: url.host }), body: Buffer.from(body), socket: this.address };
     const answer = MANAGEMENT_POINT_PATHS.includes(url.pathname) ? await this.managementPoint.answer(request) : notFound('POST', url);
     const text = await received(answer);
     return { status: answer.status, headers: headersOf(answer, text.length), body: text.toString('utf8') };
@@ -40,7 +40,7 @@ export class EmbeddedSiteTransport implements SiteTransport {
     const [packageId, file, ...more] = url.pathname.slice(DISTRIBUTION_POINT_PATH.length + 1).split('/');
     const answer =
       url.pathname.startsWith(`${DISTRIBUTION_POINT_PATH}/`) && packageId && file && more.length === 0
-        ? await answerContent(this.site, { packageId, file, query: Object.fromEntries(url.searchParams), range: lowerCased(headers).range })
+        ? await answerContent(this.site, { packageId, file, query: Object.fromEntries(url.searchParams), range: lowerCased(headers, {}).range })
         : notFound('GET', url);
     // Cut before its headers: no answer at all.
     if (answer.fault?.kind === 'reset' && beforeReset(answer.body) === null) throw connectionCut();
@@ -65,6 +65,7 @@ function connectionCut(cause?: unknown): Error {
 
 /** A management point answer's whole body as the device receives it, after any fault; rejects on a reset. */
 async function received(answer: DeviceAnswer): Promise<Buffer> {
+  if (answer.fault === undefined) return answer.body;
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of bodyStream(answer)) chunks.push(chunk);
@@ -97,6 +98,8 @@ function notFound(method: string, url: URL): DeviceAnswer {
   return textAnswer(404, `Route ${method}:${url.pathname} not found`);
 }
 
-function lowerCased(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+/** The headers as Node gives a server them, names in lower case, added to `into`. */
+function lowerCased(headers: Record<string, string>, into: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(headers)) into[name.toLowerCase()] = value;
+  return into;
 }
