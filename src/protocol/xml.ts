@@ -1,11 +1,11 @@
 /**
- * The XML both sides of the wire share: a conforming parser (@rgrove/parse-xml) read through zod schemas, and a
+ * The XML both sides of the wire share: a conforming parser (saxes) read through zod schemas, and a
  * writer of plain XML (no DTD, no CDATA, no comments, no prefixes) that the CE client's limited parser takes.
  *
  * Elements are matched on their local names and namespaces are ignored, as the reference asks of both sides:
  * devices send `http://…/DeviceManagement.xsd`, documentation pages show `https://…`, and captured replies have none.
  */
-import { parseXml, XmlElement, XmlError } from '@rgrove/parse-xml';
+import { SaxesParser } from 'saxes';
 import { z } from 'zod';
 import { issuePath } from '../domain/validation.js';
 
@@ -33,35 +33,55 @@ export interface XmlNode {
 
 const localName = (name: string) => name.slice(name.indexOf(':') + 1);
 
-function nodeOf(element: XmlElement): XmlNode {
-  const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(element.attributes)) if (name !== 'xmlns' && !name.startsWith('xmlns:')) attributes[localName(name)] = value;
-  const node: XmlNode = { $: attributes, '#': '' };
-  let text = '';
-  for (const child of element.children) {
-    if (child instanceof XmlElement) {
-      const name = localName(child.name);
-      const list = node[name];
-      if (Array.isArray(list)) list.push(nodeOf(child));
-      else node[name] = [nodeOf(child)];
-    } else if ('text' in child && typeof child.text === 'string') text += child.text;
-  }
-  node['#'] = text.trim();
-  return node;
-}
+const LONE_SURROGATE = /\p{Cs}/u;
+const lineAt = (text: string, index: number) => text.slice(0, index).split('\n').length;
 
-/** The root element of a document, parsed by a conforming parser: not well-formed input is refused with its line. */
+/**
+ * The root element of a document, read by a conforming streaming parser (saxes): not well-formed input is refused
+ * with its line. Elements become XmlNodes as the parser meets them, with no document tree in between.
+ */
 export function parseRoot(document: string, xml: unknown): { name: string; node: XmlNode } {
   if (typeof xml !== 'string' || xml.trim() === '') throw new ProtocolError(document, '', 'body is empty or not text');
-  let root: XmlElement | null;
+  // XML's characters exclude surrogates, which saxes lets through when alone (text decoded from UTF-8 has none).
+  const surrogate = LONE_SURROGATE.exec(xml);
+  if (surrogate) throw new ProtocolError(document, `line ${lineAt(xml, surrogate.index)}`, 'not well-formed XML: a lone surrogate is not an XML character');
+  const parser = new SaxesParser();
+  let root: { name: string; node: XmlNode } | undefined;
+  // The open elements, innermost last, each with the text read so far directly inside it.
+  const open: { node: XmlNode; text: string }[] = [];
+  parser.on('opentag', (tag) => {
+    const attributes: Record<string, string> = {};
+    for (const name in tag.attributes) {
+      if (name !== 'xmlns' && !name.startsWith('xmlns:')) attributes[localName(name)] = tag.attributes[name] as string;
+    }
+    const node: XmlNode = { $: attributes, '#': '' };
+    const name = localName(tag.name);
+    const parent = open.at(-1)?.node;
+    if (parent === undefined) root = { name, node };
+    else {
+      const list = parent[name];
+      if (Array.isArray(list)) list.push(node);
+      else parent[name] = [node];
+    }
+    open.push({ node, text: '' });
+  });
+  const addText = (text: string) => {
+    const current = open.at(-1);
+    if (current) current.text += text;
+  };
+  parser.on('text', addText);
+  parser.on('cdata', addText);
+  parser.on('closetag', () => {
+    const closed = open.pop();
+    if (closed) closed.node['#'] = closed.text.trim();
+  });
   try {
-    root = parseXml(xml).root;
+    parser.write(xml).close();
   } catch (error) {
-    const field = error instanceof XmlError ? `line ${error.line}` : '';
-    throw new ProtocolError(document, field, `not well-formed XML: ${(error as Error).message}`);
+    throw new ProtocolError(document, `line ${parser.line}`, `not well-formed XML: ${(error as Error).message}`);
   }
   if (!root) throw new ProtocolError(document, '', 'no root element');
-  return { name: localName(root.name), node: nodeOf(root) };
+  return root;
 }
 
 /** Decodes a document whose root must be `root`, through `schema`. */
