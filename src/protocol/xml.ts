@@ -84,10 +84,21 @@ export function parseRoot(document: string, xml: unknown): { name: string; node:
   return root;
 }
 
-/** Decodes a document whose root must be `root`, through `schema`. */
-export function decodeDocument<T>(root: string, xml: unknown, schema: z.ZodType<T>): T {
+/**
+ * Decodes a document whose root must be `root`, through `schema`. A document read on every request may also have a
+ * `quickly` reader (see `quick` below): what it reads is the document; where it meets what it does not expect, the
+ * schema decides, and names what is wrong.
+ */
+export function decodeDocument<T>(root: string, xml: unknown, schema: z.ZodType<T>, quickly?: (node: XmlNode) => T): T {
   const parsed = parseRoot(root, xml);
   if (parsed.name !== root) throw new ProtocolError(root, '', `expected root element <${root}>, got <${parsed.name}>`);
+  if (quickly) {
+    try {
+      return quickly(parsed.node);
+    } catch (error) {
+      if (error !== UNEXPECTED) throw error;
+    }
+  }
   return decodeNode(root, parsed.node, schema);
 }
 
@@ -160,6 +171,43 @@ export const yesNo = z
   .toLowerCase()
   .refine((v) => v === 'yes' || v === 'no', 'must be Yes or No')
   .transform((v) => v === 'yes');
+
+// --- quick readers: the schema helpers' happy path, without zod ----------------------------------------------------
+// A document every request carries is read with these first: zod costs as much as parsing, and nearly every document
+// is one the schema takes. Each reads what its helper reads, and throws UNEXPECTED where the helper could refuse;
+// decodeDocument then hands the document to the schema, for its error. test/quick-readers.test.ts holds them equal.
+
+/** One instance, made once: throwing it costs no stack trace, and nothing but decodeDocument ever sees it. */
+const UNEXPECTED = new Error('not what the quick reader expects');
+
+/** A node's children of one name, as a quick reader finds them: an array of elements, or undefined when none. */
+export type Children = XmlNode[string] | undefined;
+const elementsOf = (value: Children) => value as XmlNode[] | undefined;
+
+export const quick = {
+  /** `one`: the only element. */
+  one(value: Children): XmlNode {
+    const list = elementsOf(value);
+    if (list?.length !== 1) throw UNEXPECTED;
+    return list[0] as XmlNode;
+  },
+  /** `optional`: the only element, or null when there is none. */
+  optional(value: Children): XmlNode | null {
+    return value === undefined ? null : quick.one(value);
+  },
+  /** `many`: every element. */
+  many: (value: Children): XmlNode[] => elementsOf(value) ?? [],
+  /** `one(text())`: the text of the only element. */
+  text: (value: Children): string => quick.one(value)['#'],
+  /** `one(text(z.string().min(1)))`: the text of the only element, which must not be empty. */
+  nonEmptyText(value: Children): string {
+    const text = quick.text(value);
+    if (text === '') throw UNEXPECTED;
+    return text;
+  },
+  /** `optional(text())`: the text of the only element, or null when there is none. */
+  optionalText: (value: Children): string | null => quick.optional(value)?.['#'] ?? null,
+};
 
 // --- writing ---------------------------------------------------------------------------------------------------
 
