@@ -3,9 +3,13 @@
 // same refusal. Documents here are the golden ones and the agent's own, each with every element left out, given
 // twice, emptied, or joined by one the schema does not know.
 import { expect } from 'chai';
+import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { identificationOf } from '../src/agent/device-identity.js';
 import { devicePoll, devicePollSchema } from '../src/protocol/documents/device-poll.js';
+import { instructionsRequest, instructionsRequestSchema } from '../src/protocol/documents/instructions-request.js';
+import { packageLocationRequest, packageLocationRequestSchema } from '../src/protocol/documents/package-location-request.js';
+import { statusDocument, statusSchema } from '../src/protocol/documents/status.js';
 import { MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { decodeDocument } from '../src/protocol/xml.js';
 import { profile } from './support/test-site.js';
@@ -42,25 +46,61 @@ function outcome(decode: () => unknown): unknown {
   }
 }
 
+/** Every document, and each with one element changed, decodes with its quick reader as with its schema alone. */
+function expectAgreement(root: string, documents: string[], decode: (xml: string) => unknown, schema: z.ZodType): void {
+  const all = documents.flatMap((xml) => [xml, ...variants(xml)]);
+  let refused = 0;
+  for (const xml of all) {
+    const expected = outcome(() => decodeDocument(root, xml, schema));
+    if ('refused' in (expected as object)) refused++;
+    expect(
+      outcome(() => decode(xml)),
+      xml,
+    ).to.deep.equal(expected);
+  }
+  // The variants reach both sides: documents the schema takes, and documents it refuses.
+  expect(refused, 'refused').to.be.above(0);
+  expect(all.length - refused, 'taken').to.be.above(0);
+}
+
 describe('quick readers give what their schemas give', () => {
-  it('DevicePoll: the golden polls, the agent’s, and each with one element changed', () => {
+  it('DevicePoll: the golden polls and the agent’s', () => {
     const agentPoll = devicePoll.encode({
       managementSystem: { ...MANAGEMENT_SYSTEM },
       identification: identificationOf(profile({ id: 'HH-00042' })),
       connection: { authorizationToken: 'a1b2c3', timestamp: '6/1/2009 8:00:00 AM' },
     });
-    const documents = [golden('DevicePoll.xml'), golden('DevicePoll-capture.xml'), agentPoll].flatMap((xml) => [xml, ...variants(xml)]);
-    let refused = 0;
-    for (const xml of documents) {
-      const expected = outcome(() => decodeDocument('DevicePoll', xml, devicePollSchema));
-      if ('refused' in (expected as object)) refused++;
-      expect(
-        outcome(() => devicePoll.decode(xml)),
-        xml,
-      ).to.deep.equal(expected);
-    }
-    // The variants reach both sides: polls the schema takes, and polls it refuses.
-    expect(refused).to.be.above(10);
-    expect(documents.length - refused).to.be.above(10);
+    expectAgreement('DevicePoll', [golden('DevicePoll.xml'), golden('DevicePoll-capture.xml'), agentPoll], devicePoll.decode, devicePollSchema);
+  });
+
+  it('Status: the golden one, and messages with attributes out of shape', () => {
+    const xml = golden('Status.xml');
+    const attributeBreaks = [
+      xml.replace(/packageID="[^"]*"/, 'packageID=""'),
+      xml.replace(/messageID="[^"]*"/, 'messageID=" 11031 "'),
+      xml.replace(/messageID="[^"]*"/, 'messageID="1e3"'),
+      xml.replace(/ messageID="[^"]*"/, ''),
+      xml.replace(/timestamp="[^"]*"/, 'timestamp="2024-02-30 06:30:02"'),
+      xml.replace(/timestamp="[^"]*"/, 'timestamp=" 2024-09-14 06:30:02 "'),
+      xml.replace(/ name="[^"]*"/, ' name=""'),
+    ];
+    expectAgreement('Status', [xml, ...attributeBreaks], statusDocument.decode, statusSchema);
+  });
+
+  it('InstructionsRequest and PackageLocationRequest: the golden ones and the agent’s', () => {
+    const requests = [
+      golden('InstructionsRequest.xml'),
+      instructionsRequest.encode({ packageId: 'A1B2' }),
+      golden('InstructionsRequest.xml').replace(/ID="[^"]*"/, 'ID=""'),
+    ];
+    expectAgreement('InstructionsRequest', requests, instructionsRequest.decode, instructionsRequestSchema);
+    const location = golden('PackageLocationRequest.xml');
+    const locations = [
+      location,
+      location.replace(/ subnet="[^"]*"/, ''),
+      location.replace(/ address="[^"]*"/, ''),
+      packageLocationRequest.encode({ packageId: 'A1B2', clientLocation: { directoryService: '', ipAddresses: [] } }),
+    ];
+    expectAgreement('PackageLocationRequest', locations, packageLocationRequest.decode, packageLocationRequestSchema);
   });
 });

@@ -197,6 +197,11 @@ export const quick = {
   },
   /** `many`: every element. */
   many: (value: Children): XmlNode[] => elementsOf(value) ?? [],
+  /** A list that must not be empty. */
+  some<T>(list: T[]): T[] {
+    if (list.length === 0) throw UNEXPECTED;
+    return list;
+  },
   /** `one(text())`: the text of the only element. */
   text: (value: Children): string => quick.one(value)['#'],
   /** `one(text(z.string().min(1)))`: the text of the only element, which must not be empty. */
@@ -207,6 +212,31 @@ export const quick = {
   },
   /** `optional(text())`: the text of the only element, or null when there is none. */
   optionalText: (value: Children): string | null => quick.optional(value)?.['#'] ?? null,
+  /** `z.string()` of an attribute: present. */
+  attribute(value: string | undefined): string {
+    if (value === undefined) throw UNEXPECTED;
+    return value;
+  },
+  /** `z.string().min(1)` of an attribute: present and not empty. */
+  nonEmpty(value: string | undefined): string {
+    if (!value) throw UNEXPECTED;
+    return value;
+  },
+  /** `integer`. */
+  integer(value: string | undefined): number {
+    const trimmed = quick.attribute(value).trim();
+    if (!/^-?\d+$/.test(trimmed)) throw UNEXPECTED;
+    return Number(trimmed);
+  },
+  /** A text read by `parse`, which throws what it cannot read (wire.ts's dateText and durationText). */
+  parsed<T>(value: string | undefined, parse: (text: string) => T): T {
+    const text = quick.attribute(value);
+    try {
+      return parse(text);
+    } catch {
+      throw UNEXPECTED;
+    }
+  },
 };
 
 // --- writing ---------------------------------------------------------------------------------------------------
