@@ -9,6 +9,7 @@ import { identificationOf } from '../src/agent/device-identity.js';
 import { devicePoll, devicePollSchema } from '../src/protocol/documents/device-poll.js';
 import { instructionsRequest, instructionsRequestSchema } from '../src/protocol/documents/instructions-request.js';
 import { packageLocationRequest, packageLocationRequestSchema } from '../src/protocol/documents/package-location-request.js';
+import { machineInventory, machineInventorySchema } from '../src/protocol/documents/machine-inventory.js';
 import { statusDocument, statusSchema } from '../src/protocol/documents/status.js';
 import { MANAGEMENT_SYSTEM } from '../src/protocol/wire.js';
 import { decodeDocument } from '../src/protocol/xml.js';
@@ -85,6 +86,17 @@ describe('quick readers give what their schemas give', () => {
       xml.replace(/ name="[^"]*"/, ' name=""'),
     ];
     expectAgreement('Status', [xml, ...attributeBreaks], statusDocument.decode, statusSchema);
+  });
+
+  it('Inventory: the captured one, and items and properties without their names', () => {
+    const xml = golden('Inventory-capture.xml');
+    const breaks = [
+      xml.replace('<Inventory type="machine">', '<Inventory>'),
+      xml.replace(/ name="[^"]*"/, ' name=""'),
+      xml.replace(/ name="[^"]*"/, ''),
+      xml.replace(/(<Property) name="[^"]*"/, '$1 name=""'),
+    ];
+    expectAgreement('Inventory', [xml, ...breaks], machineInventory.decode, machineInventorySchema);
   });
 
   it('InstructionsRequest and PackageLocationRequest: the golden ones and the agent’s', () => {
