@@ -242,15 +242,27 @@ export const quick = {
 // --- writing ---------------------------------------------------------------------------------------------------
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-export const escape = (value: string | number) => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+const SPECIAL = /[&<>"']/;
+/** Most values have nothing to escape: those are written as they are, without a replace. */
+export const escape = (value: string | number) => {
+  const text = String(value);
+  return SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c) : text;
+};
 
 type Attributes = Record<string, string | number | undefined>;
 
 /** One element: `el('Package', { ID: id })` is `<Package ID="…" />`; children are already-written XML. */
 export function el(name: string, attrs: Attributes | null, ...children: (string | null | undefined | false)[]): string {
+  // Plain loops, not entries/filter/join: every document of every exchange is written through here.
   let start = `<${name}`;
-  if (attrs) for (const [key, value] of Object.entries(attrs)) if (value !== undefined) start += ` ${key}="${escape(value)}"`;
-  const content = children.filter((c): c is string => typeof c === 'string').join('');
+  if (attrs) {
+    for (const key in attrs) {
+      const value = attrs[key];
+      if (value !== undefined) start += ` ${key}="${escape(value)}"`;
+    }
+  }
+  let content = '';
+  for (const child of children) if (typeof child === 'string') content += child;
   return content === '' ? `${start} />` : `${start}>${content}</${name}>`;
 }
 
