@@ -1,4 +1,4 @@
-// npm run bench [-- --smoke] [-- --only idle,round,throughput,replay,peer] [-- --artillery]: what a fleet costs on
+// npm run bench [-- --smoke] [-- --only idle,round,throughput,replay,peer,codecs] [-- --artillery]: what a fleet costs on
 // this machine and how fast it goes, and (peer) how it compares with Artillery on the same work. Each measurement runs in a child process of its own (a fresh heap); the figures are printed as
 // tables and written to out/bench.json. Figures, never assertions: CI runs the smoke sizes so the benchmark never
 // rots, and asserts nothing about time.
@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { artilleryVersion, installArtillery } from './artillery-peer.js';
 import type { IdleFleetFigures } from './idle-fleet.js';
 import { RESULT_PREFIX } from './section.js';
+import type { CodecParams } from './codecs.js';
 import type { SideBySideParams } from './side-by-side.js';
 import { marginalCosts } from './slope.js';
 
@@ -20,6 +21,7 @@ interface Sizes {
   replay: { devices: number; hours: number; workers: number }[];
   dashboard: { devices: number; seconds: number; rounds: number; idleDevices: number }[];
   peer: SideBySideParams[];
+  codecs: CodecParams[];
 }
 
 const FULL: Sizes = {
@@ -29,6 +31,7 @@ const FULL: Sizes = {
   replay: [...[1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })), { devices: 100_000, hours: 24, workers: 2 }],
   dashboard: [{ devices: 64, seconds: 5, rounds: 5, idleDevices: 100_000 }],
   peer: [{ connections: 64, seconds: 5, polls: [50, 250], virtualDevices: [500, 5_000], thinkSeconds: 20 }],
+  codecs: [{ rounds: 5, perRound: 5_000 }],
 };
 
 const SMOKE: Sizes = {
@@ -38,6 +41,7 @@ const SMOKE: Sizes = {
   replay: [1, 2].map((workers) => ({ devices: 20, hours: 2, workers })),
   dashboard: [{ devices: 8, seconds: 1, rounds: 1, idleDevices: 1_000 }],
   peer: [{ connections: 8, seconds: 1, polls: [5, 20], virtualDevices: [10, 50], thinkSeconds: 2 }],
+  codecs: [{ rounds: 1, perRound: 100 }],
 };
 
 const SECTIONS = {
@@ -47,6 +51,7 @@ const SECTIONS = {
   replay: 'bench/replay-day.ts',
   dashboard: 'bench/dashboard.ts',
   peer: 'bench/side-by-side.ts',
+  codecs: 'bench/codecs.ts',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -109,8 +114,8 @@ for (const section of only) {
   console.log(`\n${section}`);
   // Throughput has many figures: one column per run reads better than one very wide row.
   if (section === 'throughput') console.table(Object.fromEntries(Object.entries(flatten(rows[0]!)).map(([k, v]) => [k, { value: v }])));
-  // Side by side: one row per client.
-  else if (section === 'peer') console.table(rows[0]);
+  // Side by side: one row per client; codecs: one row per document.
+  else if (section === 'peer' || section === 'codecs') console.table(rows[0]);
   else console.table(rows.map((row) => flatten(row)));
   if (section === 'idle' && rows.length > 1) {
     const costs = marginalCosts(rows as unknown as IdleFleetFigures[]);

@@ -607,6 +607,11 @@ describe('device-management wire (src/protocol)', () => {
       expectRefused(() => pollResponse.decode(xml), 'PollResponse', `line ${line}`, /^not well-formed XML/);
       expectRefused(() => pollResponse.decode('{"PollInterval": 3600}'), 'PollResponse', 'line 1', /^not well-formed XML/);
       expectRefused(() => pollResponse.decode('<PollResponse>&nbsp;</PollResponse>'), 'PollResponse', 'line 1', /^not well-formed XML/);
+      // Surrogates are not XML characters: one alone is refused, where a pair (one character) is text.
+      expectRefused(() => pollResponse.decode('<PollResponse>\n<Settings>\ud800</Settings></PollResponse>'), 'PollResponse', 'line 2', /^not well-formed XML/);
+      expect(pollResponse.decode('<PollResponse><ApplicablePackages><Package ID="\ud83d\udcf1" /></ApplicablePackages></PollResponse>').packages).to.deep.equal(
+        ['\ud83d\udcf1'],
+      );
     });
 
     it('an empty body, or one that is not text', () => {

@@ -47,6 +47,13 @@ export class StatusStore implements DeviceStore {
   private readonly insertCompliance: Database.Statement;
   private readonly insertDeviceMessage: Database.Statement;
   private readonly upsertDevice: Database.Statement;
+  /**
+   * Each stores, in one transaction, the records not seen before (by id) and gives them back. Made once: better-sqlite3
+   * builds a transaction's wrappers each time one is made, which cost as much as the inserts of a small document.
+   */
+  private readonly storeDeviceStatus: (deviceId: string, messages: readonly ReceivedMessage[]) => ReceivedMessage[];
+  private readonly storeStatus: (messages: StatusMessage[]) => StatusMessage[];
+  private readonly storeCompliance: (results: ComplianceResult[]) => ComplianceResult[];
   private readonly lastState = new Map<string, Map<string, LastState>>();
   private readonly lastCompliance = new Map<string, Map<string, ComplianceResult>>();
   private readonly received = new Map<string, Set<string>>();
@@ -91,6 +98,26 @@ export class StatusStore implements DeviceStore {
     this.upsertDevice = this.db.prepare(
       'INSERT OR REPLACE INTO known_devices VALUES (@uuid, @name, @platform, @identification, @authToken, @firstPollAt, @lastPollAt, @confirmed)',
     );
+    this.storeDeviceStatus = this.db.transaction((deviceId: string, messages: readonly ReceivedMessage[]) =>
+      messages.filter(({ key, message, records }) => {
+        const row = {
+          id: key,
+          deviceId,
+          packageId: message.packageId,
+          messageId: message.messageId,
+          time: message.time,
+          parameters: JSON.stringify(message.parameters),
+        };
+        if (this.insertDeviceMessage.run(row).changes === 0) return false;
+        for (const record of records.status) this.insertMessage.run({ ...record, details: JSON.stringify(record.details) });
+        for (const result of records.compliance) this.insertCompliance.run(result);
+        return true;
+      }),
+    );
+    this.storeStatus = this.db.transaction((messages: StatusMessage[]) =>
+      messages.filter((m) => this.insertMessage.run({ ...m, details: JSON.stringify(m.details) }).changes === 1),
+    );
+    this.storeCompliance = this.db.transaction((results: ComplianceResult[]) => results.filter((r) => this.insertCompliance.run(r).changes === 1));
     for (const message of this.statusMessages()) this.index(message);
     for (const result of this.complianceResults()) this.indexCompliance(result);
   }
@@ -139,22 +166,7 @@ export class StatusStore implements DeviceStore {
    * device sent it, with the records it stands for (see status-translation.ts). A message sent again adds nothing.
    */
   acceptDeviceStatus(deviceId: string, messages: readonly ReceivedMessage[]): AcceptResult {
-    const fresh = this.db.transaction(() =>
-      messages.filter(({ key, message, records }) => {
-        const row = {
-          id: key,
-          deviceId,
-          packageId: message.packageId,
-          messageId: message.messageId,
-          time: message.time,
-          parameters: JSON.stringify(message.parameters),
-        };
-        if (this.insertDeviceMessage.run(row).changes === 0) return false;
-        for (const record of records.status) this.insertMessage.run({ ...record, details: JSON.stringify(record.details) });
-        for (const result of records.compliance) this.insertCompliance.run(result);
-        return true;
-      }),
-    )();
+    const fresh = this.storeDeviceStatus(deviceId, messages);
     for (const { records } of fresh) {
       records.status.forEach((m) => {
         this.index(m);
@@ -167,30 +179,15 @@ export class StatusStore implements DeviceStore {
   }
 
   acceptStatus(messages: StatusMessage[]): AcceptResult {
-    return this.acceptNew(
-      messages,
-      (m) => this.insertMessage.run({ ...m, details: JSON.stringify(m.details) }).changes === 1,
-      (m) => {
-        this.index(m);
-      },
-    );
+    const fresh = this.storeStatus(messages);
+    for (const m of fresh) this.index(m);
+    return { accepted: fresh.length, duplicates: messages.length - fresh.length };
   }
 
   acceptCompliance(results: ComplianceResult[]): AcceptResult {
-    return this.acceptNew(
-      results,
-      (r) => this.insertCompliance.run(r).changes === 1,
-      (r) => {
-        this.indexCompliance(r);
-      },
-    );
-  }
-
-  /** Stores, in one transaction, the records not seen before (by id), then indexes them. */
-  private acceptNew<T>(records: T[], insert: (record: T) => boolean, index: (record: T) => void): AcceptResult {
-    const fresh = this.db.transaction(() => records.filter(insert))();
-    for (const record of fresh) index(record);
-    return { accepted: fresh.length, duplicates: records.length - fresh.length };
+    const fresh = this.storeCompliance(results);
+    for (const r of fresh) this.indexCompliance(r);
+    return { accepted: fresh.length, duplicates: results.length - fresh.length };
   }
 
   private indexCompliance(result: ComplianceResult): void {
