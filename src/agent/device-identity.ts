@@ -6,10 +6,9 @@ import type { DeviceProfile } from './device-profile.js';
  * Who a simulated handheld says it is, filled from its profile the way a real device fills a DevicePoll: a
  * GUID-shaped ID (X-Device-UUID too), its name, `DOMAIN\user`, platform, processor, one network adapter (no MAC,
  * as real devices sent), code page and locale. Everything is derived from the profile id, so a seed names the same
- * devices every run.
+ * devices every run. A device that knows its UUID (its credentials carry it) passes it: deriving it hashes the id.
  */
-export function identificationOf(profile: DeviceProfile): Identification {
-  const uuid = deviceUuidOf(profile);
+export function identificationOf(profile: DeviceProfile, uuid = deviceUuidOf(profile)): Identification {
   return {
     id: uuid,
     deviceName: profile.id,
