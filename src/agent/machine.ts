@@ -244,10 +244,11 @@ export const handheldMachine = setup({
   },
 }).createMachine({
   id: 'handheld',
-  context: ({ input }) => ({
-    ...(input.resting ? { ...input.resting, deps: input.deps } : freshContext(input)),
-    pollDueAt: input.pollsAtOnce ? input.deps.site.clock.now() : Number.NaN,
-  }),
+  context: ({ input }) => {
+    // A device started because its poll is due polls at once (see `starting`); any other draws its due time in idle.
+    const pollDueAt = input.pollsAtOnce ? input.deps.site.clock.now() : Number.NaN;
+    return input.resting ? { ...input.resting, deps: input.deps, pollDueAt } : freshContext(input, pollDueAt);
+  },
   on: {
     'offer.record': [{ guard: { type: 'deferralAlreadySaid', params: ({ event }) => event } }, { actions: { type: 'record', params: ({ event }) => event } }],
     'offer.deliver': { actions: 'askToDeliver' },
@@ -394,7 +395,7 @@ export const handheldMachine = setup({
 });
 
 /** A device's context when the simulator first starts it: what it remembered from an earlier run, if anything. */
-function freshContext(input: HandheldInput): Omit<HandheldContext, 'pollDueAt'> {
+function freshContext(input: HandheldInput, pollDueAt: number): HandheldContext {
   return {
     profile: input.profile,
     deps: input.deps,
@@ -417,6 +418,7 @@ function freshContext(input: HandheldInput): Omit<HandheldContext, 'pollDueAt'> 
     retryAfterMs: null,
     firstPollAt: input.firstPollAt ?? input.deps.site.clock.now(),
     lastPollAt: null,
+    pollDueAt,
   };
 }
 
