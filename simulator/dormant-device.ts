@@ -92,7 +92,7 @@ export class DormantDevice {
   }
 
   private dependencies(random: Random): HandheldDependencies {
-    return new DeviceWorld(this.host.site, random, this.host.logger.child({ device: this.profile.id }));
+    return new DeviceWorld(this.host.site, random, this.host.logger, this.profile.id);
   }
 
   private run(handheld: Handheld): void {
@@ -130,19 +130,23 @@ export class DormantDevice {
 }
 
 /**
- * A device's dependencies, with nothing for XState to walk into: restoring a snapshot visits every enumerable
- * property reachable from the context (to revive actor references), and these reach the clock's every timer and
- * the logger's streams. Private fields behind getters are not enumerable.
+ * A device's dependencies, in private fields behind getters, so nothing that walks a context (XState's snapshot
+ * restore and persistence) follows them into the clock's every timer and the logger's streams. The device's child
+ * logger is made when it first logs (or hands its logger to an offer), not at each wake: most wakes are a poll that
+ * logs nothing.
  */
 class DeviceWorld implements HandheldDependencies {
   readonly #site: SitePort;
   readonly #random: Random;
-  readonly #logger: Logger;
+  readonly #fleetLogger: Logger;
+  readonly #device: string;
+  #logger: Logger | undefined;
 
-  constructor(site: SitePort, random: Random, logger: Logger) {
+  constructor(site: SitePort, random: Random, fleetLogger: Logger, device: string) {
     this.#site = site;
     this.#random = random;
-    this.#logger = logger;
+    this.#fleetLogger = fleetLogger;
+    this.#device = device;
   }
 
   get site(): SitePort {
@@ -154,6 +158,6 @@ class DeviceWorld implements HandheldDependencies {
   }
 
   get logger(): Logger {
-    return this.#logger;
+    return (this.#logger ??= this.#fleetLogger.child({ device: this.#device }));
   }
 }
