@@ -101,7 +101,7 @@ export class DormantDevice {
     if (this.host.sleeps) {
       handheld.subscribe((snapshot) => {
         if (snapshot.value !== 'idle' || snapshot.context.pollDueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS || awaitsAnswer(handheld)) return;
-        const { deps, ...resting } = snapshot.context;
+        const { deps, identification: _madeAgainOnWaking, ...resting } = snapshot.context;
         this.resting = resting;
         this.randomState = deps.random.state();
         this.handheld = null;

@@ -9,17 +9,20 @@ import type { DeviceProfile } from './device-profile.js';
  * devices every run. A device that knows its UUID (its credentials carry it) passes it: deriving it hashes the id.
  */
 export function identificationOf(profile: DeviceProfile, uuid = deviceUuidOf(profile)): Identification {
-  return {
+  const networkAdapters = [Object.freeze({ ipAddress: ipAddressOfUuid(uuid), ipSubnet: '255.255.0.0', mac: null })];
+  // Frozen, adapters too: a connection may keep the DevicePoll it encoded for it (see SiteConnection.poll).
+  Object.freeze(networkAdapters);
+  return Object.freeze({
     id: uuid,
     deviceName: profile.id,
     userName: `MLCSIM\\${profile.name}`,
     domain: null,
     platform: profile.platform,
     processor: String(PROCESSOR_ARM),
-    networkAdapters: [{ ipAddress: ipAddressOfUuid(uuid), ipSubnet: '255.255.0.0', mac: null }],
+    networkAdapters,
     codePage: '1252',
     systemDefaultLcid: '1033',
-  };
+  });
 }
 
 /** `PROCESSOR_STRONGARM` (2577): the processor type of Windows Mobile handhelds. */

@@ -18,6 +18,7 @@ import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-s
 import { PRISTINE, type DeviceState } from '../device/device-state.js';
 import { DEVICE_MESSAGE, PARAMETER, type DeviceMessageKey } from '../domain/device-status.js';
 import { errorText, type Logger } from '../logging.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
 import type { PollResponse } from '../protocol/documents/poll-response.js';
 import type { ReportType } from '../protocol/wire.js';
 import type { Random } from '../random.js';
@@ -61,8 +62,8 @@ export interface HandheldInput {
   resting?: RestingContext;
 }
 
-/** What a device is while it sleeps: its whole context but the world it runs in. */
-export type RestingContext = Omit<HandheldContext, 'deps'>;
+/** What a device is while it sleeps: its whole context but the world it runs in, and what it makes again on waking. */
+export type RestingContext = Omit<HandheldContext, 'deps' | 'identification'>;
 
 /** The part of a device's context it must remember across a restart. */
 export function memoryOf(context: HandheldContext): DeviceMemory {
@@ -73,6 +74,11 @@ export function memoryOf(context: HandheldContext): DeviceMemory {
 export interface HandheldContext {
   profile: DeviceProfile;
   deps: HandheldDependencies;
+  /**
+   * Who the device says it is in each poll, from its profile: made once each time it starts, not at each poll, so
+   * the connection encodes its DevicePoll again only when its credentials change (see SiteConnection.poll).
+   */
+  identification: Identification;
   credentials: Credentials;
   settings: DeviceSettings;
   /** Every package the site last listed for this device. */
@@ -247,7 +253,9 @@ export const handheldMachine = setup({
   context: ({ input }) => {
     // A device started because its poll is due polls at once (see `starting`); any other draws its due time in idle.
     const pollDueAt = input.pollsAtOnce ? input.deps.site.clock.now() : Number.NaN;
-    return input.resting ? { ...input.resting, deps: input.deps, pollDueAt } : freshContext(input, pollDueAt);
+    if (!input.resting) return freshContext(input, pollDueAt);
+    const { profile, credentials } = input.resting;
+    return { ...input.resting, deps: input.deps, identification: identificationOf(profile, credentials.uuid), pollDueAt };
   },
   on: {
     'offer.record': [{ guard: { type: 'deferralAlreadySaid', params: ({ event }) => event } }, { actions: { type: 'record', params: ({ event }) => event } }],
@@ -278,7 +286,7 @@ export const handheldMachine = setup({
         params: ({ context }) => ({
           type: 'poll',
           credentials: context.credentials,
-          identification: identificationOf(context.profile, context.credentials.uuid),
+          identification: context.identification,
         }),
       },
       on: {
@@ -396,10 +404,12 @@ export const handheldMachine = setup({
 
 /** A device's context when the simulator first starts it: what it remembered from an earlier run, if anything. */
 function freshContext(input: HandheldInput, pollDueAt: number): HandheldContext {
+  const identification = identificationOf(input.profile);
   return {
     profile: input.profile,
     deps: input.deps,
-    credentials: { uuid: identificationOf(input.profile).id, auth: '', timestamp: '' },
+    identification,
+    credentials: { uuid: identification.id, auth: '', timestamp: '' },
     settings: DEFAULT_DEVICE_SETTINGS,
     packages: [],
     queue: [],
