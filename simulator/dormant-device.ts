@@ -1,12 +1,9 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
-import { resumeHandheld, startHandheld, type Handheld } from '../src/agent/handheld.js';
-import type { DeviceMemory, HandheldContext, HandheldDependencies } from '../src/agent/machine.js';
+import { startHandheld, type Handheld } from '../src/agent/handheld.js';
+import type { DeviceMemory, HandheldDependencies, HandheldInput, RestingContext } from '../src/agent/machine.js';
 import { awaitsAnswer, type SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { randomFromState, type Random, type RandomState } from '../src/random.js';
-
-/** What a device is while it sleeps: its whole context but the world it runs in. */
-export type RestingContext = Omit<HandheldContext, 'deps'>;
 
 /** What every device of a fleet shares. */
 export interface DeviceHost {
@@ -28,8 +25,8 @@ const SLEEP_AT_LEAST_MS = 60_000;
  * One device of a fleet: a live statechart while it has something to do, and a dormant record while it waits in idle
  * for a poll at least a minute off. The record is what the device is in idle (its context, whatever that holds, less
  * the site, logger and random generator it was given), where its random stream stands, and when its poll is due: a
- * clock timer for that moment starts the statechart again in idle from the record, and wakes it with `poll.due`,
- * which does what the statechart's own poll timer would have. Nothing is drawn or timed differently: a replay is
+ * clock timer for that moment starts the statechart again from the record, polling at once (`pollsAtOnce`), which
+ * does what the statechart's own poll timer would have. Nothing is drawn or timed differently: a replay is
  * the same with sleeping devices and without, event for event (a spec holds it to that). A device whose first poll
  * has not come yet has never had a statechart: it starts from its input when that poll falls due.
  *
@@ -84,7 +81,7 @@ export class DormantDevice {
     this.host.site.clock.clearTimeout(this.wakeTimer);
   }
 
-  private input(random: Random) {
+  private input(random: Random): HandheldInput {
     return {
       profile: this.profile,
       deps: this.dependencies(random),
@@ -95,7 +92,7 @@ export class DormantDevice {
   }
 
   private dependencies(random: Random): HandheldDependencies {
-    return new DeviceWorld(this.host.site, random, this.host.logger.child({ device: this.profile.id }));
+    return new DeviceWorld(this.host.site, random, this.host.logger, this.profile.id);
   }
 
   private run(handheld: Handheld): void {
@@ -104,7 +101,7 @@ export class DormantDevice {
     if (this.host.sleeps) {
       handheld.subscribe((snapshot) => {
         if (snapshot.value !== 'idle' || snapshot.context.pollDueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS || awaitsAnswer(handheld)) return;
-        const { deps, ...resting } = snapshot.context;
+        const { deps, identification: _madeAgainOnWaking, ...resting } = snapshot.context;
         this.resting = resting;
         this.randomState = deps.random.state();
         this.handheld = null;
@@ -123,27 +120,33 @@ export class DormantDevice {
   private wake(): void {
     this.wakeTimer = undefined;
     const random = randomFromState(this.randomState);
-    const handheld = this.resting ? resumeHandheld({ ...this.resting, deps: this.dependencies(random) }) : startHandheld(this.input(random));
+    const input = this.resting ? { profile: this.resting.profile, deps: this.dependencies(random), resting: this.resting } : this.input(random);
     this.resting = undefined;
-    this.run(handheld);
-    handheld.send({ type: 'poll.due' });
+    // Watched from before it starts: it asks for its poll as it starts.
+    startHandheld({ ...input, pollsAtOnce: true }, (handheld) => {
+      this.run(handheld);
+    });
   }
 }
 
 /**
- * A device's dependencies, with nothing for XState to walk into: restoring a snapshot visits every enumerable
- * property reachable from the context (to revive actor references), and these reach the clock's every timer and
- * the logger's streams. Private fields behind getters are not enumerable.
+ * A device's dependencies, in private fields behind getters, so nothing that walks a context (XState's snapshot
+ * restore and persistence) follows them into the clock's every timer and the logger's streams. The device's child
+ * logger is made when it first logs (or hands its logger to an offer), not at each wake: most wakes are a poll that
+ * logs nothing.
  */
 class DeviceWorld implements HandheldDependencies {
   readonly #site: SitePort;
   readonly #random: Random;
-  readonly #logger: Logger;
+  readonly #fleetLogger: Logger;
+  readonly #device: string;
+  #logger: Logger | undefined;
 
-  constructor(site: SitePort, random: Random, logger: Logger) {
+  constructor(site: SitePort, random: Random, fleetLogger: Logger, device: string) {
     this.#site = site;
     this.#random = random;
-    this.#logger = logger;
+    this.#fleetLogger = fleetLogger;
+    this.#device = device;
   }
 
   get site(): SitePort {
@@ -155,6 +158,6 @@ class DeviceWorld implements HandheldDependencies {
   }
 
   get logger(): Logger {
-    return this.#logger;
+    return (this.#logger ??= this.#fleetLogger.child({ device: this.#device }));
   }
 }

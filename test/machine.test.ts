@@ -7,7 +7,7 @@ import { DEVICE_MESSAGE } from '../src/domain/device-status.js';
 import { CONNECTION_FLAGS } from '../src/domain/eligibility.js';
 import { PACKAGE_TYPE } from '../src/domain/package.js';
 import { PROGRAM_FLAG_WINDOWS_CE } from '../src/domain/program.js';
-import { handheldMachine, type DeviceMemory } from '../src/agent/machine.js';
+import { handheldMachine, type DeviceMemory, type HandheldInput } from '../src/agent/machine.js';
 import type { OfferProgress } from '../src/agent/offer.js';
 import { PRISTINE, type DeviceState } from '../src/device/device-state.js';
 import { DownloadError, type DownloadedContent } from '../src/agent/downloader.js';
@@ -18,7 +18,7 @@ import type { Outbox } from '../src/agent/status-outbox.js';
 import { silentLogger } from '../src/logging.js';
 import type { Instructions } from '../src/protocol/documents/instructions.js';
 import { provisioningDocument, provisioningOf } from '../src/protocol/documents/provisioning.js';
-import { seededRandom } from '../src/random.js';
+import { randomFromState, seededRandom } from '../src/random.js';
 import { SimulatedClock } from '../src/time/simulated-clock.js';
 import { profile } from './support/test-site.js';
 
@@ -128,6 +128,44 @@ describe('the device statechart, through a fake site port', () => {
     // wceload deleted the CAB (and the destination it left empty); the program is where the cabinet put it.
     expect(Object.keys(context.state.files)).to.deep.equal(['\\program files\\app', '\\program files\\app\\app.exe']);
     expect(context.credentials).to.include({ auth: 'token-1', timestamp: '6/1/2009 8:00:00 AM' });
+  });
+
+  it('started because its poll is due (a sleeping device waking), polls at once from the context it rested with, drawing nothing', async () => {
+    const site = new FakeSite();
+    const first = start(site);
+    await site.clock.advance(5 * MINUTE);
+    const { deps, ...resting } = first.getSnapshot().context;
+    first.stop();
+    const randomAt = deps.random.state();
+    site.calls.length = 0;
+
+    const random = randomFromState(randomAt);
+    const input: HandheldInput = { profile: resting.profile, deps: { site, random, logger: silentLogger() }, resting, pollsAtOnce: true };
+    const woken = createActor(handheldMachine, { input, clock: site.clock });
+    woken.start();
+    expect(site.calls, 'asks for its poll as it starts, before any time passes').to.deep.equal(['poll']);
+    expect(woken.getSnapshot().value).to.equal('polling');
+    expect(random.state(), 'draws nothing on waking').to.deep.equal(randomAt);
+    await site.clock.advance(MINUTE);
+    // It carries on from what it rested with: the package it handled is not handled again.
+    const { value, context } = woken.getSnapshot();
+    expect(value).to.equal('idle');
+    expect(context.done).to.deep.equal({ [PKG]: true });
+    expect(context.seq).to.equal(resting.seq);
+    expect(site.calls).to.deep.equal(['poll']);
+  });
+
+  it('started afresh without its poll due, waits in idle for its first poll', async () => {
+    const site = new FakeSite();
+    const device = createActor(handheldMachine, {
+      input: { profile: profile(), deps: { site, random: seededRandom(1), logger: silentLogger() }, firstPollAt: site.clock.now() + MINUTE },
+      clock: site.clock,
+    });
+    device.start();
+    expect(device.getSnapshot().value).to.equal('idle');
+    expect(site.calls).to.deep.equal([]);
+    await site.clock.advance(MINUTE);
+    expect(site.calls[0]).to.equal('poll');
   });
 
   it('goes straight from polling to idle when the package is done and nothing is due', async () => {

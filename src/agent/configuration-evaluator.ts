@@ -1,6 +1,7 @@
 import { expectedValue, settingAddress, type ComplianceState, type Setting } from '../domain/configuration-item.js';
 import type { InstructionsExtension } from '../protocol/documents/instructions.js';
-import { provisioningDocument, settingsOf } from '../protocol/documents/provisioning.js';
+import { settingsOf } from '../protocol/documents/provisioning.js';
+import { decodeProvisioningDocument } from './provisioning-documents.js';
 
 /** A configuration item as it reaches the device: its metadata from the instructions, its settings from its document. */
 export interface DeliveredItem {
@@ -30,7 +31,7 @@ export function deliveredItems(items: InstructionsExtension['configurationItems'
     const text = documents[item.file];
     if (text === undefined) throw new Error(`configuration item ${item.id}: the package has no ${item.file}`);
     try {
-      return { id: item.id, platforms: item.platforms, remediate: item.remediate, settings: settingsOf(provisioningDocument.decode(text)) };
+      return { id: item.id, platforms: item.platforms, remediate: item.remediate, settings: settingsOf(decodeProvisioningDocument(text)) };
     } catch (error) {
       throw new Error(`configuration item ${item.id}: ${item.file}: ${(error as Error).message}`, { cause: error });
     }

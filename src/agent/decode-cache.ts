@@ -10,6 +10,8 @@
  */
 export class DecodeCache<T> {
   private readonly decoded = new Map<string, T>();
+  /** The text last asked for: a fleet mostly receives the same one again, and comparing it costs less than hashing it. */
+  private last: { text: string; value: T } | undefined;
 
   constructor(
     private readonly decode: (text: string) => T,
@@ -18,6 +20,7 @@ export class DecodeCache<T> {
 
   /** Bound, so a connection hands it to every exchange as it is, with no closure per request. */
   readonly get = (text: string): T => {
+    if (this.last?.text === text) return this.last.value;
     let value = this.decoded.get(text);
     if (value === undefined) {
       value = deepFreeze(this.decode(text));
@@ -27,6 +30,7 @@ export class DecodeCache<T> {
       }
       this.decoded.set(text, value);
     }
+    this.last = { text, value };
     return value;
   };
 }

@@ -6,21 +6,23 @@ import type { DeviceProfile } from './device-profile.js';
  * Who a simulated handheld says it is, filled from its profile the way a real device fills a DevicePoll: a
  * GUID-shaped ID (X-Device-UUID too), its name, `DOMAIN\user`, platform, processor, one network adapter (no MAC,
  * as real devices sent), code page and locale. Everything is derived from the profile id, so a seed names the same
- * devices every run.
+ * devices every run. A device that knows its UUID (its credentials carry it) passes it: deriving it hashes the id.
  */
-export function identificationOf(profile: DeviceProfile): Identification {
-  const uuid = deviceUuidOf(profile);
-  return {
+export function identificationOf(profile: DeviceProfile, uuid = deviceUuidOf(profile)): Identification {
+  const networkAdapters = [Object.freeze({ ipAddress: ipAddressOfUuid(uuid), ipSubnet: '255.255.0.0', mac: null })];
+  // Frozen, adapters too: a connection may keep the DevicePoll it encoded for it (see SiteConnection.poll).
+  Object.freeze(networkAdapters);
+  return Object.freeze({
     id: uuid,
     deviceName: profile.id,
     userName: `MLCSIM\\${profile.name}`,
     domain: null,
     platform: profile.platform,
     processor: String(PROCESSOR_ARM),
-    networkAdapters: [{ ipAddress: ipAddressOfUuid(uuid), ipSubnet: '255.255.0.0', mac: null }],
+    networkAdapters,
     codePage: '1252',
     systemDefaultLcid: '1033',
-  };
+  });
 }
 
 /** `PROCESSOR_STRONGARM` (2577): the processor type of Windows Mobile handhelds. */

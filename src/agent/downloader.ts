@@ -37,8 +37,8 @@ export interface DownloadRequest {
  */
 export interface DownloadedContent {
   bytes: number;
-  files: PackageFile[];
-  documents: Record<string, string>;
+  files: readonly PackageFile[];
+  documents: Readonly<Record<string, string>>;
 }
 
 /**
@@ -86,8 +86,41 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
     const name = decodeURIComponent(new URL(request.url).pathname.split('/').pop() || 'package.bin');
     return { bytes: archive.length, files: [{ name, data: archive }], documents: {} };
   }
-  return { bytes: archive.length, ...(await readArchive(archive)) };
+  return { bytes: archive.length, ...(await (request.expectedSha256 === null ? readArchive(archive) : unpackedArchives.get(request.expectedSha256, archive))) };
 }
+
+/**
+ * Archives unpacked once per SHA-256 for every device: a rollout's devices each download the same package, and
+ * unpacking it again was a tenth of a device's download. Only content whose hash was just checked is looked up
+ * here, so an entry is those very bytes, unpacked; it is frozen, as every device that got them shares it. One that
+ * does not unpack is not kept. Bounded, oldest first: a site has few packages at a time.
+ */
+class UnpackedArchives {
+  private readonly unpacked = new Map<string, Promise<Unpacked>>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(sha256: string, archive: Buffer): Promise<Unpacked> {
+    const known = this.unpacked.get(sha256);
+    if (known !== undefined) return known;
+    const entry = readArchive(archive).then(frozen);
+    entry.catch(() => this.unpacked.delete(sha256));
+    if (this.unpacked.size >= this.capacity) {
+      const oldest = this.unpacked.keys().next();
+      if (!oldest.done) this.unpacked.delete(oldest.value);
+    }
+    this.unpacked.set(sha256, entry);
+    return entry;
+  }
+}
+
+/** Frozen down to each file (its bytes are a Buffer, which cannot be frozen: nothing writes to them). */
+const frozen = (content: Unpacked): Unpacked =>
+  Object.freeze({ files: Object.freeze(content.files.map((file) => Object.freeze(file))), documents: Object.freeze(content.documents) });
+
+type Unpacked = Pick<DownloadedContent, 'files' | 'documents'>;
+
+const unpackedArchives = new UnpackedArchives(64);
 
 /**
  * The content a URL names, without its origin: what a failure reports, so that the same replay reports the same
@@ -98,7 +131,7 @@ const contentPath = (url: string) => new URL(url).pathname;
 /** A POSIX tar archive has `ustar` at byte 257 of its first header. */
 const isTar = (content: Buffer) => content.length >= 512 && content.subarray(257, 262).toString('latin1') === 'ustar';
 
-function readArchive(archive: Buffer): Promise<Pick<DownloadedContent, 'files' | 'documents'>> {
+function readArchive(archive: Buffer): Promise<Unpacked> {
   return new Promise((resolve, reject) => {
     const files: PackageFile[] = [];
     const documents: Record<string, string> = {};

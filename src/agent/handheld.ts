@@ -1,25 +1,17 @@
 import { createActor, type Actor } from 'xstate';
-import { handheldMachine, type HandheldContext, type HandheldInput } from './machine.js';
+import { handheldMachine, type HandheldInput } from './machine.js';
 
 export type Handheld = Actor<typeof handheldMachine>;
 
-/** Starts one simulated handheld; its delays (retries, run times, restarts) run on the site port's clock. */
-export function startHandheld(input: HandheldInput): Handheld {
-  return started(createActor(handheldMachine, { input, clock: input.deps.site.clock }), input.deps);
-}
-
 /**
- * Starts a handheld again in idle with the context it had there: no entry action runs, so nothing is drawn or
- * scheduled again, and it waits for `poll.due` (see simulator/dormant-device.ts).
+ * Starts one simulated handheld; its delays (retries, run times, restarts) run on the site port's clock. `watch`
+ * subscribes to it before it starts, so it sees what the device does on starting (one started to poll at once
+ * asks for its poll then: see HandheldInput.pollsAtOnce).
  */
-export function resumeHandheld(context: HandheldContext): Handheld {
-  const snapshot = handheldMachine.resolveState({ value: 'idle', context });
-  // The input is not read when there is a snapshot to start from; the types ask for one all the same.
-  return started(createActor(handheldMachine, { snapshot, input: context, clock: context.deps.site.clock }), context.deps);
-}
-
-function started(actor: Handheld, deps: HandheldContext['deps']): Handheld {
-  actor.subscribe({ error: (error) => deps.logger.error('device statechart stopped on an error', { error: String(error) }) });
+export function startHandheld(input: HandheldInput, watch?: (handheld: Handheld) => void): Handheld {
+  const actor = createActor(handheldMachine, { input, clock: input.deps.site.clock });
+  actor.subscribe({ error: (error) => input.deps.logger.error('device statechart stopped on an error', { error: String(error) }) });
+  watch?.(actor);
   actor.start();
   return actor;
 }

@@ -17,30 +17,25 @@ export function deviceEntries(profile: DeviceProfile, state: DeviceState): FileE
   return openDevice(profile, state, 0).files.entries();
 }
 
-/** A filter's `*` wildcards, case-insensitively (CE file names are). */
-function matches(pattern: string, name: string): boolean {
-  const regex = new RegExp(
+/** A filter's `*` wildcards as a regular expression, case-insensitive (CE file names are). */
+function wildcard(pattern: string): RegExp {
+  return new RegExp(
     `^${pattern
       .split('*')
       .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*')}$`,
     'i',
   );
-  return regex.test(name);
 }
 
-/** The files (not directories) the filters select. */
+/** The files (not directories) the filters select. Each filter is compiled once, not once per file. */
 export function selectFiles(entries: readonly FileEntry[], filters: readonly FileFilter[]): FileEntry[] {
-  return entries.filter(
-    (file) =>
-      !file.directory &&
-      filters.some((f) => {
-        const base = f.path.replace(/\\$/, '').toLowerCase();
-        const dir = parentOf(file.path).toLowerCase();
-        const inPath = dir === base || (f.recursive && dir.startsWith(`${base}\\`));
-        return inPath && matches(f.filter, nameOf(file.path));
-      }),
-  );
+  const compiled = filters.map((f) => ({ base: f.path.replace(/\\$/, '').toLowerCase(), recursive: f.recursive, name: wildcard(f.filter) }));
+  return entries.filter((file) => {
+    if (file.directory) return false;
+    const dir = parentOf(file.path).toLowerCase();
+    return compiled.some((f) => (dir === f.base || (f.recursive && dir.startsWith(`${f.base}\\`))) && f.name.test(nameOf(file.path)));
+  });
 }
 
 /** A software inventory report of the selected files, as one tree under `\`; directories as `entries` has them. */

@@ -1,9 +1,10 @@
 /**
  * The Mobile Device Legacy Client's lifecycle, as one statechart.
  *
- *   idle ─poll due─► polling ─► evaluating ─► fetchingInstructions ─► offer ─► evaluating ─► … ─► reporting ─► inventorying ─► idle
- *                      ├─ nothing to do, nothing to send ─► idle
- *                  pollBackoff (retries, then gives up until the next interval)
+ *   starting ─► idle ─poll due─► polling ─► evaluating ─► fetchingInstructions ─► offer ─► evaluating ─► … ─► reporting ─► inventorying ─► idle
+ *      │                           ├─ nothing to do, nothing to send ─► idle
+ *      │                       pollBackoff (retries, then gives up until the next interval)
+ *      └─ started because its poll is due (woken from sleep) ─► polling
  *
  * Each poll names the device (DevicePoll) and gets back the packages that apply to it; each package it has not
  * handled yet is an `offer` (./offer.ts, a child statechart) once its instructions are in. Every outcome is a
@@ -17,13 +18,14 @@ import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-s
 import { PRISTINE, type DeviceState } from '../device/device-state.js';
 import { DEVICE_MESSAGE, PARAMETER, type DeviceMessageKey } from '../domain/device-status.js';
 import { errorText, type Logger } from '../logging.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
 import type { PollResponse } from '../protocol/documents/poll-response.js';
 import type { ReportType } from '../protocol/wire.js';
 import type { Random } from '../random.js';
 import { identificationOf } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { offerMachine, retryAfterOf, retryDelay, type OfferEvent, type OfferInput, type OfferOutcome, type OfferProgress } from './offer.js';
-import { dueReports } from './reports.js';
+import { dueReports, reportsAreDue } from './reports.js';
 import { isUnauthorized, type Credentials, type PollAnswer } from './site-connection.js';
 import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
 import { EMPTY_OUTBOX, withoutDelivered, type Delivery, type Outbox } from './status-outbox.js';
@@ -51,7 +53,17 @@ export interface HandheldInput {
    * starts a device only when its first poll falls due (simulator/dormant-device.ts) gives its own start.
    */
   startedAt?: number;
+  /**
+   * Started because its poll is due (a fleet's device waking from sleep, simulator/dormant-device.ts): it polls at
+   * once instead of waiting in idle.
+   */
+  pollsAtOnce?: boolean;
+  /** The context it had in idle when it went to sleep: it carries on from there (profile and memory are in it). */
+  resting?: RestingContext;
 }
+
+/** What a device is while it sleeps: its whole context but the world it runs in, and what it makes again on waking. */
+export type RestingContext = Omit<HandheldContext, 'deps' | 'identification'>;
 
 /** The part of a device's context it must remember across a restart. */
 export function memoryOf(context: HandheldContext): DeviceMemory {
@@ -62,6 +74,11 @@ export function memoryOf(context: HandheldContext): DeviceMemory {
 export interface HandheldContext {
   profile: DeviceProfile;
   deps: HandheldDependencies;
+  /**
+   * Who the device says it is in each poll, from its profile: made once each time it starts, not at each poll, so
+   * the connection encodes its DevicePoll again only when its credentials change (see SiteConnection.poll).
+   */
+  identification: Identification;
   credentials: Credentials;
   settings: DeviceSettings;
   /** Every package the site last listed for this device. */
@@ -93,12 +110,12 @@ export interface HandheldContext {
   /** When the first poll is due; every later one follows from the start of the cycle before (see nextPollAt). */
   firstPollAt: number;
   lastPollAt: number | null;
-  /** When the poll the device waits for in idle is due: drawn on entering idle. */
+  /** When the poll the device waits for in idle is due: drawn on entering idle; now, when started to poll at once. */
   pollDueAt: number;
 }
 
-/** Every event a handheld takes: answers from its site line, its offer's requests, and a wake-up from sleep. */
-export type HandheldEvent = SiteAnswer | OfferEvent | { type: 'poll.due' };
+/** Every event a handheld takes: answers from its site line, and its offer's requests. */
+export type HandheldEvent = SiteAnswer | OfferEvent;
 
 const now = (context: HandheldContext) => context.deps.site.clock.now();
 const lineOf = ({ context }: { context: HandheldContext }) => siteLineOf(context.deps.site);
@@ -135,19 +152,21 @@ export const handheldMachine = setup({
     retryDelay: ({ context }) => retryDelay(context.settings.client.failureRetryIntervalMs, context.attempts, context.deps.random, context.retryAfterMs),
   },
   guards: {
+    /** Started because its poll is due (pollsAtOnce): its due time is set from the start, not drawn in idle. */
+    startedToPoll: ({ context }) => !Number.isNaN(context.pollDueAt),
     canRetry: ({ context }) => context.attempts < context.settings.client.failureRetryCount,
     /** The site refused the device's credentials, and it has not polled again for that this cycle. */
     identityLost: ({ context }, params: { error: unknown }) => !context.reidentified && isUnauthorized(params.error),
     offerLostIdentity: ({ context }, params: { outcome: OfferOutcome }) => !context.reidentified && params.outcome.identityLost,
     hasOfferToHandle: ({ context }) => context.queue.length > 0,
     hasStatusToDeliver: ({ context }) => context.outbox.length > 0,
-    reportsDue: ({ context }) => dueReports(context).length > 0,
+    reportsDue: ({ context }) => reportsAreDue(context),
     deferralAlreadySaid: ({ context }, params: OfferEvent) =>
       params.type === 'offer.record' && params.message === 'packageDeferred' && context.deferrals[params.packageId] === params.parameters[PARAMETER.reason],
     nothingToDo: ({ context }, params: { answer: PollAnswer }) =>
       context.outbox.length === 0 &&
       pendingPackages(context, params.answer.policy).length === 0 &&
-      dueReports({ ...context, settings: settingsAfter(context.settings, params.answer.policy) }).length === 0,
+      !reportsAreDue({ ...context, settings: settingsAfter(context.settings, params.answer.policy) }),
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
@@ -231,31 +250,13 @@ export const handheldMachine = setup({
   },
 }).createMachine({
   id: 'handheld',
-  context: ({ input }) => ({
-    profile: input.profile,
-    deps: input.deps,
-    credentials: { uuid: identificationOf(input.profile).id, auth: '', timestamp: '' },
-    settings: DEFAULT_DEVICE_SETTINGS,
-    packages: [],
-    queue: [],
-    current: '',
-    deferrals: {},
-    done: {},
-    progress: NOTHING_IN_PROGRESS,
-    state: PRISTINE,
-    outbox: EMPTY_OUTBOX,
-    boot: (input.startedAt ?? input.deps.site.clock.now()).toString(36),
-    seq: 0,
-    reportsSentAt: {},
-    ...input.memory,
-    attempts: 0,
-    reidentified: false,
-    retryAfterMs: null,
-    firstPollAt: input.firstPollAt ?? input.deps.site.clock.now(),
-    lastPollAt: null,
-    // Drawn on entering idle, the initial state.
-    pollDueAt: Number.NaN,
-  }),
+  context: ({ input }) => {
+    // A device started because its poll is due polls at once (see `starting`); any other draws its due time in idle.
+    const pollDueAt = input.pollsAtOnce ? input.deps.site.clock.now() : Number.NaN;
+    if (!input.resting) return freshContext(input, pollDueAt);
+    const { profile, credentials } = input.resting;
+    return { ...input.resting, deps: input.deps, identification: identificationOf(profile, credentials.uuid), pollDueAt };
+  },
   on: {
     'offer.record': [{ guard: { type: 'deferralAlreadySaid', params: ({ event }) => event } }, { actions: { type: 'record', params: ({ event }) => event } }],
     'offer.deliver': { actions: 'askToDeliver' },
@@ -265,18 +266,29 @@ export const handheldMachine = setup({
   },
   // A device introduces itself with its first poll, not when the simulator starts it: a staggered fleet arrives
   // staggered, and an idle fleet costs the site nothing.
-  initial: 'idle',
+  initial: 'starting',
   states: {
+    // A device the fleet put to sleep in idle (simulator/dormant-device.ts) is started again when its poll is due, and
+    // takes the transition its own poll timer would have. Started afresh with its context, not restored from a
+    // snapshot: restoring walks the whole context (files, registry, outbox) for actors to revive, at every wake.
+    starting: {
+      always: [{ guard: 'startedToPoll', target: 'polling', actions: 'notePollStarted' }, { target: 'idle' }],
+    },
     idle: {
       entry: 'schedulePoll',
       // The poll interval runs from the start of a poll cycle, not from its last retry.
       after: { untilNextPoll: { target: 'polling', actions: 'notePollStarted' } },
-      // A device the fleet put to sleep in idle (simulator/dormant-device.ts) is woken with this at pollDueAt.
-      on: { 'poll.due': { target: 'polling', actions: 'notePollStarted' } },
     },
 
     polling: {
-      entry: { type: 'ask', params: ({ context }) => ({ type: 'poll', credentials: context.credentials, identification: identificationOf(context.profile) }) },
+      entry: {
+        type: 'ask',
+        params: ({ context }) => ({
+          type: 'poll',
+          credentials: context.credentials,
+          identification: context.identification,
+        }),
+      },
       on: {
         'poll.done': [
           // Most polls find nothing to do and nothing to send: straight back to idle.
@@ -389,6 +401,36 @@ export const handheldMachine = setup({
     },
   },
 });
+
+/** A device's context when the simulator first starts it: what it remembered from an earlier run, if anything. */
+function freshContext(input: HandheldInput, pollDueAt: number): HandheldContext {
+  const identification = identificationOf(input.profile);
+  return {
+    profile: input.profile,
+    deps: input.deps,
+    identification,
+    credentials: { uuid: identification.id, auth: '', timestamp: '' },
+    settings: DEFAULT_DEVICE_SETTINGS,
+    packages: [],
+    queue: [],
+    current: '',
+    deferrals: {},
+    done: {},
+    progress: NOTHING_IN_PROGRESS,
+    state: PRISTINE,
+    outbox: EMPTY_OUTBOX,
+    boot: (input.startedAt ?? input.deps.site.clock.now()).toString(36),
+    seq: 0,
+    reportsSentAt: {},
+    ...input.memory,
+    attempts: 0,
+    reidentified: false,
+    retryAfterMs: null,
+    firstPollAt: input.firstPollAt ?? input.deps.site.clock.now(),
+    lastPollAt: null,
+    pollDueAt,
+  };
+}
 
 /**
  * When the next poll is due: before the first poll, when the fleet staggered it; after that, the first whole

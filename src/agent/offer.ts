@@ -266,38 +266,42 @@ export const offerMachine = setup({
   },
 }).createMachine({
   id: 'offer',
-  context: ({ input }) => ({
-    ...input,
-    extension: input.instructions.extension,
-    verdict: judgeOffer(
-      {
-        required: input.instructions.required,
-        startTime: input.instructions.startTime,
-        expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
-        flags: input.instructions.flags,
-        packageSize: input.instructions.packageSize,
-        isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
-        program: input.instructions.extension?.program ?? null,
-      },
-      {
-        platform: input.profile.platform,
-        connectionClasses: connectionClassesOf(input.profile.connectivity),
-        freeStorageBytes: freeBytesAt(input.profile, input.state, input.instructions.localDestination),
-        runsOptionalPrograms: input.profile.runsOptionalPrograms,
-      },
-      input.site.clock.now(),
-    ),
-    sourceUrl: '',
-    partial: null,
-    content: input.resumeFrom?.step === 'downloaded' ? { ...NO_CONTENT, documents: input.resumeFrom.documents } : NO_CONTENT,
-    attempts: 0,
-    retryAfterMs: null,
-    freeBytes: freeBytesAt(input.profile, input.state, input.instructions.localDestination),
-    deadline: 0,
-    resume: null,
-    // What a command cut off by a simulator restart had already changed on the device is the device's still.
-    outcome: { done: false, identityLost: false, state: input.resumeFrom?.step === 'restartPending' ? input.resumeFrom.state : null, settings: null },
-  }),
+  context: ({ input }) => {
+    // Opening the device's file system to measure it costs: once per offer.
+    const freeBytes = freeBytesAt(input.profile, input.state, input.instructions.localDestination);
+    return {
+      ...input,
+      extension: input.instructions.extension,
+      verdict: judgeOffer(
+        {
+          required: input.instructions.required,
+          startTime: input.instructions.startTime,
+          expiresAt: input.instructions.extension?.advertisement.expiresAt ?? null,
+          flags: input.instructions.flags,
+          packageSize: input.instructions.packageSize,
+          isConfiguration: input.instructions.extension?.content.packageType === PACKAGE_TYPE.configuration,
+          program: input.instructions.extension?.program ?? null,
+        },
+        {
+          platform: input.profile.platform,
+          connectionClasses: connectionClassesOf(input.profile.connectivity),
+          freeStorageBytes: freeBytes,
+          runsOptionalPrograms: input.profile.runsOptionalPrograms,
+        },
+        input.site.clock.now(),
+      ),
+      sourceUrl: '',
+      partial: null,
+      content: input.resumeFrom?.step === 'downloaded' ? { ...NO_CONTENT, documents: input.resumeFrom.documents } : NO_CONTENT,
+      attempts: 0,
+      retryAfterMs: null,
+      freeBytes,
+      deadline: 0,
+      resume: null,
+      // What a command cut off by a simulator restart had already changed on the device is the device's still.
+      outcome: { done: false, identityLost: false, state: input.resumeFrom?.step === 'restartPending' ? input.resumeFrom.state : null, settings: null },
+    };
+  },
   output: ({ context }) => context.outcome,
   initial: 'judging',
   states: {

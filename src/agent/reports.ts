@@ -26,14 +26,30 @@ const SETTINGS: Record<ReportType, (settings: DeviceSettings) => ReportSettings>
   FileCollection: (s) => s.fileCollection,
 };
 
-/** The reports due now, in the order they go out: machine inventory, software inventory, then collected files. */
-export function dueReports(device: ReportingDevice): OutgoingReport[] {
+/** Whether each report is due now: its setting enabled, and its interval passed since it was last sent. */
+function dueCheck(device: ReportingDevice): (type: ReportType) => boolean {
   const now = device.deps.site.clock.now();
-  const due = (type: ReportType) => {
+  return (type) => {
     const settings = SETTINGS[type](device.settings);
     const sentAt = device.reportsSentAt[type];
     return settings.enabled && (sentAt === undefined || now - sentAt >= settings.intervalMs);
   };
+}
+
+/**
+ * Whether any report is due now (whether `dueReports` would send one), without building them: the statechart asks
+ * this at every poll answer and round's end, and builds the reports once, when it sends them.
+ */
+export function reportsAreDue(device: ReportingDevice): boolean {
+  const due = dueCheck(device);
+  if (due('MachineInventory') || due('SoftwareInventory')) return true;
+  // Collected files are reports only when the filters select some.
+  return due('FileCollection') && selectFiles(deviceEntries(device.profile, device.state), device.settings.fileCollection.fileFilters).length > 0;
+}
+
+/** The reports due now, in the order they go out: machine inventory, software inventory, then collected files. */
+export function dueReports(device: ReportingDevice): OutgoingReport[] {
+  const due = dueCheck(device);
   const reports: OutgoingReport[] = [];
   if (due('MachineInventory')) reports.push({ type: 'MachineInventory', body: machineInventory.encode(machineInventoryOf(device.profile, device.state)) });
   const entries = due('SoftwareInventory') || due('FileCollection') ? deviceEntries(device.profile, device.state) : [];

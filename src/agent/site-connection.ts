@@ -104,6 +104,8 @@ export class SiteConnection {
   private readonly policies = new DecodeCache(pollResponse.decode);
   private readonly instructionsFor = new DecodeCache(instructions.decode);
   private readonly locations = new DecodeCache(packageLocation.decode);
+  /** Each live device's last DevicePoll, by its identification: gone with it when the device sleeps or stops. */
+  private readonly pollBodies = new WeakMap<Identification, { auth: string; timestamp: string; body: string }>();
 
   constructor(options: SiteConnectionOptions) {
     this.clock = options.clock;
@@ -121,14 +123,25 @@ export class SiteConnection {
   }
 
   async poll(credentials: Credentials, identification: Identification): Promise<PollAnswer> {
+    const { document, headers } = await this.exchange(credentials, 'Poll', this.pollBody(credentials, identification), this.policies.get);
+    return { policy: document, auth: single(headers[HEADERS.auth]), timestamp: single(headers[HEADERS.timestamp]) };
+  }
+
+  /**
+   * A device's DevicePoll, encoded again only when its credentials change: a device keeps one identification while
+   * it is live (HandheldContext.identification, frozen), and most of its polls send the same document.
+   */
+  private pollBody(credentials: Credentials, identification: Identification): string {
+    const last = this.pollBodies.get(identification);
+    if (last?.auth === credentials.auth && last.timestamp === credentials.timestamp) return last.body;
     const body = devicePoll.encode({
       managementSystem: MANAGEMENT_SYSTEM,
       identification,
       // As real devices sent: `0` until the server has set a value.
       connection: { authorizationToken: credentials.auth || '0', timestamp: credentials.timestamp || '0' },
     });
-    const { document, headers } = await this.exchange(credentials, 'Poll', body, this.policies.get);
-    return { policy: document, auth: single(headers[HEADERS.auth]), timestamp: single(headers[HEADERS.timestamp]) };
+    if (Object.isFrozen(identification)) this.pollBodies.set(identification, { auth: credentials.auth, timestamp: credentials.timestamp, body });
+    return body;
   }
 
   async instructions(credentials: Credentials, packageId: string): Promise<Instructions> {

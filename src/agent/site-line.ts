@@ -119,25 +119,31 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(
     const answer = ANSWERS[request.type];
     const key = `${request.replyTo.sessionId} ${request.type}`;
     const before = inFlight.get(key);
-    const start = () => exchange(port, request);
-    // Tracked while it waits, so a simulated clock does not move between the two.
-    const work = before === undefined ? start() : port.clock.track(before.then(start, start));
+    let work: Promise<unknown>;
+    if (before === undefined) work = exchange(port, request);
+    else {
+      const start = () => exchange(port, request);
+      // Tracked while it waits, so a simulated clock does not move between the two.
+      work = port.clock.track(before.then(start, start));
+    }
     inFlight.set(key, work);
-    const settle = () => {
-      if (inFlight.get(key) === work) inFlight.delete(key);
-    };
     work.then(
       (output) => {
-        settle();
+        settle(key, work);
         request.replyTo.send({ type: answer.done, output });
       },
       (error: unknown) => {
-        settle();
+        settle(key, work);
         request.replyTo.send({ type: answer.failed, error });
       },
     );
   });
 });
+
+/** An exchange is answered: the next of its kind for that device may go. */
+function settle(key: string, work: Promise<unknown>): void {
+  if (inFlight.get(key) === work) inFlight.delete(key);
+}
 
 type SiteLine = ActorRefFrom<typeof siteLine>;
 

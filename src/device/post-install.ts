@@ -11,7 +11,8 @@
  * happened on the device. The caller lets the time pass.
  */
 import type { DeviceProfile } from '../agent/device-profile.js';
-import { provisioningDocument, type Characteristic } from '../protocol/documents/provisioning.js';
+import type { Characteristic } from '../protocol/documents/provisioning.js';
+import { decodeProvisioningDocument } from '../agent/provisioning-documents.js';
 import type { Random } from '../random.js';
 import { readCabinet, type CabinetFile } from './cab.js';
 import { DEVICE_FAILURE, DeviceError, type DeviceFailure } from './device-error.js';
@@ -276,7 +277,7 @@ class Device {
   private installFromSetup(files: CabinetFile[], setup: CabinetFile, cab: string): { dir: string; appName?: string } {
     let doc;
     try {
-      doc = provisioningDocument.decode(textOf(setup.data));
+      doc = decodeProvisioningDocument(textOf(setup.data));
     } catch (error) {
       throw new DeviceError(DEVICE_FAILURE.badCabinet, `${cab}: _setup.xml cannot be read (${(error as Error).message})`);
     }
