@@ -8,8 +8,9 @@
 // A machine's speed drifts, on a shared VM by as much as 2× within a minute, so the poll runs are short and
 // interleaved: rounds of autocannon, fleet in 1 worker, fleet in 2 workers, closed by one more autocannon run. Each
 // fleet run is compared with the autocannon runs either side of it, and the figures are medians over the rounds.
-// Every run is measured after a warm-up (autocannon's `warmup`, the fleet's `warmUpMs`): the first round of a fleet
-// and the runtime's warm-up are not what a load test of minutes sees.
+// Every run is measured after a warm-up (autocannon's `warmup`, the fleet's `warmUpMs`, and before the lifecycles a
+// fleet of other fresh devices): the first round of a fleet and the runtime's warm-up are not what a load test of
+// minutes sees.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
@@ -85,8 +86,11 @@ export interface ThroughputFigures {
 const FLEET_WARM_UP_MS = 2_000;
 const AUTOCANNON_WARM_UP_SECONDS = 1;
 
-/** Fresh devices on the eager clock, through `connections` sockets, every exchange counted and timed. */
-function eagerFleet(serverUrl: string, devices: number, connections: number) {
+/**
+ * Fresh devices on the eager clock, through `connections` sockets, every exchange counted and timed. Their ids
+ * start with `prefix`, so a second fleet on the same site is new to it as well.
+ */
+function eagerFleet(serverUrl: string, devices: number, connections: number, prefix: string) {
   const latency = new LatencyRecorder();
   let requests = 0;
   const connection = new SiteConnection({
@@ -101,7 +105,11 @@ function eagerFleet(serverUrl: string, devices: number, connections: number) {
   const random = seededRandom(1);
   // On the eager clock a device's next poll is due at once, however far off its interval says: it never sleeps.
   const fleet = new Fleet({
-    profiles: drawProfiles(POLL_MIX, devices, random.fork()),
+    profiles: drawProfiles(POLL_MIX, devices, random.fork()).map((profile) => ({
+      ...profile,
+      id: `${prefix}-${profile.id}`,
+      name: `${prefix}-${profile.name}`,
+    })),
     site: sitePortOf(connection),
     random,
     logger: silentLogger(),
@@ -202,9 +210,14 @@ async function cannonLifecycles(site: SiteProcess, connections: number, seconds:
 await section(async ({ lifecycleDevices, connections, seconds, rounds }: ThroughputParams): Promise<ThroughputFigures> => {
   const site = await startSiteProcess('bench/throughput-site.yaml');
 
-  // Full lifecycles: fresh devices, one advertisement each, programs that finish at once.
+  // Full lifecycles: fresh devices, one advertisement each, programs that finish at once. Measured after a warm-up
+  // fleet as large has gone through its own (other devices, the same package), as autocannon's run is: the JIT
+  // reaching the device's and the site's hot paths is not what a load test of minutes sees.
+  const warmUp = eagerFleet(site.url, lifecycleDevices, connections, 'WARM');
+  await untilRoundComplete(warmUp.fleet);
+  warmUp.fleet.stop();
   const lifecycleCpu = new CpuMeter(site);
-  const lifecycle = eagerFleet(site.url, lifecycleDevices, connections);
+  const lifecycle = eagerFleet(site.url, lifecycleDevices, connections, 'BENCH');
   const started = performance.now();
   await untilRoundComplete(lifecycle.fleet);
   const lifecycleSeconds = (performance.now() - started) / 1000;
