@@ -5,11 +5,11 @@
  * filters select, with their sizes, times, attributes and version resources.
  */
 import { openDevice, type DeviceState } from '../device/device-state.js';
-import { attributesText, nameOf, parentOf, type FileEntry } from '../device/file-system.js';
+import { attributesText, nameOf, parentOf, type FileEntry, type FileSystem } from '../device/file-system.js';
 import type { FileFilter } from '../domain/client-settings.js';
 import type { FileReport, ReportedDirectory } from '../protocol/documents/file-report.js';
 import type { MachineInventory } from '../protocol/documents/machine-inventory.js';
-import { ipAddressOf, PROCESSOR_ARM } from './device-identity.js';
+import { PROCESSOR_ARM } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 
 /** Every file and directory on the device. */
@@ -68,10 +68,12 @@ export function softwareInventory(files: readonly FileEntry[], entries: readonly
   return { root };
 }
 
-/** The machine inventory report of a device, from its profile and its volumes as its state leaves them. Sizes in KB. */
-export function machineInventoryOf(profile: DeviceProfile, state: DeviceState): MachineInventory {
+/**
+ * The machine inventory report of a device, from its profile, the address it polls with, and its volumes as its
+ * file system has them. Sizes in KB.
+ */
+export function machineInventoryOf(profile: DeviceProfile, ipAddress: string, files: FileSystem): MachineInventory {
   const [major = '0', minor = '0', build = '0'] = profile.osVersion.split('.');
-  const { files } = openDevice(profile, state, 0);
   const kb = (bytes: number) => Math.round(bytes / 1024);
   const objectStore = files.volumes[0];
   const property = (name: string, value: string | number): [string, string] => [name, String(value)];
@@ -98,7 +100,7 @@ export function machineInventoryOf(profile: DeviceProfile, state: DeviceState): 
       {
         name: 'Device_Network',
         properties: [
-          property('IPAddress', ipAddressOf(profile)),
+          property('IPAddress', ipAddress),
           property('IPSubnet', '255.255.0.0'),
           property('MAC', '00-00-00-00-00-00'),
           property('Bandwidth', profile.connectivity.bandwidthKBps),

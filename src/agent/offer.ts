@@ -30,7 +30,7 @@ import type { Instructions, InstructionsExtension } from '../protocol/documents/
 import type { PackageLocation } from '../protocol/documents/package-location.js';
 import { hashUniform, seededRandom, type Random } from '../random.js';
 import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
-import { ipAddressOf } from './device-identity.js';
+import { ipAddressOfUuid } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
 import { runPostInstall } from './program-runner.js';
@@ -377,7 +377,7 @@ export const offerMachine = setup({
           credentials: context.credentials,
           location: {
             packageId: context.packageId,
-            clientLocation: { directoryService: 'MLCSIM', ipAddresses: [{ address: ipAddressOf(context.profile), subnet: '255.255.0.0' }] },
+            clientLocation: { directoryService: 'MLCSIM', ipAddresses: [{ address: ipAddressOfUuid(context.credentials.uuid), subnet: '255.255.0.0' }] },
           },
         }),
       },
