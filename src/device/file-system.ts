@@ -37,29 +37,28 @@ export function textOf(bytes: Buffer): string {
 }
 
 /**
- * A file's version resource. A simulated executable carries it as text lines in its first 4 KB
- * (`FileVersion=3.2.0.0`, `CompanyName=…`, `FileDescription=…`), standing for a PE file's VERSIONINFO.
+ * What a file written with these bytes is: its size and its version resource. A simulated executable carries the
+ * resource as text lines in its first 4 KB (`FileVersion=3.2.0.0`, `CompanyName=…`, `FileDescription=…`), standing
+ * for a PE file's VERSIONINFO.
  */
-export function versionResourceOf(bytes: Buffer): VersionResource {
-  let resource = versionResources.get(bytes);
-  if (resource === undefined) {
+export function fileFactsOf(bytes: Buffer): FileFacts {
+  let facts = fileFacts.get(bytes);
+  if (facts === undefined) {
     const head = bytes.subarray(0, 4096).toString('latin1');
     const [version, company, description] = VERSION_FIELDS.map((field) => field.exec(head)?.[1]?.trim());
-    resource = Object.freeze({ ...(version && { version }), ...(company && { company }), ...(description && { description }) });
-    versionResources.set(bytes, resource);
+    facts = Object.freeze({ size: bytes.length, ...(version && { version }), ...(company && { company }), ...(description && { description }) });
+    fileFacts.set(bytes, facts);
   }
-  return resource;
+  return facts;
 }
-
-type VersionResource = Pick<FileEntry, 'version' | 'company' | 'description'>;
 
 const VERSION_FIELDS = [/^FileVersion=(.+)$/m, /^CompanyName=(.+)$/m, /^FileDescription=(.+)$/m];
 
 /**
- * Version resources by the bytes they were read from: a rollout's devices install the very same Buffers (shared,
- * unpacked once per archive; nothing writes to them), so each is read once.
+ * File facts by the bytes they were read from: a rollout's devices install the very same Buffers (shared, unpacked
+ * once per archive; nothing writes to them), so each is read once.
  */
-const versionResources = new WeakMap<Buffer, VersionResource>();
+const fileFacts = new WeakMap<Buffer, FileFacts>();
 
 export interface FileEntry {
   /** Fully qualified, as it was written (CE file names keep their case and compare without it). */
@@ -147,7 +146,12 @@ export class FileSystem {
   }
 
   stat(path: string): FileEntry | undefined {
-    const key = keyOf(normalizePath(path));
+    return this.entryAt(normalizePath(path));
+  }
+
+  /** `stat` of a path already normalized. */
+  private entryAt(normalized: string): FileEntry | undefined {
+    const key = keyOf(normalized);
     if (key === '\\') return this.root;
     const entry = key in this.changes ? this.changes[key] : this.base.get(key);
     if (entry) return entry;
@@ -181,24 +185,33 @@ export class FileSystem {
 
   /** Creates every missing level; an existing directory is no error, a file in the way is. */
   createDirectory(path: string): void {
-    const normalized = normalizePath(path);
+    this.makeDirectory(normalizePath(path));
+  }
+
+  /** `createDirectory` of a path already normalized. */
+  private makeDirectory(normalized: string): void {
     if (normalized === '\\') return;
-    const existing = this.stat(normalized);
+    const existing = this.entryAt(normalized);
     if (existing?.directory) return;
     if (existing) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${normalized} is a file, not a directory`);
-    this.createDirectory(parentOf(normalized));
+    this.makeDirectory(parentOf(normalized));
     this.set(normalized, { path: normalized, directory: true, size: 0, attributes: 0, created: this.now, modified: this.now });
   }
 
   /** Writes a file (its directory is made if missing): fails on a read-only file or a volume without room. */
   writeFile(path: string, facts: FileFacts, attributes: number = ATTRIBUTE.ARCHIVE): void {
     const normalized = normalizePath(path);
-    const existing = this.stat(normalized);
+    const existing = this.entryAt(normalized);
     if (existing?.directory) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${normalized} is a directory`);
     if (existing && existing.attributes & ATTRIBUTE.READONLY) throw new DeviceError(DEVICE_FAILURE.accessDenied, `${normalized} is read-only`);
     this.ensureRoom(normalized, facts.size - (existing?.size ?? 0));
-    this.createDirectory(parentOf(normalized));
-    this.set(normalized, { ...facts, path: normalized, directory: false, attributes, created: existing?.created ?? this.now, modified: this.now });
+    this.makeDirectory(parentOf(normalized));
+    // Built field by field: spreading facts of many shapes into it cost more than the rest of the write.
+    const entry: FileEntry = { path: normalized, directory: false, size: facts.size, attributes, created: existing?.created ?? this.now, modified: this.now };
+    if (facts.version !== undefined) entry.version = facts.version;
+    if (facts.company !== undefined) entry.company = facts.company;
+    if (facts.description !== undefined) entry.description = facts.description;
+    this.set(normalized, entry);
   }
 
   /**
@@ -272,8 +285,8 @@ export class FileSystem {
     return entry;
   }
 
-  private ensureRoom(path: string, bytes: number): void {
-    const volume = this.volumeOf(path);
+  private ensureRoom(normalized: string, bytes: number): void {
+    const volume = this.volumeOfKey(keyOf(normalized), normalized);
     const free = this.freeBytes(volume);
     if (bytes > free) {
       throw new DeviceError(

@@ -15,7 +15,7 @@ import type { Random } from '../random.js';
 import { DEVICE_FAILURE, DeviceError, type DeviceFailure } from './device-error.js';
 import { openDevice, stateOf, type DeviceSession, type DeviceState } from './device-state.js';
 import { parseScript, runScript, splitArguments, type ScriptHost, type ScriptPosition, type ScriptResult } from './dms-script.js';
-import { ATTRIBUTE, keyOf, nameOf, normalizePath, textOf, versionResourceOf } from './file-system.js';
+import { ATTRIBUTE, fileFactsOf, keyOf, nameOf, normalizePath, textOf } from './file-system.js';
 import { cabinetInstall } from './wceload.js';
 
 /** A file of the downloaded package: its path inside the package and its bytes. */
@@ -186,7 +186,7 @@ class Device {
   }
 
   private writeFile(path: string, data: Buffer, attributes: number = ATTRIBUTE.ARCHIVE): void {
-    this.session.files.writeFile(path, { size: data.length, ...versionResourceOf(data) }, attributes);
+    this.session.files.writeFile(path, fileFactsOf(data), attributes);
     this.contents.set(keyOf(normalizePath(path)), data);
   }
 
