@@ -16,8 +16,16 @@ export type AttributeName = keyof typeof ATTRIBUTE;
 
 /** `ARCHIVE|READONLY`, or empty for none (reference §10.1). */
 export function attributesText(mask: number): string {
-  return (Object.keys(ATTRIBUTE) as AttributeName[]).filter((name) => (mask & ATTRIBUTE[name]) !== 0).join('|');
+  let text = attributeTexts.get(mask);
+  if (text === undefined) {
+    text = (Object.keys(ATTRIBUTE) as AttributeName[]).filter((name) => (mask & ATTRIBUTE[name]) !== 0).join('|');
+    attributeTexts.set(mask, text);
+  }
+  return text;
 }
+
+/** Each mask's text, once: inventory writes it for every file it reports, and a device has a handful of masks. */
+const attributeTexts = new Map<number, string>();
 
 /** `READONLY|HIDDEN` (any case), or `0` for none, as `setattrs` takes them. */
 export function parseAttributes(text: string): number {

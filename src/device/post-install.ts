@@ -107,18 +107,21 @@ class Device {
   /** Bytes of the files this run put on the device (the package's, a CAB's, saved .reg files), by path key. */
   private readonly contents = new Map<string, Buffer>();
   private readonly destination: string;
+  /** The package's files where they are saved. */
+  private readonly packageFiles: readonly { path: string; data: Buffer }[];
 
   constructor(
     private readonly session: DeviceSession,
     private readonly install: PostInstall,
   ) {
     this.destination = normalizePath(install.localDestination);
-    for (const file of install.files) this.contents.set(keyOf(this.packagePath(file.name)), file.data);
+    this.packageFiles = install.files.map((file) => ({ path: this.packagePath(file.name), data: file.data }));
+    for (const file of this.packageFiles) this.contents.set(keyOf(file.path), file.data);
   }
 
   /** The package's files, saved under LocalDestination. */
   saveFiles(): void {
-    for (const file of this.install.files) this.writeFile(this.packagePath(file.name), file.data);
+    for (const file of this.packageFiles) this.writeFile(file.path, file.data);
   }
 
   /** A path as a command line gives it: absolute, or relative to LocalDestination. */

@@ -58,7 +58,12 @@ export class Registry {
   }
 
   key(path: string): RegistryKey | undefined {
-    const key = keyOf(normalizeKey(path));
+    return this.keyAt(normalizeKey(path));
+  }
+
+  /** `key` of a path already normalized. */
+  private keyAt(normalized: string): RegistryKey | undefined {
+    const key = keyOf(normalized);
     return (key in this.changes ? this.changes[key] : this.base.get(key)) ?? undefined;
   }
 
@@ -83,13 +88,13 @@ export class Registry {
 
   createKey(path: string): void {
     const normalized = normalizeKey(path);
-    if (!this.key(normalized)) this.set(normalized, { path: normalized, values: {} });
+    if (!this.keyAt(normalized)) this.set(normalized, { path: normalized, values: {} });
   }
 
   setValue(path: string, value: RegistryValue): void {
     const normalized = normalizeKey(path);
-    const key = this.key(normalized) ?? { path: normalized, values: {} };
-    this.set(key.path, { ...key, values: { ...key.values, [value.name.toLowerCase()]: value } });
+    const key = this.keyAt(normalized);
+    this.set(key?.path ?? normalized, { path: key?.path ?? normalized, values: { ...key?.values, [value.name.toLowerCase()]: value } });
   }
 
   deleteValue(path: string, name: string): void {
