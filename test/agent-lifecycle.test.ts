@@ -257,6 +257,18 @@ describe('one handheld, end to end', () => {
       expect(messages.at(-1)!.time - messages[1]!.time).to.be.at.least(10.5 * MINUTE);
     });
 
+    it('checks every device’s download: after one device verified the package, altered bytes still fail the hash check', async () => {
+      site.startDevice();
+      await site.clock.advance(10 * MINUTE);
+      expect(await site.messageIds(APP.id, 'WM-0001')).to.include(S.programSucceeded);
+      await site.admin.post('/faults', { endpoint: 'Content', kind: 'corrupt-content' });
+      site.startDevice({ id: 'WM-0002' }, 2);
+      await site.clock.advance(2 * HOUR);
+      const messages = await site.messages(APP.id, 'WM-0002');
+      expect(messages.map((m) => m.messageId)).to.not.include(S.programStarted);
+      expect(messages.at(-1)!.details.Detail).to.match(/SHA-256/);
+    });
+
     it('treats a truncated archive as content that does not match the source', async () => {
       await site.admin.post('/faults', { endpoint: 'Content', kind: 'truncate-content' });
       site.startDevice();

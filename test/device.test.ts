@@ -187,6 +187,21 @@ describe('the device: file system, registry, CAB, script engine, post-install co
       expect(files.stat('\\Temp\\PKG1\\Tool.cab')?.size).to.equal(plain.length);
     });
 
+    it('devices that received the same cabinet bytes each install it on their own state, and fail from their own', () => {
+      const shared = [file('Scanner.cab', cab)];
+      const first = install('wceload.exe /noui Scanner.cab', shared);
+      const elsewhere = install('wceload.exe /noui Scanner.cab', shared, { localDestination: '\\Storage Card\\PKG1' });
+      expect(look(elsewhere.state).registry.value('HKLM\\Software\\Apps\\Acme Scanner', 'CabFile')?.data).to.equal('\\Storage Card\\PKG1\\Scanner.cab');
+      // A device whose scanner.exe is read-only: the install stops there, keeping the directory it made.
+      const session = look(PRISTINE);
+      session.files.writeFile('\\Program Files\\Acme Scanner\\scanner.exe', { size: 1 }, ATTRIBUTE.READONLY);
+      const locked = install('wceload.exe /noui Scanner.cab', shared, { state: stateOf(session) });
+      expect(locked.outcome).to.deep.include({ kind: 'failed', reason: 'AccessDenied' });
+      expect(look(locked.state).registry.value('HKLM\\Software\\Apps\\Acme Scanner', 'Instl')).to.equal(undefined);
+      // The next fresh device installs exactly as the first did.
+      expect(install('wceload.exe /noui Scanner.cab', shared).state).to.deep.equal(first.state);
+    });
+
     it('fails from what happened: a missing CAB, a file that is not a cabinet, an unknown switch', () => {
       expect(install('wceload.exe Missing.cab', [file('readme.txt', 'x')]).outcome).to.deep.equal({
         kind: 'failed',

@@ -32,13 +32,11 @@ export function deviceUuidOf(profile: Pick<DeviceProfile, 'id'>): string {
   return guidOf(`device/${profile.id}`);
 }
 
-/** A private address per device, stable for its id. */
-export function ipAddressOf(profile: Pick<DeviceProfile, 'id'>): string {
-  return ipAddressOfUuid(deviceUuidOf(profile));
-}
-
-/** The address from the device's UUID: a poll hashes the device id once, not once for each. */
-function ipAddressOfUuid(uuid: string): string {
+/**
+ * A private address per device, stable for its id, from its UUID (which its credentials carry): deriving the UUID
+ * hashes the id, once when the device starts, not at each request that names the address.
+ */
+export function ipAddressOfUuid(uuid: string): string {
   const [a = 0, b = 0] = Buffer.from(uuid.slice(0, 4), 'hex');
   return `10.20.${a}.${Math.max(1, b)}`;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import type { PackageFile } from '../device/post-install.js';
 import { retryAfterMs, type SiteConnection } from './site-connection.js';
@@ -68,8 +69,9 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   // A 206 must continue exactly where we stopped; a 200 is the whole archive again.
   const resumed = status === 206 && String(headers['content-range']).startsWith(`bytes ${have}-`);
   const chunks: Buffer[] = resumed && request.partial ? [request.partial] : [];
+  data.on('data', (chunk: Buffer) => chunks.push(chunk));
   try {
-    for await (const chunk of data) chunks.push(chunk as Buffer);
+    await finished(data);
   } catch (error) {
     const received = Buffer.concat(chunks);
     throw new DownloadError('http', `connection lost after ${received.length} bytes: ${(error as Error).message}`, received);
@@ -79,6 +81,8 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
     throw new DownloadError('size', `got ${archive.length} bytes, the policy says ${request.expectedSize}`);
   }
   if (request.expectedSha256 !== null) {
+    const known = verifiedArchives.find(request.expectedSha256, archive);
+    if (known !== undefined) return { bytes: archive.length, ...(await known) };
     const sha256 = createHash('sha256').update(archive).digest('hex');
     if (sha256 !== request.expectedSha256) throw new DownloadError('hash', `SHA-256 ${sha256} does not match the policy's ${request.expectedSha256}`);
   }
@@ -86,31 +90,37 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
     const name = decodeURIComponent(new URL(request.url).pathname.split('/').pop() || 'package.bin');
     return { bytes: archive.length, files: [{ name, data: archive }], documents: {} };
   }
-  return { bytes: archive.length, ...(await (request.expectedSha256 === null ? readArchive(archive) : unpackedArchives.get(request.expectedSha256, archive))) };
+  return { bytes: archive.length, ...(await (request.expectedSha256 === null ? readArchive(archive) : verifiedArchives.add(request.expectedSha256, archive))) };
 }
 
 /**
- * Archives unpacked once per SHA-256 for every device: a rollout's devices each download the same package, and
- * unpacking it again was a tenth of a device's download. Only content whose hash was just checked is looked up
- * here, so an entry is those very bytes, unpacked; it is frozen, as every device that got them shares it. One that
+ * Archives verified and unpacked once per SHA-256 for every device: a rollout's devices each download the same
+ * package, and hashing and unpacking it again was a fifth of a device's download. An entry holds the very bytes
+ * whose hash was checked: a device that received exactly those bytes (compared, which costs far less than hashing)
+ * has content with that hash, and gets them unpacked. Frozen, as every device that got them shares it. One that
  * does not unpack is not kept. Bounded, oldest first: a site has few packages at a time.
  */
-class UnpackedArchives {
-  private readonly unpacked = new Map<string, Promise<Unpacked>>();
+class VerifiedArchives {
+  private readonly verified = new Map<string, { archive: Buffer; unpacked: Promise<Unpacked> }>();
 
   constructor(private readonly capacity: number) {}
 
-  get(sha256: string, archive: Buffer): Promise<Unpacked> {
-    const known = this.unpacked.get(sha256);
-    if (known !== undefined) return known;
-    const entry = readArchive(archive).then(frozen);
-    entry.catch(() => this.unpacked.delete(sha256));
-    if (this.unpacked.size >= this.capacity) {
-      const oldest = this.unpacked.keys().next();
-      if (!oldest.done) this.unpacked.delete(oldest.value);
+  /** The content of an archive with this hash, when the bytes are those verified before. */
+  find(sha256: string, archive: Buffer): Promise<Unpacked> | undefined {
+    const known = this.verified.get(sha256);
+    return known?.archive.equals(archive) ? known.unpacked : undefined;
+  }
+
+  /** Unpacks an archive whose hash was just checked, for every device that receives the same bytes. */
+  add(sha256: string, archive: Buffer): Promise<Unpacked> {
+    const unpacked = readArchive(archive).then(frozen);
+    unpacked.catch(() => this.verified.delete(sha256));
+    if (this.verified.size >= this.capacity) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
     }
-    this.unpacked.set(sha256, entry);
-    return entry;
+    this.verified.set(sha256, { archive, unpacked });
+    return unpacked;
   }
 }
 
@@ -120,7 +130,7 @@ const frozen = (content: Unpacked): Unpacked =>
 
 type Unpacked = Pick<DownloadedContent, 'files' | 'documents'>;
 
-const unpackedArchives = new UnpackedArchives(64);
+const verifiedArchives = new VerifiedArchives(64);
 
 /**
  * The content a URL names, without its origin: what a failure reports, so that the same replay reports the same

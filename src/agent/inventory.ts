@@ -5,11 +5,11 @@
  * filters select, with their sizes, times, attributes and version resources.
  */
 import { openDevice, type DeviceState } from '../device/device-state.js';
-import { attributesText, nameOf, parentOf, type FileEntry } from '../device/file-system.js';
+import { attributesText, nameOf, parentOf, type FileEntry, type FileSystem } from '../device/file-system.js';
 import type { FileFilter } from '../domain/client-settings.js';
-import type { FileReport, ReportedDirectory } from '../protocol/documents/file-report.js';
+import type { FileReport, ReportedDirectory, ReportedFile } from '../protocol/documents/file-report.js';
 import type { MachineInventory } from '../protocol/documents/machine-inventory.js';
-import { ipAddressOf, PROCESSOR_ARM } from './device-identity.js';
+import { PROCESSOR_ARM } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
 
 /** Every file and directory on the device. */
@@ -28,53 +28,81 @@ function wildcard(pattern: string): RegExp {
   );
 }
 
-/** The files (not directories) the filters select. Each filter is compiled once, not once per file. */
+interface CompiledFilter {
+  base: string;
+  recursive: boolean;
+  name: RegExp;
+}
+
+/**
+ * Filters compiled once per list: a poll response's settings are decoded once per distinct text and shared by the
+ * devices that received it (frozen), so each list is compiled once, not once per device and report.
+ */
+const compiledFilters = new WeakMap<readonly FileFilter[], readonly CompiledFilter[]>();
+
+function compiled(filters: readonly FileFilter[]): readonly CompiledFilter[] {
+  let list = compiledFilters.get(filters);
+  if (list === undefined) {
+    list = filters.map((f) => ({ base: f.path.replace(/\\$/, '').toLowerCase(), recursive: f.recursive, name: wildcard(f.filter) }));
+    compiledFilters.set(filters, list);
+  }
+  return list;
+}
+
+/** The files (not directories) the filters select. */
 export function selectFiles(entries: readonly FileEntry[], filters: readonly FileFilter[]): FileEntry[] {
-  const compiled = filters.map((f) => ({ base: f.path.replace(/\\$/, '').toLowerCase(), recursive: f.recursive, name: wildcard(f.filter) }));
+  const selectors = compiled(filters);
   return entries.filter((file) => {
     if (file.directory) return false;
     const dir = parentOf(file.path).toLowerCase();
-    return compiled.some((f) => (dir === f.base || (f.recursive && dir.startsWith(`${f.base}\\`))) && f.name.test(nameOf(file.path)));
+    return selectors.some((f) => (dir === f.base || (f.recursive && dir.startsWith(`${f.base}\\`))) && f.name.test(nameOf(file.path)));
   });
 }
 
 /** A software inventory report of the selected files, as one tree under `\`; directories as `entries` has them. */
 export function softwareInventory(files: readonly FileEntry[], entries: readonly FileEntry[]): FileReport {
-  const directories = new Map(entries.filter((e) => e.directory).map((e) => [e.path.toLowerCase(), e]));
   const root: ReportedDirectory = { name: '\\', directories: [], files: [] };
-  for (const file of files) {
-    let dir = root;
-    for (const part of parentOf(file.path).split('\\').filter(Boolean)) {
-      const name = `${dir.name === '\\' ? '' : dir.name}\\${part}`;
-      let child = dir.directories.find((d) => d.name === name);
-      if (!child) {
-        const entry = directories.get(name.toLowerCase());
-        child = { name, ...(entry && { created: entry.created, attributes: attributesText(entry.attributes) }), directories: [], files: [] };
-        dir.directories.push(child);
-      }
-      dir = child;
+  const nodes = new Map<string, ReportedDirectory>([['\\', root]]);
+  let directories: Map<string, FileEntry> | undefined;
+  /** The report's directory at a path, made (with the ones above it) when it is not there yet. */
+  const directoryAt = (path: string): ReportedDirectory => {
+    let node = nodes.get(path);
+    if (node) return node;
+    const parent = directoryAt(parentOf(path));
+    node = { name: path, directories: [], files: [] };
+    directories ??= new Map(entries.filter((e) => e.directory).map((e) => [e.path.toLowerCase(), e]));
+    const entry = directories.get(path.toLowerCase());
+    if (entry) {
+      node.created = entry.created;
+      node.attributes = attributesText(entry.attributes);
     }
-    dir.files.push({
-      name: nameOf(file.path),
-      size: file.size,
-      ...(file.version !== undefined && { version: file.version }),
-      ...(file.company !== undefined && { company: file.company }),
-      ...(file.description !== undefined && { description: file.description }),
-      created: file.created,
-      lastModified: file.modified,
-      attributes: attributesText(file.attributes),
-    });
-  }
+    parent.directories.push(node);
+    nodes.set(path, node);
+    return node;
+  };
+  for (const file of files) directoryAt(parentOf(file.path)).files.push(reportedFile(file));
   return { root };
 }
 
-/** The machine inventory report of a device, from its profile and its volumes as its state leaves them. Sizes in KB. */
-export function machineInventoryOf(profile: DeviceProfile, state: DeviceState): MachineInventory {
+/** A file as software inventory reports it; built field by field (spreading optional fields cost more). */
+function reportedFile(file: FileEntry): ReportedFile {
+  const reported: ReportedFile = { name: nameOf(file.path), size: file.size };
+  if (file.version !== undefined) reported.version = file.version;
+  if (file.company !== undefined) reported.company = file.company;
+  if (file.description !== undefined) reported.description = file.description;
+  reported.created = file.created;
+  reported.lastModified = file.modified;
+  reported.attributes = attributesText(file.attributes);
+  return reported;
+}
+
+/**
+ * The machine inventory report of a device, from its profile, the address it polls with, and its volumes as its
+ * file system has them. Sizes in KB.
+ */
+export function machineInventoryOf(profile: DeviceProfile, ipAddress: string, files: FileSystem): MachineInventory {
   const [major = '0', minor = '0', build = '0'] = profile.osVersion.split('.');
-  const { files } = openDevice(profile, state, 0);
-  const kb = (bytes: number) => Math.round(bytes / 1024);
   const objectStore = files.volumes[0];
-  const property = (name: string, value: string | number): [string, string] => [name, String(value)];
   return {
     type: 'machine',
     items: [
@@ -98,7 +126,7 @@ export function machineInventoryOf(profile: DeviceProfile, state: DeviceState): 
       {
         name: 'Device_Network',
         properties: [
-          property('IPAddress', ipAddressOf(profile)),
+          property('IPAddress', ipAddress),
           property('IPSubnet', '255.255.0.0'),
           property('MAC', '00-00-00-00-00-00'),
           property('Bandwidth', profile.connectivity.bandwidthKBps),
@@ -132,3 +160,6 @@ export function machineInventoryOf(profile: DeviceProfile, state: DeviceState): 
     ],
   };
 }
+
+const kb = (bytes: number) => Math.round(bytes / 1024);
+const property = (name: string, value: string | number): [string, string] => [name, String(value)];

@@ -5,15 +5,18 @@
 import type { DeviceSettings, ReportSettings } from '../domain/client-settings.js';
 import { fileReport } from '../protocol/documents/file-report.js';
 import { machineInventory } from '../protocol/documents/machine-inventory.js';
+import type { Identification } from '../protocol/documents/device-poll.js';
 import type { ReportType } from '../protocol/wire.js';
 import type { Clock } from '../time/clock.js';
-import type { DeviceState } from '../device/device-state.js';
+import { openDevice, type DeviceState } from '../device/device-state.js';
 import type { DeviceProfile } from './device-profile.js';
 import { deviceEntries, machineInventoryOf, selectFiles, softwareInventory } from './inventory.js';
 import type { OutgoingReport } from './site-line.js';
 
 export interface ReportingDevice {
   profile: DeviceProfile;
+  /** Who the device says it is when it polls: machine inventory reports the same address. */
+  identification: Pick<Identification, 'networkAdapters'>;
   settings: DeviceSettings;
   state: DeviceState;
   reportsSentAt: Readonly<Partial<Record<ReportType, number>>>;
@@ -51,8 +54,12 @@ export function reportsAreDue(device: ReportingDevice): boolean {
 export function dueReports(device: ReportingDevice): OutgoingReport[] {
   const due = dueCheck(device);
   const reports: OutgoingReport[] = [];
-  if (due('MachineInventory')) reports.push({ type: 'MachineInventory', body: machineInventory.encode(machineInventoryOf(device.profile, device.state)) });
-  const entries = due('SoftwareInventory') || due('FileCollection') ? deviceEntries(device.profile, device.state) : [];
+  const { files } = openDevice(device.profile, device.state, 0);
+  if (due('MachineInventory')) {
+    const ipAddress = device.identification.networkAdapters[0]?.ipAddress ?? '';
+    reports.push({ type: 'MachineInventory', body: machineInventory.encode(machineInventoryOf(device.profile, ipAddress, files)) });
+  }
+  const entries = due('SoftwareInventory') || due('FileCollection') ? files.entries() : [];
   if (due('SoftwareInventory')) {
     const files = selectFiles(entries, device.settings.softwareInventory.fileFilters);
     reports.push({ type: 'SoftwareInventory', body: fileReport.encode(softwareInventory(files, entries)) });

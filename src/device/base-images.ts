@@ -10,6 +10,8 @@ import type { RegistryKey, RegistryValue } from './registry.js';
 export interface BaseImage {
   files: FileTree;
   registry: ReadonlyMap<string, RegistryKey>;
+  /** What its files take on the object store. */
+  bytes: number;
 }
 
 /** When the images were built: every base file is this old. */
@@ -86,7 +88,9 @@ function build(platform: Platform): BaseImage {
     });
   }
   const registry = new Map(registryOf(platform).map((key) => [keyOf(key.path), Object.freeze(key)]));
-  return Object.freeze({ files, registry });
+  let bytes = 0;
+  for (const entry of files.values()) bytes += entry.size;
+  return Object.freeze({ files, registry, bytes });
 }
 
 const images = new Map<Platform, BaseImage>();

@@ -22,8 +22,7 @@ export const STORAGE_CARD_MOUNT = '\\Storage Card';
 
 /** The device's volumes: the object store sized so its free space is the profile's, its card, and flash. */
 export function volumesOf(profile: Pick<DeviceProfile, 'platform' | 'freeStorageBytes' | 'storageCard'>): Volume[] {
-  let imageBytes = 0;
-  for (const entry of baseImageOf(profile.platform).files.values()) imageBytes += entry.size;
+  const imageBytes = baseImageOf(profile.platform).bytes;
   const volumes: Volume[] = [{ name: 'Object Store', mount: '\\', sizeBytes: imageBytes + profile.freeStorageBytes, baseUsedBytes: imageBytes }];
   if (profile.storageCard.sizeBytes > 0) {
     volumes.push({ name: 'Storage Card', mount: STORAGE_CARD_MOUNT, sizeBytes: profile.storageCard.sizeBytes, baseUsedBytes: profile.storageCard.usedBytes });

@@ -16,8 +16,16 @@ export type AttributeName = keyof typeof ATTRIBUTE;
 
 /** `ARCHIVE|READONLY`, or empty for none (reference §10.1). */
 export function attributesText(mask: number): string {
-  return (Object.keys(ATTRIBUTE) as AttributeName[]).filter((name) => (mask & ATTRIBUTE[name]) !== 0).join('|');
+  let text = attributeTexts.get(mask);
+  if (text === undefined) {
+    text = (Object.keys(ATTRIBUTE) as AttributeName[]).filter((name) => (mask & ATTRIBUTE[name]) !== 0).join('|');
+    attributeTexts.set(mask, text);
+  }
+  return text;
 }
+
+/** Each mask's text, once: inventory writes it for every file it reports, and a device has a handful of masks. */
+const attributeTexts = new Map<number, string>();
 
 /** `READONLY|HIDDEN` (any case), or `0` for none, as `setattrs` takes them. */
 export function parseAttributes(text: string): number {
@@ -37,15 +45,28 @@ export function textOf(bytes: Buffer): string {
 }
 
 /**
- * A file's version resource. A simulated executable carries it as text lines in its first 4 KB
- * (`FileVersion=3.2.0.0`, `CompanyName=…`, `FileDescription=…`), standing for a PE file's VERSIONINFO.
+ * What a file written with these bytes is: its size and its version resource. A simulated executable carries the
+ * resource as text lines in its first 4 KB (`FileVersion=3.2.0.0`, `CompanyName=…`, `FileDescription=…`), standing
+ * for a PE file's VERSIONINFO.
  */
-export function versionResourceOf(bytes: Buffer): Pick<FileEntry, 'version' | 'company' | 'description'> {
-  const head = bytes.subarray(0, 4096).toString('latin1');
-  const field = (name: string) => new RegExp(`^${name}=(.+)$`, 'm').exec(head)?.[1]?.trim();
-  const [version, company, description] = [field('FileVersion'), field('CompanyName'), field('FileDescription')];
-  return { ...(version && { version }), ...(company && { company }), ...(description && { description }) };
+export function fileFactsOf(bytes: Buffer): FileFacts {
+  let facts = fileFacts.get(bytes);
+  if (facts === undefined) {
+    const head = bytes.subarray(0, 4096).toString('latin1');
+    const [version, company, description] = VERSION_FIELDS.map((field) => field.exec(head)?.[1]?.trim());
+    facts = Object.freeze({ size: bytes.length, ...(version && { version }), ...(company && { company }), ...(description && { description }) });
+    fileFacts.set(bytes, facts);
+  }
+  return facts;
 }
+
+const VERSION_FIELDS = [/^FileVersion=(.+)$/m, /^CompanyName=(.+)$/m, /^FileDescription=(.+)$/m];
+
+/**
+ * File facts by the bytes they were read from: a rollout's devices install the very same Buffers (shared, unpacked
+ * once per archive; nothing writes to them), so each is read once.
+ */
+const fileFacts = new WeakMap<Buffer, FileFacts>();
 
 export interface FileEntry {
   /** Fully qualified, as it was written (CE file names keep their case and compare without it). */
@@ -81,8 +102,15 @@ export type FileTree = ReadonlyMap<string, FileEntry>;
 
 const INVALID = /[<>:"|?*]/;
 
+/**
+ * A path already in normal form, which most paths a device handles are: absolute, backslashes only, no empty, `.`
+ * or `..` part, no character a file name cannot have, no space to trim at either end.
+ */
+const NORMAL = /^(?:\\(?!\.\.?(?:\\|$))[^\\/<>:"|?*]+)+(?<!\s)$/;
+
 /** `\Program Files\X`: backslashes, one between parts, none at the end. Relative paths are refused. */
 export function normalizePath(path: string): string {
+  if (NORMAL.test(path)) return path;
   const trimmed = path.trim().replace(/\//g, '\\');
   if (!trimmed.startsWith('\\')) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `"${path}" is not an absolute path`);
   if (INVALID.test(trimmed)) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `"${path}" has a character a file name cannot have`);
@@ -101,8 +129,12 @@ function megabytes(bytes: number): string {
 }
 
 export class FileSystem {
-  private readonly changes: Record<string, FileEntry | null>;
+  /** The device's changes; copied when this run first writes (a run that only reads, as inventory does, copies nothing). */
+  private changes: Readonly<Record<string, FileEntry | null>>;
+  private copied = false;
   private readonly used = new Map<Volume, number>();
+  /** The volumes by lower-cased mount point, longest first: the first that holds a path is its volume. */
+  private readonly mounts: readonly { key: string; volume: Volume }[];
 
   constructor(
     private readonly base: FileTree,
@@ -110,7 +142,8 @@ export class FileSystem {
     readonly volumes: readonly Volume[],
     private readonly now: number,
   ) {
-    this.changes = { ...changes };
+    this.changes = changes;
+    this.mounts = volumes.map((volume) => ({ key: keyOf(volume.mount), volume })).sort((a, b) => b.volume.mount.length - a.volume.mount.length);
     for (const volume of volumes) this.used.set(volume, volume.baseUsedBytes);
     for (const [key, entry] of Object.entries(changes)) this.account(key, base.get(key), entry);
   }
@@ -121,36 +154,33 @@ export class FileSystem {
   }
 
   stat(path: string): FileEntry | undefined {
-    const key = keyOf(normalizePath(path));
+    return this.entryAt(normalizePath(path));
+  }
+
+  /** `stat` of a path already normalized. */
+  private entryAt(normalized: string): FileEntry | undefined {
+    const key = keyOf(normalized);
     if (key === '\\') return this.root;
-    const mount = this.volumes.find((v) => keyOf(v.mount) === key);
     const entry = key in this.changes ? this.changes[key] : this.base.get(key);
-    return entry ?? (mount && { ...this.root, path: mount.mount });
+    if (entry) return entry;
+    const mount = this.mounts.find((m) => m.key === key);
+    return mount && { ...this.root, path: mount.volume.mount };
   }
 
   /** Every file and directory, base and changes merged, sorted by path. */
   entries(): FileEntry[] {
-    const merged = new Map(this.base);
-    for (const [key, entry] of Object.entries(this.changes)) {
-      if (entry) merged.set(key, entry);
-      else merged.delete(key);
-    }
-    return [...merged.values()].sort((a, b) => (keyOf(a.path) < keyOf(b.path) ? -1 : 1));
+    return this.keyedEntries((): boolean => true);
   }
 
   /** The entries under a directory, at any depth. */
   under(path: string): FileEntry[] {
     const dirKey = keyOf(normalizePath(path));
-    return this.entries().filter((entry) => isUnder(keyOf(entry.path), dirKey));
+    return this.keyedEntries((key) => isUnder(key, dirKey));
   }
 
   /** The volume a path is on: the one with the longest mount point above it. */
   volumeOf(path: string): Volume {
-    const key = keyOf(normalizePath(path));
-    const onVolume = this.volumes.filter((v) => keyOf(v.mount) === '\\' || key === keyOf(v.mount) || isUnder(key, keyOf(v.mount)));
-    const volume = onVolume.sort((a, b) => b.mount.length - a.mount.length)[0];
-    if (!volume) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `no volume holds ${path}`);
-    return volume;
+    return this.volumeOfKey(keyOf(normalizePath(path)), path);
   }
 
   usedBytes(volume: Volume): number {
@@ -163,24 +193,33 @@ export class FileSystem {
 
   /** Creates every missing level; an existing directory is no error, a file in the way is. */
   createDirectory(path: string): void {
-    const normalized = normalizePath(path);
+    this.makeDirectory(normalizePath(path));
+  }
+
+  /** `createDirectory` of a path already normalized. */
+  private makeDirectory(normalized: string): void {
     if (normalized === '\\') return;
-    const existing = this.stat(normalized);
+    const existing = this.entryAt(normalized);
     if (existing?.directory) return;
     if (existing) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${normalized} is a file, not a directory`);
-    this.createDirectory(parentOf(normalized));
+    this.makeDirectory(parentOf(normalized));
     this.set(normalized, { path: normalized, directory: true, size: 0, attributes: 0, created: this.now, modified: this.now });
   }
 
   /** Writes a file (its directory is made if missing): fails on a read-only file or a volume without room. */
   writeFile(path: string, facts: FileFacts, attributes: number = ATTRIBUTE.ARCHIVE): void {
     const normalized = normalizePath(path);
-    const existing = this.stat(normalized);
+    const existing = this.entryAt(normalized);
     if (existing?.directory) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `${normalized} is a directory`);
     if (existing && existing.attributes & ATTRIBUTE.READONLY) throw new DeviceError(DEVICE_FAILURE.accessDenied, `${normalized} is read-only`);
     this.ensureRoom(normalized, facts.size - (existing?.size ?? 0));
-    this.createDirectory(parentOf(normalized));
-    this.set(normalized, { ...facts, path: normalized, directory: false, attributes, created: existing?.created ?? this.now, modified: this.now });
+    this.makeDirectory(parentOf(normalized));
+    // Built field by field: spreading facts of many shapes into it cost more than the rest of the write.
+    const entry: FileEntry = { path: normalized, directory: false, size: facts.size, attributes, created: existing?.created ?? this.now, modified: this.now };
+    if (facts.version !== undefined) entry.version = facts.version;
+    if (facts.company !== undefined) entry.company = facts.company;
+    if (facts.description !== undefined) entry.description = facts.description;
+    this.set(normalized, entry);
   }
 
   /**
@@ -220,7 +259,7 @@ export class FileSystem {
     if (readOnly) throw new DeviceError(DEVICE_FAILURE.accessDenied, `${readOnly.path} is read-only`);
     for (const e of doomed) this.set(e.path, null);
     let parent = parentOf(normalized);
-    while (parent !== '\\' && !this.isMountPoint(parent) && !this.base.has(keyOf(parent)) && this.under(parent).length === 0) {
+    while (parent !== '\\' && !this.isMountPoint(parent) && !this.base.has(keyOf(parent)) && !this.holdsAnything(keyOf(parent))) {
       this.set(parent, null);
       parent = parentOf(parent);
     }
@@ -254,8 +293,8 @@ export class FileSystem {
     return entry;
   }
 
-  private ensureRoom(path: string, bytes: number): void {
-    const volume = this.volumeOf(path);
+  private ensureRoom(normalized: string, bytes: number): void {
+    const volume = this.volumeOfKey(keyOf(normalized), normalized);
     const free = this.freeBytes(volume);
     if (bytes > free) {
       throw new DeviceError(
@@ -266,7 +305,32 @@ export class FileSystem {
   }
 
   private isMountPoint(path: string): boolean {
-    return this.volumes.some((v) => keyOf(v.mount) === keyOf(path));
+    const key = keyOf(path);
+    return this.mounts.some((m) => m.key === key);
+  }
+
+  private volumeOfKey(key: string, path: string): Volume {
+    const mount = this.mounts.find((m) => m.key === '\\' || key === m.key || isUnder(key, m.key));
+    if (!mount) throw new DeviceError(DEVICE_FAILURE.pathInvalid, `no volume holds ${path}`);
+    return mount.volume;
+  }
+
+  /** The entries, base and changes merged, whose keys pass `select`, sorted by path (by key: no case to fold). */
+  private keyedEntries(select: (key: string) => boolean): FileEntry[] {
+    const selected: [string, FileEntry][] = [];
+    for (const [key, entry] of this.base) if (!(key in this.changes) && select(key)) selected.push([key, entry]);
+    for (const key in this.changes) {
+      const entry = this.changes[key];
+      if (entry && select(key)) selected.push([key, entry]);
+    }
+    return selected.sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, entry]) => entry);
+  }
+
+  /** Whether a directory has anything under it. */
+  private holdsAnything(dirKey: string): boolean {
+    for (const key in this.changes) if (this.changes[key] && isUnder(key, dirKey)) return true;
+    for (const key of this.base.keys()) if (!(key in this.changes) && isUnder(key, dirKey)) return true;
+    return false;
   }
 
   private set(path: string, entry: FileEntry | null): void {
@@ -274,15 +338,24 @@ export class FileSystem {
     const before = key in this.changes ? this.changes[key] : this.base.get(key);
     this.account(key, before ?? undefined, entry);
     // A change that restores the base image's entry, or deletes what the base never had, is no change.
-    if (entry === null && !this.base.has(key)) Reflect.deleteProperty(this.changes, key);
-    else this.changes[key] = entry;
+    const changes = this.writableChanges();
+    if (entry === null && !this.base.has(key)) Reflect.deleteProperty(changes, key);
+    else changes[key] = entry;
+  }
+
+  private writableChanges(): Record<string, FileEntry | null> {
+    if (!this.copied) {
+      this.changes = { ...this.changes };
+      this.copied = true;
+    }
+    return this.changes;
   }
 
   /** Moves a volume's used bytes from the entry that was at a path to the one that is. */
   private account(key: string, before: FileEntry | null | undefined, after: FileEntry | null): void {
     const delta = (after && !after.directory ? after.size : 0) - (before && !before.directory ? before.size : 0);
     if (delta === 0) return;
-    const volume = this.volumeOf(before?.path ?? after?.path ?? key);
+    const volume = this.volumeOfKey(key, before?.path ?? after?.path ?? key);
     this.used.set(volume, this.usedBytes(volume) + delta);
   }
 

@@ -1,7 +1,7 @@
 /**
  * What a handheld does with a downloaded package (reference §7.2, §7.3): saves its files under LocalDestination,
  * then runs its CommandLine, the "post-install command":
- *   - `wceload [/noaskdest|/askdest] [/delete N|/noui|/nouninstall] <cab>` installs a Microsoft Cabinet: each file
+ *   - `wceload [/noaskdest|/askdest] [/delete N|/noui|/nouninstall] <cab>` installs a Microsoft Cabinet (./wceload.ts): each file
  *     to where the cabinet's `_setup.xml` puts it (or, without one, to `\Program Files\<cab name>`), its registry
  *     settings, and the app's `HKLM\Software\Apps` entry; the CAB is then deleted unless `/delete 0`;
  *   - a `.dms` file (alone, or after `dmscript.exe`) runs on the script engine (./dms-script.ts);
@@ -11,14 +11,12 @@
  * happened on the device. The caller lets the time pass.
  */
 import type { DeviceProfile } from '../agent/device-profile.js';
-import type { Characteristic } from '../protocol/documents/provisioning.js';
-import { decodeProvisioningDocument } from '../agent/provisioning-documents.js';
 import type { Random } from '../random.js';
-import { readCabinet, type CabinetFile } from './cab.js';
 import { DEVICE_FAILURE, DeviceError, type DeviceFailure } from './device-error.js';
 import { openDevice, stateOf, type DeviceSession, type DeviceState } from './device-state.js';
 import { parseScript, runScript, splitArguments, type ScriptHost, type ScriptPosition, type ScriptResult } from './dms-script.js';
-import { ATTRIBUTE, keyOf, nameOf, normalizePath, textOf, versionResourceOf } from './file-system.js';
+import { ATTRIBUTE, fileFactsOf, keyOf, nameOf, normalizePath, textOf } from './file-system.js';
+import { cabinetInstall } from './wceload.js';
 
 /** A file of the downloaded package: its path inside the package and its bytes. */
 export interface PackageFile {
@@ -61,22 +59,6 @@ export interface PostInstallResult {
   durationMs: number;
 }
 
-/** How long wceload takes: a start, then the cabinet's bytes at a handheld's flash speed. */
-const WCELOAD_START_MS = 2_000;
-const WCELOAD_BYTES_PER_SECOND = 512 * 1024;
-
-/** Windows CE's folder macros, as a CAB's `_setup.xml` uses them. */
-const FOLDER_MACROS: Readonly<Record<string, string>> = {
-  '%ce1%': '\\Program Files',
-  '%ce2%': '\\Windows',
-  '%ce3%': '\\Windows\\Desktop',
-  '%ce4%': '\\Windows\\StartUp',
-  '%ce5%': '\\My Documents',
-  '%ce11%': '\\Windows\\Start Menu\\Programs',
-  '%ce17%': '\\Windows\\Start Menu',
-};
-
-const expandMacros = (path: string) => path.replace(/%ce\d+%/gi, (macro) => FOLDER_MACROS[macro.toLowerCase()] ?? macro);
 const isScriptFile = (path: string) => /\.dms$/i.test(path);
 const programName = (token: string) => nameOf(token.replace(/\//g, '\\')).toLowerCase();
 
@@ -125,18 +107,21 @@ class Device {
   /** Bytes of the files this run put on the device (the package's, a CAB's, saved .reg files), by path key. */
   private readonly contents = new Map<string, Buffer>();
   private readonly destination: string;
+  /** The package's files where they are saved. */
+  private readonly packageFiles: readonly { path: string; data: Buffer }[];
 
   constructor(
     private readonly session: DeviceSession,
     private readonly install: PostInstall,
   ) {
     this.destination = normalizePath(install.localDestination);
-    for (const file of install.files) this.contents.set(keyOf(this.packagePath(file.name)), file.data);
+    this.packageFiles = install.files.map((file) => ({ path: this.packagePath(file.name), data: file.data }));
+    for (const file of this.packageFiles) this.contents.set(keyOf(file.path), file.data);
   }
 
   /** The package's files, saved under LocalDestination. */
   saveFiles(): void {
-    for (const file of this.install.files) this.writeFile(this.packagePath(file.name), file.data);
+    for (const file of this.packageFiles) this.writeFile(file.path, file.data);
   }
 
   /** A path as a command line gives it: absolute, or relative to LocalDestination. */
@@ -204,7 +189,7 @@ class Device {
   }
 
   private writeFile(path: string, data: Buffer, attributes: number = ATTRIBUTE.ARCHIVE): void {
-    this.session.files.writeFile(path, { size: data.length, ...versionResourceOf(data) }, attributes);
+    this.session.files.writeFile(path, fileFactsOf(data), attributes);
     this.contents.set(keyOf(normalizePath(path)), data);
   }
 
@@ -255,63 +240,23 @@ class Device {
     const path = this.resolve(cab);
     const bytes = this.readFile(path);
     if (!bytes) throw new DeviceError(DEVICE_FAILURE.fileNotFound, `${path} does not exist`);
-    const files = readCabinet(bytes, path);
-    this.elapsedMs += WCELOAD_START_MS + Math.round((bytes.length / WCELOAD_BYTES_PER_SECOND) * 1000);
-    const setup = files.find((f) => f.name.toLowerCase() === '_setup.xml');
-    const appName = nameOf(path).replace(/\.cab$/i, '');
-    const installDir = setup ? this.installFromSetup(files, setup, path) : this.installAll(files, `\\Program Files\\${appName}`);
-    const app = `HKLM\\Software\\Apps\\${installDir.appName ?? appName}`;
-    this.session.registry.setValue(app, { name: 'Instl', type: 'REG_DWORD', data: '1' });
-    this.session.registry.setValue(app, { name: 'InstlDir', type: 'REG_SZ', data: installDir.dir });
-    this.session.registry.setValue(app, { name: 'CabFile', type: 'REG_SZ', data: path });
+    const install = cabinetInstall(bytes, path);
+    this.elapsedMs += install.durationMs;
+    for (const step of install.steps) {
+      switch (step.kind) {
+        case 'makeDirectory':
+          this.session.files.createDirectory(step.path);
+          break;
+        case 'writeFile':
+          this.writeFile(step.path, step.data, step.attributes);
+          break;
+        case 'setValue':
+          this.session.registry.setValue(step.key, step.value);
+          break;
+        case 'fail':
+          throw new DeviceError(step.reason, step.detail);
+      }
+    }
     if (!keep) this.session.files.delete(path);
   }
-
-  /** A cabinet without `_setup.xml`: every file into one directory (wceload's /noaskdest default). */
-  private installAll(files: CabinetFile[], dir: string): { dir: string; appName?: string } {
-    for (const file of files) this.writeFile(`${dir}\\${file.name}`, file.data, cabAttributes(file));
-    return { dir };
-  }
-
-  /** The WM 5+ `_setup.xml`: Install (AppName, InstallDir), FileOperation (MakeDir, Extract) and Registry. */
-  private installFromSetup(files: CabinetFile[], setup: CabinetFile, cab: string): { dir: string; appName?: string } {
-    let doc;
-    try {
-      doc = decodeProvisioningDocument(textOf(setup.data));
-    } catch (error) {
-      throw new DeviceError(DEVICE_FAILURE.badCabinet, `${cab}: _setup.xml cannot be read (${(error as Error).message})`);
-    }
-    const find = (type: string) => doc.characteristics.find((c) => c.type.toLowerCase() === type.toLowerCase());
-    const parm = (c: Characteristic | undefined, name: string) => c?.parms.find((p) => p.name.toLowerCase() === name.toLowerCase())?.value;
-    const install = find('Install');
-    const appName = parm(install, 'AppName');
-    const dir = expandMacros(parm(install, 'InstallDir') ?? `%CE1%\\${appName ?? nameOf(cab)}`);
-    for (const folder of find('FileOperation')?.characteristics ?? []) {
-      const target = expandMacros(folder.type);
-      for (const item of folder.characteristics) {
-        if (item.type.toLowerCase() === 'makedir') {
-          this.session.files.createDirectory(target);
-          continue;
-        }
-        const source = parm(
-          item.characteristics.find((c) => c.type.toLowerCase() === 'extract'),
-          'Source',
-        );
-        const file = files.find((f) => f.name.toLowerCase() === (source ?? item.type).toLowerCase());
-        if (!file) throw new DeviceError(DEVICE_FAILURE.badCabinet, `${cab}: _setup.xml extracts ${source ?? item.type}, which the cabinet does not hold`);
-        this.writeFile(`${target}\\${item.type}`, file.data, cabAttributes(file));
-      }
-    }
-    const registry = find('Registry');
-    for (const key of registry?.characteristics ?? []) {
-      for (const p of key.parms) {
-        const isNumber = p.datatype?.toLowerCase() === 'integer';
-        this.session.registry.setValue(key.type, { name: p.name, type: isNumber ? 'REG_DWORD' : 'REG_SZ', data: p.value });
-      }
-    }
-    return { dir, ...(appName !== undefined && { appName }) };
-  }
 }
-
-/** A cabinet file's attributes, archive set as a freshly written file has it. */
-const cabAttributes = (file: CabinetFile) => (file.attributes & (ATTRIBUTE.READONLY | ATTRIBUTE.HIDDEN | ATTRIBUTE.SYSTEM)) | ATTRIBUTE.ARCHIVE;

@@ -27,8 +27,12 @@ export type RegistryChanges = Readonly<Record<string, RegistryKey | null>>;
 
 const ROOTS: Readonly<Record<string, string>> = { hkey_local_machine: 'HKLM', hklm: 'HKLM', hkey_current_user: 'HKCU', hkcu: 'HKCU' };
 
+/** A key path already in normal form, as most are: a short root, one backslash between parts, none at the end, nothing to trim. */
+const NORMAL_KEY = /^HK(?:LM|CU)(?:\\[^\\]+)*(?<!\s)$/;
+
 /** `HKEY_LOCAL_MACHINE\Software\X` or `HKLM\Software\X` → `HKLM\Software\X`; other roots are refused. */
 export function normalizeKey(path: string): string {
+  if (NORMAL_KEY.test(path)) return path;
   const parts = path.trim().split('\\').filter(Boolean);
   const root = ROOTS[(parts[0] ?? '').toLowerCase()];
   if (root === undefined) throw new DeviceError(DEVICE_FAILURE.registryImportFailed, `"${path}" is not under HKLM or HKCU`);
@@ -38,13 +42,15 @@ export function normalizeKey(path: string): string {
 const keyOf = (path: string) => path.toLowerCase();
 
 export class Registry {
-  private readonly changes: Record<string, RegistryKey | null>;
+  /** The device's changes; copied when this run first writes (a run that only reads, as inventory does, copies nothing). */
+  private changes: Readonly<Record<string, RegistryKey | null>>;
+  private copied = false;
 
   constructor(
     private readonly base: ReadonlyMap<string, RegistryKey>,
     changes: RegistryChanges,
   ) {
-    this.changes = { ...changes };
+    this.changes = changes;
   }
 
   changesMade(): RegistryChanges {
@@ -52,7 +58,12 @@ export class Registry {
   }
 
   key(path: string): RegistryKey | undefined {
-    const key = keyOf(normalizeKey(path));
+    return this.keyAt(normalizeKey(path));
+  }
+
+  /** `key` of a path already normalized. */
+  private keyAt(normalized: string): RegistryKey | undefined {
+    const key = keyOf(normalized);
     return (key in this.changes ? this.changes[key] : this.base.get(key)) ?? undefined;
   }
 
@@ -77,13 +88,13 @@ export class Registry {
 
   createKey(path: string): void {
     const normalized = normalizeKey(path);
-    if (!this.key(normalized)) this.set(normalized, { path: normalized, values: {} });
+    if (!this.keyAt(normalized)) this.set(normalized, { path: normalized, values: {} });
   }
 
   setValue(path: string, value: RegistryValue): void {
     const normalized = normalizeKey(path);
-    const key = this.key(normalized) ?? { path: normalized, values: {} };
-    this.set(key.path, { ...key, values: { ...key.values, [value.name.toLowerCase()]: value } });
+    const key = this.keyAt(normalized);
+    this.set(key?.path ?? normalized, { path: key?.path ?? normalized, values: { ...key?.values, [value.name.toLowerCase()]: value } });
   }
 
   deleteValue(path: string, name: string): void {
@@ -110,8 +121,17 @@ export class Registry {
 
   private set(path: string, key: RegistryKey | null): void {
     const k = keyOf(path);
-    if (key === null && !this.base.has(k)) Reflect.deleteProperty(this.changes, k);
-    else this.changes[k] = key;
+    const changes = this.writableChanges();
+    if (key === null && !this.base.has(k)) Reflect.deleteProperty(changes, k);
+    else changes[k] = key;
+  }
+
+  private writableChanges(): Record<string, RegistryKey | null> {
+    if (!this.copied) {
+      this.changes = { ...this.changes };
+      this.copied = true;
+    }
+    return this.changes;
   }
 }
 
