@@ -100,13 +100,13 @@ export class DormantDevice {
     this.host.watch(this, handheld);
     if (this.host.sleeps) {
       handheld.subscribe((snapshot) => {
-        if (snapshot.value !== 'idle' || snapshot.context.pollDueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS || awaitsAnswer(handheld)) return;
+        if (snapshot.value !== 'idle' || snapshot.context.polls.dueAt - this.host.site.clock.now() < SLEEP_AT_LEAST_MS || awaitsAnswer(handheld)) return;
         const { deps, identification: _madeAgainOnWaking, ...resting } = snapshot.context;
         this.resting = resting;
         this.randomState = deps.random.state();
         this.handheld = null;
         handheld.stop();
-        this.sleepUntil(resting.pollDueAt);
+        this.sleepUntil(resting.polls.dueAt);
       });
     }
   }
