@@ -204,20 +204,23 @@ export const handheldMachine = setup({
       replyTo: self,
     })),
     countFailure: assign({
-      retries: ({ context }, params: { error: unknown }) => ({
-        ...context.retries,
-        attempts: context.retries.attempts + 1,
+      retries: ({ context: { retries } }, params: { error: unknown }) => ({
+        attempts: retries.attempts + 1,
         retryAfterMs: retryAfterOf(params.error),
+        reidentified: retries.reidentified,
       }),
     }),
     resetAttempts: assign({ retries: ({ context }) => withoutFailures(context.retries) }),
-    schedulePoll: assign({ polls: ({ context }) => ({ ...context.polls, dueAt: nextPollAt(context) }) }),
+    schedulePoll: assign({ polls: ({ context }) => ({ firstAt: context.polls.firstAt, lastAt: context.polls.lastAt, dueAt: nextPollAt(context) }) }),
     // A cycle starts in idle, where no failure is being retried: only `reidentified` is left from the cycle before.
-    notePollStarted: assign({ polls: ({ context }) => ({ ...context.polls, lastAt: now(context) }), retries: NO_RETRIES }),
+    notePollStarted: assign({
+      polls: ({ context }) => ({ firstAt: context.polls.firstAt, lastAt: now(context), dueAt: context.polls.dueAt }),
+      retries: NO_RETRIES,
+    }),
     /** The site no longer knows the token: the next poll introduces the device afresh, as its first did. */
     forgetCredentials: assign(({ context }) => ({
       credentials: { uuid: context.credentials.uuid, auth: '', timestamp: '' },
-      retries: { ...context.retries, reidentified: true },
+      retries: { attempts: context.retries.attempts, retryAfterMs: context.retries.retryAfterMs, reidentified: true },
     })),
     /** Takes the poll answer: the settings it carries, the values to echo, and the packages still to handle. */
     acceptPolicy: assign(({ context }, { answer }: { answer: PollAnswer }) => ({
@@ -280,12 +283,18 @@ export const handheldMachine = setup({
 }).createMachine({
   id: 'handheld',
   context: ({ input }) => {
-    // A device started because its poll is due polls at once (see `starting`); any other draws its due time in idle.
-    const dueAt = input.pollsAtOnce ? input.deps.site.clock.now() : Number.NaN;
-    if (!input.resting) return freshContext(input, dueAt);
-    const { profile, credentials, polls } = input.resting;
+    // A device started because its poll is due polls at once (see `starting`): its poll cycle starts now, as
+    // notePollStarted starts one after the wait in idle (here, not in an action: one copy of the context less per
+    // wake). Any other draws its due time in idle.
+    const now = input.deps.site.clock.now();
+    const polls = input.resting?.polls ?? { firstAt: input.firstPollAt ?? now, lastAt: null, dueAt: Number.NaN };
+    // Poll times and retries are written out field by field, never spread: a spread that adds or changes a field
+    // gives V8 a new shape to build, a µs each time.
+    const started = { firstAt: polls.firstAt, lastAt: input.pollsAtOnce ? now : polls.lastAt, dueAt: input.pollsAtOnce ? now : Number.NaN };
+    if (!input.resting) return freshContext(input, started);
+    const { profile, credentials } = input.resting;
     // New keys before the spread, not after it: after it, V8 makes the object's shape anew each time (µs per wake).
-    return { deps: input.deps, identification: identificationOf(profile, credentials.uuid), ...input.resting, polls: { ...polls, dueAt } };
+    return { deps: input.deps, identification: identificationOf(profile, credentials.uuid), ...input.resting, retries: NO_RETRIES, polls: started };
   },
   on: {
     'offer.record': [{ guard: { type: 'deferralAlreadySaid', params: ({ event }) => event } }, { actions: { type: 'record', params: ({ event }) => event } }],
@@ -302,7 +311,7 @@ export const handheldMachine = setup({
     // takes the transition its own poll timer would have. Started afresh with its context, not restored from a
     // snapshot: restoring walks the whole context (files, registry, outbox) for actors to revive, at every wake.
     starting: {
-      always: [{ guard: 'startedToPoll', target: 'polling', actions: 'notePollStarted' }, { target: 'idle' }],
+      always: [{ guard: 'startedToPoll', target: 'polling' }, { target: 'idle' }],
     },
     idle: {
       entry: 'schedulePoll',
@@ -433,7 +442,7 @@ export const handheldMachine = setup({
 });
 
 /** A device's context when the simulator first starts it: what it remembered from an earlier run, if anything. */
-function freshContext(input: HandheldInput, dueAt: number): HandheldContext {
+function freshContext(input: HandheldInput, polls: PollTimes): HandheldContext {
   const identification = identificationOf(input.profile);
   return {
     deps: input.deps,
@@ -454,7 +463,7 @@ function freshContext(input: HandheldInput, dueAt: number): HandheldContext {
     reportsSentAt: {},
     ...input.memory,
     retries: NO_RETRIES,
-    polls: { firstAt: input.firstPollAt ?? input.deps.site.clock.now(), lastAt: null, dueAt },
+    polls,
   };
 }
 
@@ -473,7 +482,7 @@ function nextPollAt(context: HandheldContext): number {
 
 /** The retries of a cycle whose poll went through, or was given up: what is left is whether it re-identified. */
 function withoutFailures(retries: PollRetries): PollRetries {
-  return retries.attempts === 0 && retries.retryAfterMs === null ? retries : { ...retries, attempts: 0, retryAfterMs: null };
+  return retries.attempts === 0 && retries.retryAfterMs === null ? retries : { attempts: 0, retryAfterMs: null, reidentified: retries.reidentified };
 }
 
 /** The credentials after a poll answer: the same object when nothing changed, so an unchanged device is not saved again. */
