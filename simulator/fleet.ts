@@ -79,13 +79,13 @@ export class Fleet {
   /** Follows a live device: saves what it must remember as it changes, and counts its finished poll cycles. */
   private watch(device: DormantDevice, handheld: Handheld, store: DeviceStateStore | undefined): void {
     handheld.subscribe((snapshot) => {
-      const { lastPollAt, outbox } = snapshot.context;
+      const { polls, outbox } = snapshot.context;
       // What a device must remember changes when it records, delivers, finishes a package or reports: save then.
       if (store && changed(device.memory, snapshot.context)) {
         device.memory = memoryOf(snapshot.context);
         store.save(device.profile.id, device.memory);
       }
-      if (snapshot.value === 'idle' && lastPollAt !== null && lastPollAt >= this.roundSince && outbox.length === 0) this.cycled.add(device.profile.id);
+      if (snapshot.value === 'idle' && polls.lastAt !== null && polls.lastAt >= this.roundSince && outbox.length === 0) this.cycled.add(device.profile.id);
     });
   }
 

@@ -31,6 +31,6 @@ describe('identity: a device whose token the site no longer takes', function () 
     });
     const succeeded = site.server.status.statusMessages({ advertisementId: 'TST20001' }).filter((m) => m.messageId === STATUS.programSucceeded.id);
     expect(succeeded.map((m) => m.deviceId).sort()).to.deep.equal(devices.map((d) => d.getSnapshot().context.profile.id).sort());
-    expect(site.clock.now() - devices[0]!.getSnapshot().context.firstPollAt).to.be.below(HOUR);
+    expect(site.clock.now() - devices[0]!.getSnapshot().context.polls.firstAt).to.be.below(HOUR);
   });
 });

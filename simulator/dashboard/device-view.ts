@@ -54,9 +54,9 @@ export class DeviceViews {
             'registry keys changed': Object.keys(context.state.registry).length,
             'status messages sent': context.seq,
             'in the outbox': context.outbox.length,
-            'failed attempts of this poll': context.attempts,
-            'first poll': iso(context.firstPollAt),
-            'last poll': iso(context.lastPollAt),
+            'failed attempts of this poll': context.retries.attempts,
+            'first poll': iso(context.polls.firstAt),
+            'last poll': iso(context.polls.lastAt),
             'asleep until its poll': device.asleep ? 'yes' : 'no',
           }
         : { 'first poll': 'not yet', 'asleep until its poll': 'yes' },

@@ -6,7 +6,11 @@ interface Timer {
   /** Fires, and its work settles, before the other timers of its tick. */
   first: boolean;
   seq: number;
-  callback: () => void;
+  /**
+   * Null once cleared: a cleared timer stays in the heap until its time, but lets go of what its callback holds (a
+   * stopped statechart, for a device that went to sleep with its poll timer set).
+   */
+  callback: (() => void) | null;
 }
 
 /**
@@ -28,7 +32,6 @@ export class SimulatedClock implements Clock {
   private seq = 0;
   private inFlight = 0;
   private readonly timers = new Heap<Timer>((a, b) => a.at - b.at || Number(b.first) - Number(a.first) || a.seq - b.seq);
-  private readonly cancelled = new Set<number>();
 
   constructor(start: number | string = '2009-06-01T08:00:00Z', resolutionMs = 1000) {
     this.current = typeof start === 'number' ? start : Date.parse(start);
@@ -39,15 +42,15 @@ export class SimulatedClock implements Clock {
     return this.current;
   }
 
-  setTimeout(callback: () => void, ms: number, first = false): number {
-    const seq = ++this.seq;
+  setTimeout(callback: () => void, ms: number, first = false): Timer {
     const due = this.current + Math.max(0, ms);
-    this.timers.push({ at: Math.ceil(due / this.resolutionMs) * this.resolutionMs, first, seq, callback });
-    return seq;
+    const timer = { at: Math.ceil(due / this.resolutionMs) * this.resolutionMs, first, seq: ++this.seq, callback };
+    this.timers.push(timer);
+    return timer;
   }
 
   clearTimeout(handle: unknown): void {
-    if (typeof handle === 'number') this.cancelled.add(handle);
+    if (handle) (handle as Timer).callback = null;
   }
 
   track<T>(work: Promise<T>): Promise<T> {
@@ -86,14 +89,14 @@ export class SimulatedClock implements Clock {
       // The tick's `first` timers, then (their work settled) the rest.
       for (let timer = this.nextTimer(); timer && timer.at === tick && timer.first === first; timer = this.nextTimer()) {
         this.timers.pop();
-        timer.callback();
+        timer.callback?.();
       }
     }
   }
 
   private nextTimer(): Timer | undefined {
     for (let top = this.timers.peek(); top; top = this.timers.peek()) {
-      if (!this.cancelled.delete(top.seq)) return top;
+      if (top.callback) return top;
       this.timers.pop();
     }
     return undefined;
