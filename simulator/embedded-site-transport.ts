@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { SiteResponse, SiteTransport } from '../src/agent/site-transport.js';
 import { DISTRIBUTION_POINT_PATH } from '../src/protocol/wire.js';
 import { answerContent } from '../src/server/distribution-point.js';
-import { beforeReset, spoiledBody, textAnswer, trickleSlices, type DeviceAnswer } from '../src/server/fault-delivery.js';
+import { beforeReset, bytesOf, spoiledBody, textAnswer, trickleSlices, type DeviceAnswer } from '../src/server/fault-delivery.js';
 import { MANAGEMENT_POINT_PATHS, ManagementPoint } from '../src/server/management-point.js';
 import type { RunningSiteServer } from '../src/server/site-server.js';
 
@@ -28,10 +28,11 @@ export class EmbeddedSiteTransport implements SiteTransport {
 
   async post(url: URL, headers: Record<string, string>, body: string): Promise<SiteResponse<string>> {
     this.connect(url);
-    const request = { headers: lowerCased(headers, { host: url.host }), body: Buffer.from(body), socket: this.address };
+    const request = { headers: lowerCased(headers, { host: url.host }), body: asSent(body), socket: this.address };
     const answer = MANAGEMENT_POINT_PATHS.includes(url.pathname) ? await this.managementPoint.answer(request) : notFound('POST', url);
-    const text = await received(answer);
-    return { status: answer.status, headers: headersOf(answer, text.length), body: text.toString('utf8') };
+    // A document answered in full is handed over as the text it is, not encoded and decoded again.
+    const text = answer.fault === undefined && typeof answer.body === 'string' ? asSent(answer.body) : (await received(answer)).toString('utf8');
+    return { status: answer.status, headers: headersOf(answer, Buffer.byteLength(text)), body: text };
   }
 
   async get(target: string, headers: Record<string, string>): Promise<SiteResponse<Readable>> {
@@ -43,8 +44,8 @@ export class EmbeddedSiteTransport implements SiteTransport {
         ? await answerContent(this.site, { packageId, file, query: Object.fromEntries(url.searchParams), range: lowerCased(headers, {}).range })
         : notFound('GET', url);
     // Cut before its headers: no answer at all.
-    if (answer.fault?.kind === 'reset' && beforeReset(answer.body) === null) throw connectionCut();
-    return { status: answer.status, headers: headersOf(answer, answer.body.length), body: Readable.from(bodyStream(answer)) };
+    if (answer.fault?.kind === 'reset' && beforeReset(bytesOf(answer.body)) === null) throw connectionCut();
+    return { status: answer.status, headers: headersOf(answer, bytesOf(answer.body).length), body: Readable.from(bodyStream(answer)) };
   }
 
   close(): Promise<void> {
@@ -65,7 +66,7 @@ function connectionCut(cause?: unknown): Error {
 
 /** A management point answer's whole body as the device receives it, after any fault; rejects on a reset. */
 async function received(answer: DeviceAnswer): Promise<Buffer> {
-  if (answer.fault === undefined) return answer.body;
+  if (answer.fault === undefined) return bytesOf(answer.body);
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of bodyStream(answer)) chunks.push(chunk);
@@ -79,16 +80,23 @@ async function received(answer: DeviceAnswer): Promise<Buffer> {
 async function* bodyStream(answer: DeviceAnswer): AsyncGenerator<Buffer> {
   const fault = answer.fault;
   if (fault?.kind === 'trickle') {
-    yield* trickleSlices(answer.body, fault.bytesPerSecond);
+    yield* trickleSlices(bytesOf(answer.body), fault.bytesPerSecond);
     return;
   }
   if (fault?.kind === 'reset') {
-    const sent = beforeReset(answer.body);
+    const sent = beforeReset(bytesOf(answer.body));
     if (sent !== null) yield sent;
     throw connectionCut();
   }
   yield spoiledBody(answer);
 }
+
+/**
+ * Text as UTF-8 carries it: a lone surrogate (which UTF-8 cannot encode) arrives as U+FFFD, as it would through the
+ * bytes of a request; any other text is the same string.
+ */
+const asSent = (text: string) => (LONE_SURROGATE.test(text) ? Buffer.from(text).toString('utf8') : text);
+const LONE_SURROGATE = /\p{Cs}/u;
 
 function headersOf(answer: DeviceAnswer, length: number): Record<string, string> {
   return { ...answer.headers, 'content-type': answer.contentType, 'content-length': String(length) };

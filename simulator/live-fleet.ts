@@ -10,7 +10,7 @@ import type { FleetProgress, FleetSlice } from './fleet.js';
 import { fleetOnSite } from './fleet-on-site.js';
 import { LatencyRecorder } from './latency.js';
 import type { WireLogOptions } from './wire-log.js';
-import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
+import { adminApiReader, collectAdvertisementReports, type FleetReport } from './report.js';
 
 export interface LiveFleetOptions {
   serverUrl: string;
@@ -114,8 +114,9 @@ export async function withSiteSide(report: FleetReport, serverUrl: string, logge
   let siteSide: Pick<FleetReport, 'advertisements' | 'deviceHistories' | 'storage'> = { advertisements: [], deviceHistories: {}, storage: [] };
   let stored: number | null = null;
   try {
-    siteSide = await collectAdvertisementReports(serverUrl);
-    stored = await storedStatusCount(serverUrl);
+    const site = adminApiReader(serverUrl);
+    siteSide = await collectAdvertisementReports(site);
+    stored = await site.storedStatusCount();
   } catch (error) {
     logger.warn('no advertisement status: the server has no mlc-sim admin API', { error: String(error) });
   }

@@ -14,7 +14,8 @@ import type { FleetProgress, FleetSlice } from './fleet.js';
 import { EmbeddedSiteTransport } from './embedded-site-transport.js';
 import { fleetOnSite } from './fleet-on-site.js';
 import { LatencyRecorder } from './latency.js';
-import { collectAdvertisementReports, storedStatusCount, type FleetReport } from './report.js';
+import { collectAdvertisementReports, type FleetReport } from './report.js';
+import { embeddedSiteReader } from './embedded-site-reader.js';
 import { scenarioWindows } from './report-timeline.js';
 import type { Scenario } from './scenario.js';
 import { Timeline } from './timeline.js';
@@ -55,7 +56,7 @@ export const REPLAY_START = '2009-06-01T08:00:00Z';
  * only moves when no HTTP exchange is in flight, and nothing depends on the order the exchanges of one moment reach
  * the site in (the timeline goes first, the site's rolls are per device and request), so the same seed gives the
  * same events and the same report.
- * The report is read back through the admin API, as an operator would read the console.
+ * The report reads the site as its admin API answers, in the same thread (embeddedSiteReader).
  */
 export async function replayScenario(scenario: Scenario, options: ReplayOptions): Promise<FleetReport> {
   const wallStart = performance.now();
@@ -130,6 +131,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     // A run that ends while the site is down still reports what the site stored.
     await server.restart();
     const side = fleet.reportSide();
+    const site = embeddedSiteReader(server);
     return {
       scenario: { name: scenario.name, description: scenario.description },
       seed: scenario.seed,
@@ -138,8 +140,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
       end: new Date(scenario.durationMs === null ? clock.now() : end).toISOString(),
       wallSeconds: (performance.now() - wallStart) / 1000,
       ...side,
-      ...(await collectAdvertisementReports(server.url)),
-      status: { ...side.status, stored: await storedStatusCount(server.url) },
+      ...(await collectAdvertisementReports(site)),
+      status: { ...side.status, stored: await site.storedStatusCount() },
       latency: latency.summary(),
       latencyWindow: null,
       windows: scenarioWindows(scenario.timeline),

@@ -180,29 +180,45 @@ function finishingTimes(messages: StatusMessage[], compliance: ComplianceResult[
   return finished;
 }
 
-/** Status records the site has stored (messages and compliance results), through the admin API. */
-export async function storedStatusCount(serverUrl: string): Promise<number> {
-  const { data } = await adminClient(serverUrl).get<{ deviceMessages: number }>('/site');
-  return data.deviceMessages;
+/**
+ * What a report reads of a site, as the admin API answers it: the advertisements, each one's status with its devices
+ * by state, its status messages and compliance results (oldest first), the fleet's free storage per platform, and
+ * how many status messages the site stored (each counted once).
+ */
+export interface SiteReader {
+  advertisements(): Promise<Advertisement[]>;
+  status(advertisementId: string): Promise<AdvertisementStatus>;
+  statusMessages(advertisementId: string): Promise<StatusMessage[]>;
+  compliance(advertisementId: string): Promise<ComplianceResult[]>;
+  storage(): Promise<PlatformStorage[]>;
+  storedStatusCount(): Promise<number>;
+}
+
+/** A site read through its admin API, as an operator's console would read it. */
+export function adminApiReader(serverUrl: string): SiteReader {
+  const admin = adminClient(serverUrl);
+  const data = async <T>(path: string, params?: Record<string, string>) => (await admin.get<T>(path, { params })).data;
+  return {
+    advertisements: () => data<Advertisement[]>('/advertisements'),
+    status: (id) => data<AdvertisementStatus>(`/advertisements/${id}/status`, { devices: 'true' }),
+    statusMessages: (advertisementId) => allPages<StatusMessage>(admin, '/status-messages', { advertisementId }),
+    compliance: (advertisementId) => allPages<ComplianceResult>(admin, '/compliance', { advertisementId }),
+    storage: () => data<PlatformStorage[]>('/inventory/storage'),
+    storedStatusCount: async () => (await data<{ deviceMessages: number }>('/site')).deviceMessages,
+  };
 }
 
 /**
- * Reads every advertisement's status through the admin API, as an operator's console would, and the fleet's free
- * storage per platform. Rollout times count from when the advertisement became available (created, or its available
- * time, whichever is later).
+ * Reads every advertisement's status, and the fleet's free storage per platform. Rollout times count from when the
+ * advertisement became available (created, or its available time, whichever is later).
  */
-export async function collectAdvertisementReports(serverUrl: string): Promise<Pick<FleetReport, 'advertisements' | 'deviceHistories' | 'storage'>> {
-  const admin = adminClient(serverUrl);
-  const { data: ads } = await admin.get<Advertisement[]>('/advertisements');
-  const { data: storage } = await admin.get<PlatformStorage[]>('/inventory/storage');
+export async function collectAdvertisementReports(site: SiteReader): Promise<Pick<FleetReport, 'advertisements' | 'deviceHistories' | 'storage'>> {
+  const ads = await site.advertisements();
+  const storage = await site.storage();
   const perAdvertisement: StatusMessage[][] = [];
   const advertisements = await Promise.all(
     ads.map(async (ad, index) => {
-      const [{ data: status }, messages, compliance] = await Promise.all([
-        admin.get<AdvertisementStatus>(`/advertisements/${ad.id}/status`, { params: { devices: 'true' } }),
-        allPages<StatusMessage>(admin, '/status-messages', { advertisementId: ad.id }),
-        allPages<ComplianceResult>(admin, '/compliance', { advertisementId: ad.id }),
-      ]);
+      const [status, messages, compliance] = await Promise.all([site.status(ad.id), site.statusMessages(ad.id), site.compliance(ad.id)]);
       perAdvertisement[index] = messages;
       const outcome = outcomeOf(status.byState);
       const canFinish = status.targeted - outcome.notApplicable;

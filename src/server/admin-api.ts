@@ -8,6 +8,8 @@ import { programSchema } from '../domain/program.js';
 import { firstIssue } from '../domain/validation.js';
 import {
   ADMIN_PATH,
+  type AdvertisementStatus,
+  type PlatformStorage,
   advertisementChangeSchema,
   faultSchema,
   fileQuerySchema,
@@ -26,6 +28,27 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const { field, reason } = firstIssue(result.error);
   throw new SiteError(400, field || '(body)', reason);
 }
+
+/**
+ * One advertisement's status as the console shows it: GET /advertisements/:id/status, its query (`devices=true`: which
+ * devices are in each state) read after the advertisement is found.
+ */
+export function advertisementStatus(site: SiteContext, advertisementId: string, query: unknown): AdvertisementStatus {
+  const { status } = site;
+  const summary = status.summary(
+    advertisementId,
+    site.policy.targetedDevices(advertisementId),
+    site.catalog.availableSince(advertisementId),
+    parseBody(statusQuerySchema, query).devices === 'true',
+  );
+  // Received over the same population as targeted: devices the site knows (a forgotten device's 10002 stays stored).
+  let received = 0;
+  for (const device of status.receivedDevices(advertisementId)) if (site.devices.knowsName(device)) received++;
+  return { ...summary, received };
+}
+
+/** Free storage per platform and volume over the fleet (GET /inventory/storage). */
+export const fleetStorage = (site: SiteContext): PlatformStorage[] => site.inventory.storageByPlatform((device) => site.devices.named(device)?.platform);
 
 /**
  * The admin API (ours, JSON): create and list the site's objects, read status as the console shows it, and
@@ -102,18 +125,9 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
   app.patch<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id`, async (request) =>
     catalog.updateAdvertisement(request.params.id, parseBody(advertisementChangeSchema, request.body)),
   );
-  app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) => {
-    const summary = status.summary(
-      request.params.id,
-      site.policy.targetedDevices(request.params.id),
-      catalog.availableSince(request.params.id),
-      parseBody(statusQuerySchema, request.query).devices === 'true',
-    );
-    // Received over the same population as targeted: devices the site knows (a forgotten device's 10002 stays stored).
-    let received = 0;
-    for (const device of status.receivedDevices(request.params.id)) if (site.devices.knowsName(device)) received++;
-    return { ...summary, received };
-  });
+  app.get<{ Params: { id: string } }>(`${ADMIN_PATH}/advertisements/:id/status`, async (request) =>
+    advertisementStatus(site, request.params.id, request.query),
+  );
 
   app.get(`${ADMIN_PATH}/devices`, async (request) => {
     const { limit, offset } = parseBody(pageSchema, request.query);
@@ -148,7 +162,7 @@ export function registerAdminApi(app: FastifyInstance, site: SiteContext): void 
     const query = parseBody(fileQuerySchema, request.query);
     return site.inventory.devicesWithFile(query.name, query.version);
   });
-  app.get(`${ADMIN_PATH}/inventory/storage`, async () => site.inventory.storageByPlatform((device) => site.devices.named(device)?.platform));
+  app.get(`${ADMIN_PATH}/inventory/storage`, async () => fleetStorage(site));
   app.get(`${ADMIN_PATH}/status-messages`, async (request) => status.statusMessages(parseBody(filterSchema, request.query)));
   app.get(`${ADMIN_PATH}/compliance`, async (request) => status.complianceResults(parseBody(filterSchema, request.query)));
 

@@ -63,8 +63,8 @@ export class DeviceRegistry {
   private readonly byUuid = new Map<string, KnownDevice>();
   /** Devices first known from each source address since the site started: the per-source bound counts these. */
   private readonly perSource = new Map<string, number>();
-  /** The names devices are known by: each is one device's. */
-  private readonly names = new Set<string>();
+  /** The names devices are known by, each one device's: its UUID. */
+  private readonly uuidsByName = new Map<string, string>();
   private store: DeviceStore;
 
   /** Knows the devices `store` holds, and keeps the ones it comes to know there, up to `limits`. */
@@ -96,10 +96,10 @@ export class DeviceRegistry {
 
   private load(): void {
     this.byUuid.clear();
-    this.names.clear();
+    this.uuidsByName.clear();
     for (const device of this.store.knownDevices()) {
       this.byUuid.set(device.uuid, device);
-      this.names.add(device.name);
+      this.nameDevice(device.name, device.uuid);
     }
   }
 
@@ -144,9 +144,14 @@ export class DeviceRegistry {
    * handhelds both called `Pocket_PC`) is told apart by the start of its UUID.
    */
   private uniqueName(name: string, uuid: string): string {
-    const unique = this.names.has(name) ? `${name} (${uuid.slice(0, 8)})` : name;
-    this.names.add(unique);
+    const unique = this.uuidsByName.has(name) ? `${name} (${uuid.slice(0, 8)})` : name;
+    this.nameDevice(unique, uuid);
     return unique;
+  }
+
+  /** The first device known by a name keeps it: a lookup by name finds that one. */
+  private nameDevice(name: string, uuid: string): void {
+    if (!this.uuidsByName.has(name)) this.uuidsByName.set(name, uuid);
   }
 
   /** The device making a request other than a poll: it must be known and present the token it was given. */
@@ -164,7 +169,7 @@ export class DeviceRegistry {
   /** Deletes every device record, as an administrator deleting resources does: each is known again from its next poll. */
   forget(): void {
     this.byUuid.clear();
-    this.names.clear();
+    this.uuidsByName.clear();
     this.perSource.clear();
     this.store.forgetDevices();
   }
@@ -173,10 +178,10 @@ export class DeviceRegistry {
     return this.byUuid.get(uuid);
   }
 
-  /** The device known by a name, if any. */
+  /** The device known by a name, if any: a lookup, as the report asks it for every device's platform. */
   named(name: string): KnownDevice | undefined {
-    for (const device of this.byUuid.values()) if (device.name === name) return device;
-    return undefined;
+    const uuid = this.uuidsByName.get(name);
+    return uuid === undefined ? undefined : this.byUuid.get(uuid);
   }
 
   /**
@@ -189,7 +194,7 @@ export class DeviceRegistry {
 
   /** Whether a device is known by this name (as status messages and collections name devices). */
   knowsName(name: string): boolean {
-    return this.names.has(name);
+    return this.uuidsByName.has(name);
   }
 
   get size(): number {

@@ -15,9 +15,13 @@ export interface DeviceAnswer {
   status: number;
   contentType: string;
   headers: Record<string, string>;
-  body: Buffer;
+  /** Bytes, or a document as text, which goes out as UTF-8 (a replay's fleet takes the text as it is). */
+  body: Buffer | string;
   fault?: ActiveFault | undefined;
 }
+
+/** An answer's body as the bytes that go out. */
+export const bytesOf = (body: Buffer | string): Buffer => (typeof body === 'string' ? Buffer.from(body) : body);
 
 /** A line of text with a status: a refusal, an error the device can read. */
 export function textAnswer(status: number, message: string, headers: Record<string, string> = {}): DeviceAnswer {
@@ -43,14 +47,15 @@ export async function faultBeforeHandling(hit: FaultHit | undefined, endpoint: s
  * truncated content), or damaged content. Unchanged otherwise; `reset` and `trickle` are about the connection.
  */
 export function spoiledBody(answer: DeviceAnswer): Buffer {
+  const body = bytesOf(answer.body);
   switch (answer.fault?.kind) {
     case 'malformed':
     case 'truncate-content':
-      return half(answer.body);
+      return half(body);
     case 'corrupt-content':
-      return corrupt(answer.body);
+      return corrupt(body);
     default:
-      return answer.body;
+      return body;
   }
 }
 
@@ -72,18 +77,20 @@ export async function sendAnswer(reply: FastifyReply, answer: DeviceAnswer): Pro
   for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value);
   const fault = answer.fault;
   if (fault?.kind === 'reset') {
-    const sent = beforeReset(answer.body);
+    const body = bytesOf(answer.body);
+    const sent = beforeReset(body);
     if (sent === null) {
       reply.raw.destroy();
       return reply;
     }
-    writeHeadRaw(reply, answer.contentType, answer.body.length);
+    writeHeadRaw(reply, answer.contentType, body.length);
     reply.raw.write(sent, () => reply.raw.destroy());
     return reply;
   }
   if (fault?.kind === 'trickle') {
-    writeHeadRaw(reply, answer.contentType, answer.body.length);
-    for await (const slice of trickleSlices(answer.body, fault.bytesPerSecond)) {
+    const body = bytesOf(answer.body);
+    writeHeadRaw(reply, answer.contentType, body.length);
+    for await (const slice of trickleSlices(body, fault.bytesPerSecond)) {
       if (reply.raw.destroyed) break;
       reply.raw.write(slice);
     }

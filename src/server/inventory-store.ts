@@ -1,5 +1,6 @@
 import type { FileOwnership, InventoryHistory, PlatformStorage } from '../admin/contract.js';
-import type { InventoryItem, MachineInventory } from '../protocol/documents/machine-inventory.js';
+import { fileReport, reportedFiles } from '../protocol/documents/file-report.js';
+import { machineInventory, type InventoryItem } from '../protocol/documents/machine-inventory.js';
 
 export interface SoftwareFile {
   path: string;
@@ -28,17 +29,63 @@ export function versionMatches(version: string | undefined, wanted: string): boo
 
 const fileName = (path: string) => path.slice(path.lastIndexOf('\\') + 1);
 
+/** A machine inventory's items, as the site reads them: the report decoded, or a ProtocolError saying why not. */
+const itemsOf = (document: string): InventoryItem[] => machineInventory.decode(document).items;
+
+/** A software inventory's files, with their full paths: the report decoded, or a ProtocolError saying why not. */
+function filesOf(document: string): SoftwareFile[] {
+  return reportedFiles(fileReport.decode(document)).map(({ path, file }) => ({ path, size: file.size, ...(file.version && { version: file.version }) }));
+}
+
+/** One volume of a device's storage (Device_FileSystem), in KB. */
+interface Volume {
+  name: string;
+  size: number;
+  used: number;
+}
+
+/** The volumes a machine inventory reports with a name and numeric sizes (the others do not count). */
+function volumesOf(items: InventoryItem[]): Volume[] {
+  const volumes: Volume[] = [];
+  for (const item of items) {
+    if (item.name !== 'Device_FileSystem') continue;
+    const property = (name: string) => item.properties.find(([n]) => n === name)?.[1];
+    const name = property('Name');
+    const size = Number(property('Size'));
+    const used = Number(property('UsedSpace'));
+    if (name !== undefined && Number.isFinite(size) && Number.isFinite(used)) volumes.push({ name, size, used });
+  }
+  return volumes;
+}
+
+/**
+ * A report as the site keeps it: the document the device sent, decoded again when an administrator asks for it. A
+ * decoded inventory costs several times its text in memory (every property an array of two sliced strings, each
+ * keeping the whole document), and a replay of 100,000 devices keeps one of each kind per device.
+ */
+interface KeptReport {
+  time: number;
+  document: string;
+}
+
+/** A device's latest reports as kept: its storage volumes read once, for the fleet-wide storage question. */
+interface KeptInventory {
+  machine: (KeptReport & { volumes: Volume[] }) | null;
+  software: KeptReport | null;
+  collectedFiles: DeviceInventory['collectedFiles'];
+}
+
 /**
  * Machine inventory, software inventory and collected files per device: the latest of each, and the reports before
- * it (up to HISTORY_DEPTH of each kind), in memory. Answers the questions an administrator asks of a fleet: who has
- * a file (at a version), and how much storage is free per platform.
+ * it (up to HISTORY_DEPTH of each kind), in memory, as the documents devices sent (see KeptReport). Answers the
+ * questions an administrator asks of a fleet: who has a file (at a version), and how much storage is free per platform.
  */
 export class InventoryStore {
-  private readonly devices = new Map<string, DeviceInventory>();
-  private readonly histories = new Map<string, InventoryHistory>();
+  private readonly devices = new Map<string, KeptInventory>();
+  private readonly histories = new Map<string, { machine: KeptReport[]; software: KeptReport[] }>();
   private counts = { machine: 0, software: 0, files: 0 };
 
-  private of(device: string): DeviceInventory {
+  private of(device: string): KeptInventory {
     let inventory = this.devices.get(device);
     if (!inventory) {
       inventory = { machine: null, software: null, collectedFiles: {} };
@@ -47,23 +94,27 @@ export class InventoryStore {
     return inventory;
   }
 
-  private historyOf(device: string): InventoryHistory {
+  private historyOf(device: string): { machine: KeptReport[]; software: KeptReport[] } {
     let history = this.histories.get(device);
     if (!history) this.histories.set(device, (history = { machine: [], software: [] }));
     return history;
   }
 
-  recordMachine(device: string, time: number, report: MachineInventory): void {
+  /** Takes a machine inventory document; one that does not decode is refused (ProtocolError) and changes nothing. */
+  recordMachine(device: string, time: number, document: string): void {
+    const volumes = volumesOf(itemsOf(document));
     const inventory = this.of(device);
     if (inventory.machine) this.historyOf(device).machine = [inventory.machine, ...this.historyOf(device).machine].slice(0, HISTORY_DEPTH);
-    inventory.machine = { time, items: report.items };
+    inventory.machine = { time, document, volumes };
     this.counts.machine++;
   }
 
-  recordSoftware(device: string, time: number, files: SoftwareFile[]): void {
+  /** Takes a software inventory document; one that does not decode is refused (ProtocolError) and changes nothing. */
+  recordSoftware(device: string, time: number, document: string): void {
+    filesOf(document);
     const inventory = this.of(device);
     if (inventory.software) this.historyOf(device).software = [inventory.software, ...this.historyOf(device).software].slice(0, HISTORY_DEPTH);
-    inventory.software = { time, files };
+    inventory.software = { time, document };
     this.counts.software++;
   }
 
@@ -73,12 +124,16 @@ export class InventoryStore {
   }
 
   get(device: string): DeviceInventory | undefined {
-    return this.devices.get(device);
+    const inventory = this.devices.get(device);
+    if (!inventory) return undefined;
+    const { machine, software, collectedFiles } = inventory;
+    return { machine: machine && machineReport(machine), software: software && softwareReport(software), collectedFiles };
   }
 
   /** A device's earlier reports, newest first. */
   history(device: string): InventoryHistory {
-    return this.histories.get(device) ?? { machine: [], software: [] };
+    const history = this.histories.get(device);
+    return { machine: history?.machine.map(machineReport) ?? [], software: history?.software.map(softwareReport) ?? [] };
   }
 
   /** Devices whose latest software inventory lists a file of this name (any case), at this version if one is given. */
@@ -86,7 +141,7 @@ export class InventoryStore {
     const wanted = name.toLowerCase();
     const found: FileOwnership[] = [];
     for (const [device, inventory] of this.devices) {
-      for (const file of inventory.software?.files ?? []) {
+      for (const file of inventory.software ? filesOf(inventory.software.document) : []) {
         if (fileName(file.path).toLowerCase() !== wanted) continue;
         if (version !== undefined && !versionMatches(file.version, version)) continue;
         found.push({ device, path: file.path, size: file.size, ...(file.version !== undefined && { version: file.version }) });
@@ -104,13 +159,7 @@ export class InventoryStore {
       let entry = platforms.get(platform);
       if (!entry) platforms.set(platform, (entry = { platform, devices: 0, volumes: {} }));
       entry.devices++;
-      for (const item of inventory.machine.items) {
-        if (item.name !== 'Device_FileSystem') continue;
-        const property = (name: string) => item.properties.find(([n]) => n === name)?.[1];
-        const volume = property('Name');
-        const size = Number(property('Size'));
-        const used = Number(property('UsedSpace'));
-        if (volume === undefined || !Number.isFinite(size) || !Number.isFinite(used)) continue;
+      for (const { name: volume, size, used } of inventory.machine.volumes) {
         const free = Math.max(0, size - used);
         const totals = entry.volumes[volume] ?? { devices: 0, totalKB: 0, freeKB: 0, minFreeKB: free };
         entry.volumes[volume] = {
@@ -129,3 +178,6 @@ export class InventoryStore {
     return { ...this.counts };
   }
 }
+
+const machineReport = ({ time, document }: KeptReport) => ({ time, items: itemsOf(document) });
+const softwareReport = ({ time, document }: KeptReport) => ({ time, files: filesOf(document) });

@@ -4,10 +4,8 @@ import { CONNECTION_CLASSES_OF_ASSIGNMENT } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { programFlags } from '../domain/program.js';
 import { devicePoll } from '../protocol/documents/device-poll.js';
-import { fileReport, reportedFiles } from '../protocol/documents/file-report.js';
 import { instructions } from '../protocol/documents/instructions.js';
 import { instructionsRequest } from '../protocol/documents/instructions-request.js';
-import { machineInventory } from '../protocol/documents/machine-inventory.js';
 import { packageLocation } from '../protocol/documents/package-location.js';
 import { packageLocationRequest } from '../protocol/documents/package-location-request.js';
 import { pollResponse } from '../protocol/documents/poll-response.js';
@@ -32,12 +30,13 @@ export const MANAGEMENT_POINT_PATHS = [DEFAULT_DM_PATH, '/devicemgmt/server/aspx
 const XML = 'text/xml; charset=utf-8';
 
 /**
- * What the management point reads of a device's request, however it came: a fastify request over HTTP, or a replay's
- * request handed over in the same thread. Header names are lower case, as Node gives them.
+ * What the management point reads of a device's request, however it came: a fastify request over HTTP (its body
+ * bytes), or a replay's request handed over in the same thread (its body the text those bytes decode to). Header
+ * names are lower case, as Node gives them.
  */
 export interface DeviceRequest {
   headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
+  body: Buffer | string;
   socket: { remoteAddress?: string | undefined; localAddress?: string | undefined; localPort?: number | undefined };
 }
 
@@ -70,7 +69,7 @@ export class ManagementPoint {
       const refusal = await faultBeforeHandling(hit, String(action));
       if (refusal) return refusal;
       const answer = action === null ? unknownAction(request, site) : handle(action, uuid, request, site, this.polls);
-      return { status: 200, contentType: answer.contentType ?? XML, headers: answer.headers ?? {}, body: Buffer.from(answer.body), fault: hit?.fault };
+      return { status: 200, contentType: answer.contentType ?? XML, headers: answer.headers ?? {}, body: answer.body, fault: hit?.fault };
     } catch (error) {
       if (error instanceof ProtocolError) return textAnswer(400, error.message);
       if (error instanceof SiteError) return textAnswer(error.status, error.message);
@@ -252,21 +251,15 @@ function acceptReport(device: KnownDevice, request: DeviceRequest, site: SiteCon
   const now = site.now();
   switch (type.toLowerCase()) {
     case 'machineinventory':
-      site.inventory.recordMachine(device.name, now, machineInventory.decode(bodyText(request)));
+      site.inventory.recordMachine(device.name, now, bodyText(request));
       return;
-    case 'softwareinventory': {
-      const files = reportedFiles(fileReport.decode(bodyText(request))).map(({ path, file }) => ({
-        path,
-        size: file.size,
-        ...(file.version && { version: file.version }),
-      }));
-      site.inventory.recordSoftware(device.name, now, files);
+    case 'softwareinventory':
+      site.inventory.recordSoftware(device.name, now, bodyText(request));
       return;
-    }
     case 'filecollection': {
       const name = headerOf(request, HEADERS.fileName);
       if (!name) throw new SiteError(400, 'X-Device-FullyQualifiedFilename', 'header is missing');
-      site.inventory.recordFile(device.name, now, name, request.body.length);
+      site.inventory.recordFile(device.name, now, name, typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.length);
       return;
     }
     default:
@@ -292,7 +285,7 @@ function headerOf(request: DeviceRequest, name: string): string | undefined {
 }
 
 function bodyText(request: DeviceRequest): string {
-  return request.body.toString('utf8');
+  return typeof request.body === 'string' ? request.body : request.body.toString('utf8');
 }
 
 /**

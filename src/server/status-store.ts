@@ -31,6 +31,11 @@ interface LastState {
   state: MessageState;
 }
 
+interface LastCompliance {
+  time: number;
+  state: ComplianceState;
+}
+
 /**
  * Status message intake. Every accepted record is committed to SQLite (WAL) before the device hears "accepted", so
  * a site that is killed and restarted on the same database loses nothing it acknowledged. Records are
@@ -55,7 +60,8 @@ export class StatusStore implements DeviceStore {
   private readonly storeStatus: (messages: StatusMessage[]) => StatusMessage[];
   private readonly storeCompliance: (results: ComplianceResult[]) => ComplianceResult[];
   private readonly lastState = new Map<string, Map<string, LastState>>();
-  private readonly lastCompliance = new Map<string, Map<string, ComplianceResult>>();
+  /** Per advertisement, item and device: the latest compliance result's state (the console's counts). */
+  private readonly lastCompliance = new Map<string, Map<string, Map<string, LastCompliance>>>();
   private readonly received = new Map<string, Set<string>>();
   private readonly messageCounts = new Map<string, Map<number, number>>();
 
@@ -191,10 +197,10 @@ export class StatusStore implements DeviceStore {
   }
 
   private indexCompliance(result: ComplianceResult): void {
-    const perItem = getOrCreate(this.lastCompliance, result.advertisementId, () => new Map<string, ComplianceResult>());
-    const key = `${result.itemId}\n${result.deviceId}`;
-    const previous = perItem.get(key);
-    if (!previous || previous.time <= result.time) perItem.set(key, result);
+    const perItem = getOrCreate(this.lastCompliance, result.advertisementId, () => new Map<string, Map<string, LastCompliance>>());
+    const perDevice = getOrCreate(perItem, result.itemId, () => new Map<string, LastCompliance>());
+    const previous = perDevice.get(result.deviceId);
+    if (!previous || previous.time <= result.time) perDevice.set(result.deviceId, { time: result.time, state: result.state });
   }
 
   private index(message: StatusMessage): void {
@@ -308,9 +314,9 @@ export class StatusStore implements DeviceStore {
       if (withDevices) devicesByState[state].push(device);
     }
     const compliance: AdvertisementStatus['compliance'] = {};
-    for (const result of this.lastCompliance.get(advertisementId)?.values() ?? []) {
-      const counts = (compliance[result.itemId] ??= { compliant: 0, remediated: 0, nonCompliant: 0, notApplicable: 0 });
-      counts[result.state]++;
+    for (const [itemId, perDevice] of this.lastCompliance.get(advertisementId) ?? []) {
+      const counts = (compliance[itemId] ??= { compliant: 0, remediated: 0, nonCompliant: 0, notApplicable: 0 });
+      for (const { state } of perDevice.values()) counts[state]++;
     }
     return {
       advertisementId,
