@@ -34,6 +34,14 @@ export interface WorkerRun {
 const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
   .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./fleet-worker.ts', import.meta.url).href)}); })`;
 
+/**
+ * A worker's young generation, where V8 puts new objects: a fleet makes short-lived ones by the thousand a second
+ * (statechart snapshots, requests, answers), and V8's default fills so often that collecting it took an eighth of a
+ * back-to-back fleet's CPU. At 128 MB a worker spent 12 % less CPU per poll (client ÷ site CPU 1.15
+ * against 1.32, five interleaved pairs of 4 s runs).
+ */
+const YOUNG_GENERATION_MB = 128;
+
 function runSlice(worker: Worker, index: number, onProgress: (message: ProgressMessage) => void) {
   return new Promise<ReportMessage>((resolve, reject) => {
     worker.on('message', (message: WorkerMessage) => {
@@ -81,7 +89,7 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
   const workers = Array.from({ length: run.workers }, (_, index) => {
     // Worker w of shard s takes the devices i with i mod (shards × workers) = s + w × shards: they make up the shard.
     const workerData: WorkerJob = { ...job, slice: { index: shard.index + index * shard.of, of: shard.of * run.workers } };
-    return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData });
+    return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   });
   let results: ReportMessage[];
   try {
