@@ -8,6 +8,7 @@
  * changes to the base image and hands back the new changes. It does no I/O.
  */
 import { DEVICE_FAILURE, DeviceError } from './device-error.js';
+import { ChangesOverBase } from './changes-over-base.js';
 
 /** Win32 file attribute bits, by the names the software inventory report and `setattrs` use. */
 export const ATTRIBUTE = { READONLY: 0x1, HIDDEN: 0x2, SYSTEM: 0x4, ARCHIVE: 0x20, TEMPORARY: 0x100, COMPRESSED: 0x800 } as const;
@@ -129,9 +130,7 @@ function megabytes(bytes: number): string {
 }
 
 export class FileSystem {
-  /** The device's changes; copied when this run first writes (a run that only reads, as inventory does, copies nothing). */
-  private changes: Readonly<Record<string, FileEntry | null>>;
-  private copied = false;
+  private readonly edits: ChangesOverBase<FileEntry>;
   private readonly used = new Map<Volume, number>();
   /** The volumes by lower-cased mount point, longest first: the first that holds a path is its volume. */
   private readonly mounts: readonly { key: string; volume: Volume }[];
@@ -142,7 +141,7 @@ export class FileSystem {
     readonly volumes: readonly Volume[],
     private readonly now: number,
   ) {
-    this.changes = changes;
+    this.edits = new ChangesOverBase(changes, base);
     this.mounts = volumes.map((volume) => ({ key: keyOf(volume.mount), volume })).sort((a, b) => b.volume.mount.length - a.volume.mount.length);
     for (const volume of volumes) this.used.set(volume, volume.baseUsedBytes);
     for (const [key, entry] of Object.entries(changes)) this.account(key, base.get(key), entry);
@@ -150,7 +149,11 @@ export class FileSystem {
 
   /** The device's changes after this run: the new state to keep. */
   changesMade(): FileChanges {
-    return this.changes;
+    return this.edits.current;
+  }
+
+  private get changes(): FileChanges {
+    return this.edits.current;
   }
 
   stat(path: string): FileEntry | undefined {
@@ -337,18 +340,7 @@ export class FileSystem {
     const key = keyOf(path);
     const before = key in this.changes ? this.changes[key] : this.base.get(key);
     this.account(key, before ?? undefined, entry);
-    // A change that restores the base image's entry, or deletes what the base never had, is no change.
-    const changes = this.writableChanges();
-    if (entry === null && !this.base.has(key)) Reflect.deleteProperty(changes, key);
-    else changes[key] = entry;
-  }
-
-  private writableChanges(): Record<string, FileEntry | null> {
-    if (!this.copied) {
-      this.changes = { ...this.changes };
-      this.copied = true;
-    }
-    return this.changes;
+    this.edits.put(key, entry);
   }
 
   /** Moves a volume's used bytes from the entry that was at a path to the one that is. */

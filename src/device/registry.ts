@@ -4,6 +4,7 @@
  * `Registry` is a working copy for one run that hands back the new changes.
  */
 import { DEVICE_FAILURE, DeviceError } from './device-error.js';
+import { ChangesOverBase } from './changes-over-base.js';
 
 export type RegistryType = 'REG_SZ' | 'REG_EXPAND_SZ' | 'REG_MULTI_SZ' | 'REG_DWORD' | 'REG_BINARY';
 
@@ -42,19 +43,21 @@ export function normalizeKey(path: string): string {
 const keyOf = (path: string) => path.toLowerCase();
 
 export class Registry {
-  /** The device's changes; copied when this run first writes (a run that only reads, as inventory does, copies nothing). */
-  private changes: Readonly<Record<string, RegistryKey | null>>;
-  private copied = false;
+  private readonly edits: ChangesOverBase<RegistryKey>;
 
   constructor(
     private readonly base: ReadonlyMap<string, RegistryKey>,
     changes: RegistryChanges,
   ) {
-    this.changes = changes;
+    this.edits = new ChangesOverBase(changes, base);
   }
 
   changesMade(): RegistryChanges {
-    return this.changes;
+    return this.edits.current;
+  }
+
+  private get changes(): RegistryChanges {
+    return this.edits.current;
   }
 
   key(path: string): RegistryKey | undefined {
@@ -120,18 +123,7 @@ export class Registry {
   }
 
   private set(path: string, key: RegistryKey | null): void {
-    const k = keyOf(path);
-    const changes = this.writableChanges();
-    if (key === null && !this.base.has(k)) Reflect.deleteProperty(changes, k);
-    else changes[k] = key;
-  }
-
-  private writableChanges(): Record<string, RegistryKey | null> {
-    if (!this.copied) {
-      this.changes = { ...this.changes };
-      this.copied = true;
-    }
-    return this.changes;
+    this.edits.put(keyOf(path), key);
   }
 }
 
