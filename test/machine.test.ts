@@ -324,6 +324,20 @@ describe('the device statechart, through a fake site port', () => {
     expect(site.messageIds().slice(-2)).to.deep.equal([DEVICE_MESSAGE.restartPending, DEVICE_MESSAGE.executionSucceeded]);
   });
 
+  // Not behaviour but what keeps a fleet fast: each assign copies the context with Object.assign, and V8 makes a copy
+  // of more than 19 fields a hash table (the offer's had 21: 13 % more client CPU per lifecycle request, see bench/).
+  it('keeps the device statechart and its offer each to at most 19 context fields', async () => {
+    const site = new FakeSite();
+    site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.exe /q' }));
+    site.answerDownload = () => Promise.resolve(SETUP);
+    const device = start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
+    await site.clock.advance(MINUTE);
+    const offer = device.getSnapshot().children.offer?.getSnapshot();
+    expect(offer?.value).to.deep.equal({ running: 'restarting' });
+    expect(Object.keys(offer?.context ?? {})).to.have.length.within(10, 19);
+    expect(Object.keys(device.getSnapshot().context)).to.have.length.within(10, 19);
+  });
+
   it('stops a program at its maximum run time with 11033', async () => {
     const site = new FakeSite();
     site.answerInstructions = () =>

@@ -25,17 +25,18 @@ import { PARAMETER, REASON, type DeviceMessageKey } from '../domain/device-statu
 import { connectionClassesOf, judgeOffer, type Verdict } from '../domain/eligibility.js';
 import { PACKAGE_TYPE } from '../domain/package.js';
 import { RESTART_EXIT_CODES } from '../domain/program.js';
-import { errorText, type Logger } from '../logging.js';
+import { errorText } from '../logging.js';
 import type { Instructions, InstructionsExtension } from '../protocol/documents/instructions.js';
 import type { PackageLocation } from '../protocol/documents/package-location.js';
 import { hashUniform, seededRandom, type Random } from '../random.js';
 import { deliveredItems, evaluateConfiguration, type ConfigurationEvaluation } from './configuration-evaluator.js';
 import { ipAddressOfUuid } from './device-identity.js';
 import type { DeviceProfile } from './device-profile.js';
+import type { HandheldDependencies } from './machine.js';
 import { DownloadError, type DownloadedContent } from './downloader.js';
 import { runPostInstall } from './program-runner.js';
 import { isUnauthorized, SiteRequestError, type Credentials } from './site-connection.js';
-import { siteLineOf, type SiteAnswer, type SitePort, type SiteRequest } from './site-line.js';
+import { siteLineOf, type SiteAnswer, type SiteRequest } from './site-line.js';
 
 /** The documented default when a server names no maximum run time. */
 const DEFAULT_MAX_RUN_TIME_MINUTES = 120;
@@ -44,9 +45,8 @@ export interface OfferInput {
   packageId: string;
   instructions: Instructions;
   profile: DeviceProfile;
-  site: SitePort;
-  random: Random;
-  logger: Logger;
+  /** The device's site, random stream and logger. */
+  deps: HandheldDependencies;
   credentials: Credentials;
   /** The device's file system and registry when the offer starts. */
   state: DeviceState;
@@ -86,16 +86,19 @@ export type OfferEvent =
   | { type: 'offer.record'; packageId: string; message: DeviceMessageKey; parameters: Record<string, string>; progress?: OfferProgress }
   | { type: 'offer.deliver' };
 
+/**
+ * Kept to at most 19 top-level fields (17 now), as the device's context is (see HandheldContext): past that, V8 makes
+ * the copy each assign makes a hash table, and every assign and read of it cost several times as much.
+ */
 interface OfferContext extends OfferInput {
-  extension: InstructionsExtension | null;
   verdict: Verdict;
   /** The lowest-metric HTTP source, once located. */
   sourceUrl: string;
   /** Bytes of an interrupted download, resumed from at the next attempt. */
   partial: Buffer | null;
   content: DownloadedContent;
-  attempts: number;
-  retryAfterMs: number | null;
+  /** Failed attempts of the download being retried, and the wait the site asked for after the last (Retry-After). */
+  retries: { attempts: number; retryAfterMs: number | null };
   /** Free bytes where the package is saved (its LocalDestination's volume), when the offer started. */
   freeBytes: number;
   /** When the program's maximum run time is up, restarts included; set when it starts. */
@@ -105,6 +108,7 @@ interface OfferContext extends OfferInput {
   outcome: OfferOutcome;
 }
 
+const NO_RETRIES = Object.freeze({ attempts: 0, retryAfterMs: null });
 const NO_CONTENT: DownloadedContent = Object.freeze({ bytes: 0, files: [], documents: {} });
 const HANDLED: OfferProgress = Object.freeze({ step: 'done' });
 const STARTED: OfferProgress = Object.freeze({ step: 'started' });
@@ -130,8 +134,9 @@ export function retryAfterOf(error: unknown): number | null {
  */
 const outcomesOf = (context: OfferContext): Random => seededRandom(Math.floor(hashUniform('program outcome', context.profile.id, context.packageId) * 2 ** 32));
 
-const isConfiguration = (context: OfferContext) => context.extension?.content.packageType === PACKAGE_TYPE.configuration;
-const maxRunTimeMinutes = (context: OfferContext) => context.extension?.program?.maxRunTimeMinutes ?? DEFAULT_MAX_RUN_TIME_MINUTES;
+const extensionOf = (context: OfferContext): InstructionsExtension | null => context.instructions.extension;
+const isConfiguration = (context: OfferContext) => extensionOf(context)?.content.packageType === PACKAGE_TYPE.configuration;
+const maxRunTimeMinutes = (context: OfferContext) => extensionOf(context)?.program?.maxRunTimeMinutes ?? DEFAULT_MAX_RUN_TIME_MINUTES;
 
 function failure(reason: string, error: unknown): Record<string, string> {
   return { [PARAMETER.reason]: reason, [PARAMETER.detail]: error instanceof Error ? error.message : String(error) };
@@ -175,21 +180,21 @@ export const offerMachine = setup({
           profile: input.profile,
           state: input.state,
           random: outcomesOf(input),
-          now: input.site.clock.now(),
-          budgetMs: Math.max(0, input.deadline - input.site.clock.now()),
+          now: input.deps.site.clock.now(),
+          budgetMs: Math.max(0, input.deadline - input.deps.site.clock.now()),
           resume: input.resume,
         },
-        input.site.clock,
+        input.deps.site.clock,
         signal,
       ),
     ),
     // eslint-disable-next-line @typescript-eslint/require-await -- async so that a missing or bad document (thrown) rejects: the offer's onError
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
-      evaluateConfiguration(deliveredItems(input.extension?.configurationItems ?? [], input.content.documents), input.profile.platform, input.profile.settings),
+      evaluateConfiguration(deliveredItems(input.instructions.extension?.configurationItems ?? [], input.content.documents), input.profile.platform, input.profile.settings),
     ),
   },
   delays: {
-    retryDelay: ({ context }) => retryDelay(context.retry.intervalMs, context.attempts, context.random, context.retryAfterMs),
+    retryDelay: ({ context }) => retryDelay(context.retry.intervalMs, context.retries.attempts, context.deps.random, context.retries.retryAfterMs),
     restart: ({ context }) => context.profile.programBehaviour.restartSeconds * 1000,
   },
   guards: {
@@ -202,7 +207,7 @@ export const offerMachine = setup({
     },
     unauthorized: (_, params: { error: unknown }) => isUnauthorized(params.error),
     isConfigurationPackage: ({ context }) => isConfiguration(context),
-    canRetry: ({ context }) => context.attempts < context.retry.count,
+    canRetry: ({ context }) => context.retries.attempts < context.retry.count,
     isRecurring: ({ context }) => context.instructions.recurrence !== null,
     contentMismatch: (_, params: { error: unknown }) =>
       params.error instanceof DownloadError && (params.error.failure === 'hash' || params.error.failure === 'size'),
@@ -211,13 +216,13 @@ export const offerMachine = setup({
     restartRequested: (_, params: { result: PostInstallResult }) =>
       (RESTART_EXIT_CODES as readonly (number | null)[]).includes(exitCodeOf(params.result.outcome)),
     exitCodeIsSuccess: ({ context }, params: { result: PostInstallResult }) =>
-      (context.extension?.program?.successExitCodes ?? [0]).some((code) => code === exitCodeOf(params.result.outcome)),
+      (extensionOf(context)?.program?.successExitCodes ?? [0]).some((code) => code === exitCodeOf(params.result.outcome)),
     hasScriptToResume: ({ context }) => context.resume !== null,
   },
   actions: {
     /** Asks the site line for an exchange; its answer comes back as an event. */
     ask: sendTo(
-      ({ context }) => siteLineOf(context.site),
+      ({ context }) => siteLineOf(context.deps.site),
       // Spread last: an object spread followed by literal fields is V8's slow path (see the context below).
       ({ self }, request: SiteRequest) => ({ replyTo: self, ...request }),
     ),
@@ -231,7 +236,7 @@ export const offerMachine = setup({
     })),
     /** The device delivers what it recorded (while a program runs, before a restart). */
     deliver: sendParent((): OfferEvent => ({ type: 'offer.deliver' })),
-    countFailure: assign(({ context }, params: { error: unknown }) => ({ attempts: context.attempts + 1, retryAfterMs: retryAfterOf(params.error) })),
+    countFailure: assign({ retries: ({ context }, params: { error: unknown }) => ({ attempts: context.retries.attempts + 1, retryAfterMs: retryAfterOf(params.error) }) }),
     /** Keeps what an interrupted download received; a content mismatch starts over. */
     keepPartial: assign({ partial: (_, params: { error: unknown }) => (params.error instanceof DownloadError ? params.error.partial : null) }),
     /** The HTTP source with the lowest metric (SMB paths are for desktop clients). */
@@ -242,10 +247,10 @@ export const offerMachine = setup({
           null,
         )?.url ?? '',
     }),
-    storeContent: assign({ content: (_, params: { content: DownloadedContent }) => params.content, attempts: 0, retryAfterMs: null }),
+    storeContent: assign({ content: (_, params: { content: DownloadedContent }) => params.content, retries: NO_RETRIES }),
     markDone: assign({ outcome: ({ context }) => ({ ...context.outcome, done: true }) }),
     markIdentityLost: assign({ outcome: ({ context }) => ({ ...context.outcome, identityLost: true }) }),
-    startRunClock: assign({ deadline: ({ context }) => context.site.clock.now() + maxRunTimeMinutes(context) * 60_000 }),
+    startRunClock: assign({ deadline: ({ context }) => context.deps.site.clock.now() + maxRunTimeMinutes(context) * 60_000 }),
     /** What the command changed on the device (kept whether it succeeded or not), and a script to continue. */
     keepState: assign(({ context }, params: { result: PostInstallResult }) => ({
       state: params.result.state,
@@ -257,10 +262,10 @@ export const offerMachine = setup({
     }),
     log: ({ context }, params: { level: 'debug' | 'info' | 'warn'; message: string; error?: unknown }) => {
       // Quiet by default at fleet scale: a filtered level costs a check, not a metadata object per event.
-      if (!context.logger.isLevelEnabled(params.level)) return;
-      context.logger.log(params.level, params.message, {
+      if (!context.deps.logger.isLevelEnabled(params.level)) return;
+      context.deps.logger.log(params.level, params.message, {
         packageId: context.packageId,
-        server: context.site.server,
+        server: context.deps.site.server,
         ...(params.error !== undefined && { error: errorText(params.error) }),
       });
     },
@@ -274,7 +279,6 @@ export const offerMachine = setup({
     // microseconds per field, and this context is made at every poll that offers a package (OfferContext's own
     // fields are not in OfferInput, so the order changes nothing else).
     return {
-      extension: input.instructions.extension,
       verdict: judgeOffer(
         {
           required: input.instructions.required,
@@ -291,13 +295,12 @@ export const offerMachine = setup({
           freeStorageBytes: freeBytes,
           runsOptionalPrograms: input.profile.runsOptionalPrograms,
         },
-        input.site.clock.now(),
+        input.deps.site.clock.now(),
       ),
       sourceUrl: '',
       partial: null,
       content: input.resumeFrom?.step === 'downloaded' ? { ...NO_CONTENT, documents: input.resumeFrom.documents } : NO_CONTENT,
-      attempts: 0,
-      retryAfterMs: null,
+      retries: NO_RETRIES,
       freeBytes,
       deadline: 0,
       resume: null,
@@ -420,7 +423,7 @@ export const offerMachine = setup({
           download: {
             url: context.sourceUrl,
             expectedSize: context.instructions.packageSize,
-            expectedSha256: context.extension?.content.sha256 ?? null,
+            expectedSha256: extensionOf(context)?.content.sha256 ?? null,
             partial: context.partial,
           },
         }),
