@@ -15,6 +15,8 @@ import type { RunningSiteServer } from '../src/server/site-server.js';
  * replay measures the devices and the site, not the kernel's sockets; `run --over-http` keeps HTTP.
  */
 export class EmbeddedSiteTransport implements SiteTransport {
+  /** No sockets to wait for: a replay's devices reach the site as they ask. */
+  readonly connections = Infinity;
   private readonly managementPoint: ManagementPoint;
   private readonly origin: string;
   private readonly address: { remoteAddress: string; localAddress: string; localPort: number };

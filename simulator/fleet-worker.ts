@@ -5,7 +5,7 @@ import { InputFileError } from '../src/input-file.js';
 import type { FleetProgress } from './fleet.js';
 import { LatencyRecorder } from './latency.js';
 import { runHere } from './fleet-job.js';
-import type { WorkerJob, WorkerMessage } from './workers.js';
+import type { ToWorkerMessage, WorkerJob, WorkerMessage } from './workers.js';
 
 if (parentPort === null) throw new Error('fleet-worker.ts runs only as a worker thread (see workers.ts)');
 const port = parentPort;
@@ -15,6 +15,12 @@ const post = (message: WorkerMessage) => {
 };
 const logger = createLogger(job.logLevel).child({ worker: job.slice.index });
 const latency = new LatencyRecorder();
+// Asked to stop (another slice failed): exits here, between two tasks, never in the middle of one. Unreferenced, so
+// listening does not keep a finished worker alive.
+port.on('message', (_stop: ToWorkerMessage) => {
+  process.exit(0);
+});
+port.unref();
 const onProgress = (progress: FleetProgress, elapsedMs: number) => {
   post({ type: 'progress', progress, elapsedMs });
 };

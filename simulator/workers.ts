@@ -16,6 +16,8 @@ export type WorkerJob = FleetJob & { slice: FleetSlice };
 type ProgressMessage = { type: 'progress'; progress: FleetProgress; elapsedMs: number };
 type ReportMessage = { type: 'report'; report: FleetReport; latency: EncodedLatency };
 export type WorkerMessage = ProgressMessage | ReportMessage | { type: 'failed'; error: { file: string; field: string; reason: string } | string };
+/** What the main thread tells a worker: stop where you are, between two pieces of work. */
+export type ToWorkerMessage = { type: 'stop' };
 
 export interface WorkerRun {
   workers: number;
@@ -63,6 +65,26 @@ function runSlice(worker: Worker, index: number, onProgress: (message: ProgressM
   });
 }
 
+/** How long a worker asked to stop has to exit before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * Asks a worker to exit between two pieces of its work, and terminates it only if it has not within STOP_GRACE_MS.
+ * Terminated in the middle of its work, a worker could be cut off between making a zlib stream and initialising it
+ * (a CAB being inflated), and Node 20 then aborts the whole process when it collects the stream.
+ */
+async function stopWorker(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => {
+    worker.once('exit', () => {
+      resolve();
+    });
+  });
+  worker.postMessage({ type: 'stop' } satisfies ToWorkerMessage);
+  const grace = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(grace);
+}
+
 /**
  * Runs a fleet across worker threads, one slice of the devices each, so a fleet uses every core. A replay's
  * slices each replay against a site of their own (devices never share site state but advertisement targeting, so
@@ -97,7 +119,7 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
     results = await Promise.all(workers.map((worker, index) => runSlice(worker, index, onProgress(index))));
   } catch (error) {
     // One slice failed (bad input, say): the others' results would be a partial report, so stop them too.
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map(stopWorker));
     throw error;
   }
   const latency = run.latency ?? new LatencyRecorder();

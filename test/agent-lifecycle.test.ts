@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Package } from '../src/domain/package.js';
 import { STATUS } from '../src/domain/status-message.js';
 import type { AdvertisementStatus } from '../src/admin/contract.js';
-import { HOUR, MINUTE, TestSite } from './support/test-site.js';
+import { HOUR, MINUTE, TestSite, testSite } from './support/test-site.js';
 
 const S = Object.fromEntries(Object.entries(STATUS).map(([key, m]) => [key, m.id])) as Record<keyof typeof STATUS, number>;
 const APP = { id: 'TST20001', packageId: 'TST00001', programName: 'Install' };
@@ -10,6 +10,22 @@ const APP = { id: 'TST20001', packageId: 'TST00001', programName: 'Install' };
 describe('one handheld, end to end', () => {
   let site: TestSite;
   afterEach(async () => (site as TestSite | undefined)?.stop());
+
+  describe('many handhelds on fewer connections than devices', () => {
+    it('each polls, downloads, runs and reports, the others waiting their turn for a connection', async () => {
+      site = await TestSite.start(testSite(), { connections: 2 });
+      await site.advertise(APP);
+      for (let i = 1; i <= 12; i++) site.startDevice({ id: `WM-${String(i).padStart(4, '0')}`, name: `handheld-${i}` }, i);
+      await site.clock.advance(10 * MINUTE);
+      for (const device of site.devices) {
+        expect(device.getSnapshot().value).to.equal('idle');
+        expect(Object.keys(device.getSnapshot().context.done)).to.have.length(1);
+      }
+      const { data: summary } = await site.admin.get<AdvertisementStatus>(`/advertisements/${APP.id}/status`);
+      expect(summary).to.deep.include({ targeted: 12, received: 12 });
+      expect(summary.byState.succeeded).to.equal(12);
+    });
+  });
 
   describe('the happy path', () => {
     beforeEach(async () => {

@@ -48,6 +48,16 @@ describe('the clocks that drive device timers', () => {
       expect(Date.now() - started).to.be.below(1000);
     });
 
+    it('with a horizon, never fires a timer that long or longer, and fires the shorter ones at once', async () => {
+      const clock = new EagerClock({ horizonMs: 30 * 60_000 });
+      const fired: string[] = [];
+      clock.setTimeout(() => fired.push('next poll'), 60 * 60_000);
+      clock.setTimeout(() => fired.push('program'), 10 * 60_000);
+      clock.setTimeout(() => fired.push('at the horizon'), 30 * 60_000);
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(fired).to.deep.equal(['program']);
+    });
+
     it('fires every timer waiting at a turn in that turn, so a fleet keeps all its requests in flight', async () => {
       const clock = new EagerClock();
       const fired: number[] = [];

@@ -72,6 +72,10 @@ class FakeSite implements SitePort {
   readonly delivered: Outbox[] = [];
   readonly reported: OutgoingReport[][] = [];
   readonly calls: string[] = [];
+  exchangesAtOnce?: number;
+  /** Exchanges being answered now, and the most there were at once. */
+  private answering = 0;
+  mostAtOnce = 0;
   answerPoll: () => Promise<PollAnswer> = () => Promise.resolve(policy());
   answerInstructions: () => Promise<Instructions> = () => Promise.resolve(instructions());
   answerDownload: () => Promise<DownloadedContent> = () => Promise.resolve(CONTENT);
@@ -94,7 +98,11 @@ class FakeSite implements SitePort {
 
   private call<T>(name: string, answer: () => Promise<T>): Promise<T> {
     this.calls.push(name);
-    return this.clock.track(answer());
+    this.mostAtOnce = Math.max(this.mostAtOnce, ++this.answering);
+    const answered = answer();
+    const done = () => this.answering--;
+    answered.then(done, done);
+    return this.clock.track(answered);
   }
 
   /** Message ids the device delivered, in order, each once. */
@@ -166,6 +174,21 @@ describe('the device statechart, through a fake site port', () => {
     expect(site.calls).to.deep.equal([]);
     await site.clock.advance(MINUTE);
     expect(site.calls[0]).to.equal('poll');
+  });
+
+  it('asks no more of its site at once than the port carries: the other devices wait their turn, and all get through', async () => {
+    const site = new FakeSite();
+    site.exchangesAtOnce = 2;
+    // Each poll takes a few real milliseconds to answer (work the simulated clock waits for), so the polls would overlap.
+    site.answerPoll = () => new Promise((resolve) => setTimeout(() => resolve(policy()), 5));
+    const devices = Array.from({ length: 6 }, (_, i) => start(site, { id: `DEV-${i}` }));
+    await site.clock.advance(MINUTE);
+    expect(site.mostAtOnce).to.equal(2);
+    for (const device of devices) {
+      expect(device.getSnapshot().value).to.equal('idle');
+      expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true });
+    }
+    expect(site.calls.filter((c) => c === 'poll')).to.have.length(6);
   });
 
   it('goes straight from polling to idle when the package is done and nothing is due', async () => {

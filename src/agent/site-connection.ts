@@ -117,6 +117,11 @@ export class SiteConnection {
     this.transport = options.transport ?? new HttpTransport();
   }
 
+  /** Requests it carries at once: its transport's connections. */
+  get connections(): number {
+    return this.transport.connections;
+  }
+
   /** Closes the transport (over HTTP, the pooled sockets). */
   close(): Promise<void> {
     return this.transport.close();

@@ -14,6 +14,8 @@ export interface SiteResponse<Body> {
  * answer (refused, cut off) rejects with the error the socket gave.
  */
 export interface SiteTransport {
+  /** Requests it carries at once (over HTTP, its connections); Infinity when there is no such limit. */
+  readonly connections: number;
   /** One POST to the management point, its answer collected as text. */
   post(url: URL, headers: Record<string, string>, body: string): Promise<SiteResponse<string>>;
   /** One GET of package content from a distribution point, its body a stream. */
@@ -34,10 +36,12 @@ export interface HttpTransportOptions {
  */
 export class HttpTransport implements SiteTransport {
   private readonly agent: Agent;
+  readonly connections: number;
 
   constructor(options: HttpTransportOptions = {}) {
     const timeout = options.timeoutMs ?? 30_000;
-    this.agent = new Agent({ connections: options.maxSockets ?? 256, headersTimeout: timeout, bodyTimeout: timeout });
+    this.connections = options.maxSockets ?? 256;
+    this.agent = new Agent({ connections: this.connections, headersTimeout: timeout, bodyTimeout: timeout });
   }
 
   /**

@@ -6,6 +6,7 @@ import { deviceProfileSchema, type DeviceProfile } from '../../src/agent/device-
 import { startHandheld, type Handheld } from '../../src/agent/handheld.js';
 import { writeCabinet } from '../../src/device/cab.js';
 import { SiteConnection } from '../../src/agent/site-connection.js';
+import { HttpTransport } from '../../src/agent/site-transport.js';
 import { sitePortOf, type SitePort } from '../../src/agent/site-line.js';
 import { advertisementSchema, type Advertisement } from '../../src/domain/advertisement.js';
 import { siteSchema, type SiteDefinition } from '../../src/domain/site.js';
@@ -128,11 +129,16 @@ export class TestSite {
   connection!: SiteConnection;
   site!: SitePort;
 
-  static async start(site: SiteDefinition = testSite()): Promise<TestSite> {
+  /** `connections`: the devices' HTTP connections to the site, for all of them (256 by default). */
+  static async start(site: SiteDefinition = testSite(), { connections }: { connections?: number } = {}): Promise<TestSite> {
     const test = new TestSite();
     test.server = await startSiteServer({ site, contentRoot: await writePackageSources(), now: () => test.clock.now() });
     test.admin = axios.create({ baseURL: `${test.server.url}/admin`, validateStatus: () => true });
-    test.connection = new SiteConnection({ serverUrl: test.server.url, clock: test.clock });
+    test.connection = new SiteConnection({
+      serverUrl: test.server.url,
+      clock: test.clock,
+      ...(connections !== undefined && { transport: new HttpTransport({ maxSockets: connections }) }),
+    });
     test.site = sitePortOf(test.connection);
     return test;
   }
