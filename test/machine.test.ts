@@ -180,7 +180,12 @@ describe('the device statechart, through a fake site port', () => {
     const site = new FakeSite();
     site.exchangesAtOnce = 2;
     // Each poll takes a few real milliseconds to answer (work the simulated clock waits for), so the polls would overlap.
-    site.answerPoll = () => new Promise((resolve) => setTimeout(() => resolve(policy()), 5));
+    site.answerPoll = () =>
+      new Promise((resolve) => {
+        setTimeout(() => {
+          resolve(policy());
+        }, 5);
+      });
     const devices = Array.from({ length: 6 }, (_, i) => start(site, { id: `DEV-${i}` }));
     await site.clock.advance(MINUTE);
     expect(site.mostAtOnce).to.equal(2);
