@@ -190,7 +190,11 @@ export const offerMachine = setup({
     ),
     // eslint-disable-next-line @typescript-eslint/require-await -- async so that a missing or bad document (thrown) rejects: the offer's onError
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
-      evaluateConfiguration(deliveredItems(input.instructions.extension?.configurationItems ?? [], input.content.documents), input.profile.platform, input.profile.settings),
+      evaluateConfiguration(
+        deliveredItems(input.instructions.extension?.configurationItems ?? [], input.content.documents),
+        input.profile.platform,
+        input.profile.settings,
+      ),
     ),
   },
   delays: {
@@ -236,7 +240,9 @@ export const offerMachine = setup({
     })),
     /** The device delivers what it recorded (while a program runs, before a restart). */
     deliver: sendParent((): OfferEvent => ({ type: 'offer.deliver' })),
-    countFailure: assign({ retries: ({ context }, params: { error: unknown }) => ({ attempts: context.retries.attempts + 1, retryAfterMs: retryAfterOf(params.error) }) }),
+    countFailure: assign({
+      retries: ({ context }, params: { error: unknown }) => ({ attempts: context.retries.attempts + 1, retryAfterMs: retryAfterOf(params.error) }),
+    }),
     /** Keeps what an interrupted download received; a content mismatch starts over. */
     keepPartial: assign({ partial: (_, params: { error: unknown }) => (params.error instanceof DownloadError ? params.error.partial : null) }),
     /** The HTTP source with the lowest metric (SMB paths are for desktop clients). */
