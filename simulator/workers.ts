@@ -68,17 +68,22 @@ function runSlice(worker: Worker, index: number, onProgress: (message: ProgressM
 /** How long a worker asked to stop has to exit before it is terminated. */
 const STOP_GRACE_MS = 5_000;
 
-/**
- * Asks a worker to exit between two pieces of its work, and terminates it only if it has not within STOP_GRACE_MS.
- * Terminated in the middle of its work, a worker could be cut off between making a zlib stream and initialising it
- * (a CAB being inflated), and Node 20 then aborts the whole process when it collects the stream.
- */
-async function stopWorker(worker: Worker): Promise<void> {
-  const exited = new Promise<void>((resolve) => {
+/** Settles when the worker exits: made as it starts, so that an exit before anyone waits for it is not missed. */
+function exitOf(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
     worker.once('exit', () => {
       resolve();
     });
   });
+}
+
+/**
+ * Asks a worker to exit between two pieces of its work, and terminates it only if it has not within STOP_GRACE_MS.
+ * `exited` is its exitOf: a worker that has already exited (the one that failed, say) is not waited for again.
+ * Terminated in the middle of its work, a worker could be cut off between making a zlib stream and initialising it
+ * (a CAB being inflated), and Node 20 then aborts the whole process when it collects the stream.
+ */
+async function stopWorker(worker: Worker, exited: Promise<void>): Promise<void> {
   worker.postMessage({ type: 'stop' } satisfies ToWorkerMessage);
   const grace = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
   await exited;
@@ -114,12 +119,13 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
     const workerData: WorkerJob = { ...job, slice: { index: shard.index + index * shard.of, of: shard.of * run.workers } };
     return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   });
+  const exits = new Map(workers.map((worker) => [worker, exitOf(worker)]));
   let results: ReportMessage[];
   try {
     results = await Promise.all(workers.map((worker, index) => runSlice(worker, index, onProgress(index))));
   } catch (error) {
     // One slice failed (bad input, say): the others' results would be a partial report, so stop them too.
-    await Promise.all(workers.map(stopWorker));
+    await Promise.all([...exits].map(([worker, exited]) => stopWorker(worker, exited)));
     throw error;
   }
   const latency = run.latency ?? new LatencyRecorder();

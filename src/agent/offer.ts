@@ -191,7 +191,7 @@ export const offerMachine = setup({
     // eslint-disable-next-line @typescript-eslint/require-await -- async so that a missing or bad document (thrown) rejects: the offer's onError
     evaluateConfiguration: fromPromise<ConfigurationEvaluation, OfferContext>(async ({ input }) =>
       evaluateConfiguration(
-        deliveredItems(input.instructions.extension?.configurationItems ?? [], input.content.documents),
+        deliveredItems(extensionOf(input)?.configurationItems ?? [], input.content.documents),
         input.profile.platform,
         input.profile.settings,
       ),
