@@ -5,12 +5,12 @@
 // poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
 // autocannon on package content: the site alone.
 //
-// A machine's speed drifts, on a shared VM by as much as 2× within a minute, so the poll runs are short and
-// interleaved: rounds of autocannon, fleet in 1 worker, fleet in 2 workers, closed by one more autocannon run. Each
-// fleet run is compared with the autocannon runs either side of it, and the figures are medians over the rounds.
-// Every run is measured after a warm-up (autocannon's `warmup`, the fleet's `warmUpMs`, and before the lifecycles a
-// fleet of other fresh devices): the first round of a fleet and the runtime's warm-up are not what a load test of
-// minutes sees.
+// A machine's speed drifts, on a shared VM by as much as 2× within a minute, so the runs are short and interleaved:
+// rounds of autocannon then the fleet on the lifecycle, and of autocannon, fleet in 1 worker, fleet in 2 workers on
+// the poll, each closed by one more autocannon run. Each fleet run is compared with the autocannon runs either side
+// of it, and the figures are medians over the rounds. Every run is measured after a warm-up (autocannon's `warmup`,
+// the fleet's `warmUpMs`, and before the lifecycles fleets of other fresh devices): the first round of a fleet and
+// the runtime's warm-up are not what a load test of minutes sees.
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SiteConnection } from '../src/agent/site-connection.js';
@@ -61,19 +61,24 @@ type PollRuns = RateFigures & CpuFigures & { runs: number[] };
 
 export interface ThroughputFigures {
   connections: number;
+  /** Medians over the rounds, each fleet run against the autocannon runs either side of it. */
   lifecycles: RateFigures & {
     devices: number;
     requestsPerSecond: number;
     /** autocannon on the same lifecycle's requests: lifecycles a second (its requests a second ÷ requests in one). */
     requestsPerLifecycle: number;
     autocannonPerSecond: number;
-    /** Answers that were not 2xx, or no answer: with any, autocannon's figure is not the same work. */
+    /** Answers that were not 2xx, or no answer, over all its runs: with any, autocannon's figure is not the same work. */
     autocannonFailures: number;
     /** CPU per request of the fleet's lifecycles, and of autocannon's (`autocannonCpu`). */
     cpu: CpuFigures;
     autocannonCpu: CpuFigures;
-    /** The fleet's lifecycles a second ÷ autocannon's. */
+    /** The fleet's lifecycles a second ÷ autocannon's either side: the median, and each round's. */
     ratio: number;
+    ratios: number[];
+    /** Each fleet run's lifecycles a second, and autocannon's, in the order run. */
+    runs: number[];
+    autocannonRuns: number[];
   };
   /** Per worker count: the fleet's poll rate, and its ratio to autocannon's either side of it (median, and each round's). */
   fleetPolls: (PollRuns & { workers: number; ratio: number; ratios: number[] })[];
@@ -161,6 +166,8 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+const cpuOf = ({ clientCpuMicrosPerRequest, siteCpuMicrosPerRequest }: CpuFigures): CpuFigures => ({ clientCpuMicrosPerRequest, siteCpuMicrosPerRequest });
+
 /** Runs of one kind as medians, and each run's rate in the order run. */
 function mediansOf(runs: (RateFigures & CpuFigures)[]): PollRuns {
   const middle = (figure: (run: RateFigures & CpuFigures) => number) => round(median(runs.map(figure)));
@@ -180,11 +187,12 @@ async function untilRoundComplete(fleet: Fleet): Promise<void> {
 
 /**
  * autocannon sending one device's captured lifecycle again and again, each connection's turn through it on behalf of
- * the next of `connections` devices the site knows (their UUIDs and tokens), measured after a warm-up.
+ * the next of `connections` devices the site knows (their UUIDs and tokens); each run measured after a warm-up.
  */
-async function cannonLifecycles(site: SiteProcess, connections: number, seconds: number) {
+async function lifecycleCannon(site: SiteProcess, connections: number) {
   const lifecycle = await captureLifecycle(site.url, 'BENCH-LIFECYCLE');
   const devices = (await introduceDevices(site.url, connections, 'BENCH-CANNON')).map((device) => requestsOf(lifecycle, device));
+  const requestsPerLifecycle = lifecycle.requests.length;
   let next = 0;
   // A connection's context is fresh at each turn through the list: its first request picks the device for the turn.
   const requests = lifecycle.requests.map((_, step) => ({
@@ -193,52 +201,79 @@ async function cannonLifecycles(site: SiteProcess, connections: number, seconds:
       return { ...request, ...devices[context.device ?? 0]![step]! };
     },
   }));
-  const cpu = new CpuMeter(site);
-  const run = autocannon({
-    url: site.url,
-    connections,
-    duration: seconds,
-    warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
-    requests,
-  } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
-  // The main run starts after the warm-up.
-  run.on('start', cpu.start);
-  const result = await within((seconds + AUTOCANNON_WARM_UP_SECONDS + 30) * 1000, 'autocannon on the lifecycle', run);
-  const requestsPerLifecycle = lifecycle.requests.length;
-  return {
-    requestsPerLifecycle,
-    autocannonPerSecond: Math.round(result.requests.average / requestsPerLifecycle),
-    autocannonFailures: result.non2xx + result.errors + result.timeouts,
-    autocannonCpu: cpu.stop(result.requests.total),
+  const run = async (seconds: number) => {
+    const cpu = new CpuMeter(site);
+    const running = autocannon({
+      url: site.url,
+      connections,
+      duration: seconds,
+      warmup: { connections, duration: AUTOCANNON_WARM_UP_SECONDS },
+      requests,
+    } as autocannon.Options) as Promise<autocannon.Result> & Pick<autocannon.Instance, 'on'>;
+    // The main run starts after the warm-up.
+    running.on('start', cpu.start);
+    const result = await within((seconds + AUTOCANNON_WARM_UP_SECONDS + 30) * 1000, 'autocannon on the lifecycle', running);
+    return {
+      perSecond: Math.round(result.requests.average / requestsPerLifecycle),
+      failures: result.non2xx + result.errors + result.timeouts,
+      cpu: cpu.stop(result.requests.total),
+    };
   };
+  return { requestsPerLifecycle, run };
 }
+
+/**
+ * Fleets of other fresh devices that go through their lifecycles before the measured ones, as autocannon's runs have
+ * their warm-up: here the fleet's CPU per request settles after about 6,000 lifecycles (the JIT reaching the
+ * device's hot paths, the heap finding its size), and after 2,000 it is still about 15 % above that.
+ */
+const LIFECYCLE_WARM_UP_FLEETS = 3;
+
+/** One fleet of fresh devices through one lifecycle each: its rate, and the CPU both sides spent per request. */
+async function fleetLifecycles(site: SiteProcess, devices: number, connections: number, prefix: string) {
+  const cpu = new CpuMeter(site);
+  const run = eagerFleet(site.url, devices, connections, prefix);
+  const started = performance.now();
+  await untilRoundComplete(run.fleet);
+  const seconds = (performance.now() - started) / 1000;
+  run.fleet.stop();
+  const counts = run.counts();
+  return { ...rate(devices, seconds, counts.latency.all), requestsPerSecond: Math.round(counts.requests / seconds), ...cpu.stop(counts.requests) };
+}
+
+/** The mean of the runs either side of the i-th run of the other kind, when the two kinds are interleaved. */
+const around = (runs: { perSecond: number }[], i: number): number => (runs[i]!.perSecond + runs[i + 1]!.perSecond) / 2;
 
 await section(async ({ lifecycleDevices, connections, seconds, rounds }: ThroughputParams): Promise<ThroughputFigures> => {
   const site = await startSiteProcess('bench/throughput-site.yaml');
 
-  // Full lifecycles: fresh devices, one advertisement each, programs that finish at once. Measured after a warm-up
-  // fleet as large has gone through its own (other devices, the same package), as autocannon's run is: the JIT
-  // reaching the device's and the site's hot paths is not what a load test of minutes sees.
-  const warmUp = eagerFleet(site.url, lifecycleDevices, connections, 'WARM');
-  await untilRoundComplete(warmUp.fleet);
-  warmUp.fleet.stop();
-  const lifecycleCpu = new CpuMeter(site);
-  const lifecycle = eagerFleet(site.url, lifecycleDevices, connections, 'BENCH');
-  const started = performance.now();
-  await untilRoundComplete(lifecycle.fleet);
-  const lifecycleSeconds = (performance.now() - started) / 1000;
-  lifecycle.fleet.stop();
-  const lifecycleCounts = lifecycle.counts();
-  const cpu = lifecycleCpu.stop(lifecycleCounts.requests);
-  const cannon = await cannonLifecycles(site, connections, seconds);
-  const fleetLifecyclesPerSecond = lifecycleDevices / lifecycleSeconds;
+  // Full lifecycles: fresh devices, one advertisement each, programs that finish at once; interleaved with
+  // autocannon's runs on the same lifecycle, as the polls below are.
+  for (let i = 0; i < LIFECYCLE_WARM_UP_FLEETS; i++) await fleetLifecycles(site, lifecycleDevices, connections, `WARM${i}`);
+  const cannon = await lifecycleCannon(site, connections);
+  const cannonLifecycleRuns = [await cannon.run(seconds)];
+  const fleetLifecycleRuns: Awaited<ReturnType<typeof fleetLifecycles>>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    fleetLifecycleRuns.push(await fleetLifecycles(site, lifecycleDevices, connections, `BENCH${i}`));
+    cannonLifecycleRuns.push(await cannon.run(seconds));
+  }
+  const lifecycleRatios = fleetLifecycleRuns.map((run, i) => round(run.perSecond / Math.max(1, around(cannonLifecycleRuns, i)), 2));
+  const fleetMedians = mediansOf(fleetLifecycleRuns);
   const lifecycles = {
     devices: lifecycleDevices,
-    ...rate(lifecycleDevices, lifecycleSeconds, lifecycleCounts.latency.all),
-    requestsPerSecond: Math.round(lifecycleCounts.requests / lifecycleSeconds),
-    ...cannon,
-    cpu,
-    ratio: round(fleetLifecyclesPerSecond / Math.max(1, cannon.autocannonPerSecond), 2),
+    perSecond: fleetMedians.perSecond,
+    p50Ms: fleetMedians.p50Ms,
+    p99Ms: fleetMedians.p99Ms,
+    requestsPerSecond: Math.round(median(fleetLifecycleRuns.map((run) => run.requestsPerSecond))),
+    requestsPerLifecycle: cannon.requestsPerLifecycle,
+    autocannonPerSecond: Math.round(median(cannonLifecycleRuns.map((run) => run.perSecond))),
+    autocannonFailures: cannonLifecycleRuns.reduce((sum, run) => sum + run.failures, 0),
+    cpu: cpuOf(fleetMedians),
+    autocannonCpu: cpuOf(mediansOf(cannonLifecycleRuns.map((run) => ({ perSecond: run.perSecond, p50Ms: 0, p99Ms: 0, ...run.cpu })))),
+    ratio: round(median(lifecycleRatios), 2),
+    ratios: lifecycleRatios,
+    runs: fleetMedians.runs,
+    autocannonRuns: cannonLifecycleRuns.map((run) => run.perSecond),
   };
 
   // The same poll from autocannon: one known device's DevicePoll, sent as fast as the connections allow.
@@ -305,7 +340,6 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     for (const [workers, runs] of fleetRuns) runs.push(await fleetPolls(workers));
     cannonRuns.push(await cannonPolls());
   }
-  const cannonAround = (i: number) => (cannonRuns[i]!.perSecond + cannonRuns[i + 1]!.perSecond) / 2;
 
   // Package content, the site alone: what one distribution point serves.
   const packageId = first.policy.packages[0]!;
@@ -318,7 +352,7 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     connections,
     lifecycles,
     fleetPolls: [...fleetRuns].map(([workers, runs]) => {
-      const ratios = runs.map((run, i) => round(run.perSecond / cannonAround(i), 2));
+      const ratios = runs.map((run, i) => round(run.perSecond / around(cannonRuns, i), 2));
       return { workers, ...mediansOf(runs), ratio: round(median(ratios), 2), ratios };
     }),
     autocannonPolls: mediansOf(cannonRuns),
