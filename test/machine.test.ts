@@ -196,6 +196,17 @@ describe('the device statechart, through a fake site port', () => {
     expect(site.calls.filter((c) => c === 'poll')).to.have.length(6);
   });
 
+  it('lets a device carry its cycle on before the next device polls, when its exchanges wait their turn', async () => {
+    const site = new FakeSite();
+    site.exchangesAtOnce = 1;
+    const devices = Array.from({ length: 3 }, (_, i) => start(site, { id: `DEV-${i}` }));
+    await site.clock.advance(MINUTE);
+    // One at a time: the first device's instructions, content and download come before the others' polls.
+    expect(site.calls.slice(0, 5)).to.deep.equal(['poll', 'instructions', 'locate', 'download', 'deliver']);
+    expect(site.calls.filter((c) => c === 'poll')).to.have.length(3);
+    for (const device of devices) expect(device.getSnapshot().context.done).to.deep.equal({ [PKG]: true });
+  });
+
   it('goes straight from polling to idle when the package is done and nothing is due', async () => {
     const site = new FakeSite();
     const device = start(site);
