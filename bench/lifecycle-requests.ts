@@ -1,8 +1,8 @@
 // One device's full lifecycle as the HTTP requests it made, in order, to be sent again by autocannon on behalf of
 // devices the site knows: the peer's side of the fleet's lifecycle figure.
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SiteConnection, type SiteResponse } from '../src/agent/site-connection.js';
+import { SiteConnection } from '../src/agent/site-connection.js';
+import type { ContentResponse } from '../src/agent/site-transport.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
 import { HEADERS } from '../src/protocol/wire.js';
@@ -31,7 +31,7 @@ interface KnownDevice {
 class RecordingConnection extends SiteConnection {
   readonly requests: LifecycleRequest[] = [];
 
-  override download(url: string, from: number): Promise<SiteResponse<Readable>> {
+  override download(url: string, from: number): Promise<ContentResponse> {
     const target = new URL(url);
     if (target.origin !== this.url.origin) throw new Error(`the package's source ${url} is not on the site ${this.url.origin}`);
     this.requests.push({ method: 'GET', path: target.pathname + target.search, headers: {} });

@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import type { SiteResponse, SiteTransport } from '../src/agent/site-transport.js';
+import type { ContentResponse, SiteResponse, SiteTransport } from '../src/agent/site-transport.js';
 import { DISTRIBUTION_POINT_PATH } from '../src/protocol/wire.js';
 import { answerContent } from '../src/server/distribution-point.js';
 import { beforeReset, bytesOf, spoiledBody, textAnswer, trickleSlices, type DeviceAnswer } from '../src/server/fault-delivery.js';
@@ -37,7 +36,7 @@ export class EmbeddedSiteTransport implements SiteTransport {
     return { status: answer.status, headers: headersOf(answer, Buffer.byteLength(text)), body: text };
   }
 
-  async get(target: string, headers: Record<string, string>): Promise<SiteResponse<Readable>> {
+  async get(target: string, headers: Record<string, string>): Promise<ContentResponse> {
     const url = new URL(target);
     this.connect(url);
     const [packageId, file, ...more] = url.pathname.slice(DISTRIBUTION_POINT_PATH.length + 1).split('/');
@@ -47,7 +46,8 @@ export class EmbeddedSiteTransport implements SiteTransport {
         : notFound('GET', url);
     // Cut before its headers: no answer at all.
     if (answer.fault?.kind === 'reset' && beforeReset(bytesOf(answer.body)) === null) throw connectionCut();
-    return { status: answer.status, headers: headersOf(answer, bytesOf(answer.body).length), body: Readable.from(bodyStream(answer)) };
+    const { body, cutOff } = await arrived(answer);
+    return { status: answer.status, headers: headersOf(answer, bytesOf(answer.body).length), body, cutOff };
   }
 
   close(): Promise<void> {
@@ -69,13 +69,20 @@ function connectionCut(cause?: unknown): Error {
 /** A management point answer's whole body as the device receives it, after any fault; rejects on a reset. */
 async function received(answer: DeviceAnswer): Promise<Buffer> {
   if (answer.fault === undefined) return bytesOf(answer.body);
+  const { body, cutOff } = await arrived(answer);
+  if (cutOff) throw connectionCut(cutOff);
+  return body;
+}
+
+/** What of an answer's body arrives, after any fault, and the connection's error if it was cut before the end. */
+async function arrived(answer: DeviceAnswer): Promise<{ body: Buffer; cutOff: Error | null }> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of bodyStream(answer)) chunks.push(chunk);
   } catch (error) {
-    throw connectionCut(error);
+    return { body: Buffer.concat(chunks), cutOff: error as Error };
   }
-  return Buffer.concat(chunks);
+  return { body: Buffer.concat(chunks), cutOff: null };
 }
 
 /** The body as it arrives: at once, trickled, or cut off part way (a reset, after its headers when it has a body). */

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { finished } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import type { PackageFile } from '../device/post-install.js';
 import { retryAfterMs, type SiteConnection } from './site-connection.js';
@@ -59,24 +58,16 @@ async function transfer(connection: SiteConnection, request: DownloadRequest): P
   } catch (error) {
     throw new DownloadError('http', `no answer for ${contentPath(request.url)}: ${(error as Error).message}`, request.partial);
   }
-  const { status, headers, body: data } = response;
+  const { status, headers, body, cutOff } = response;
   if (status !== 200 && status !== 206) {
-    data.resume();
     // 416: what we hold is not a prefix of this content any more; start again from the first byte.
     const keep = status === 416 ? null : request.partial;
     throw new DownloadError('http', `HTTP ${status} for ${contentPath(request.url)}`, keep, retryAfterMs(headers['retry-after'], connection.clock.now()));
   }
   // A 206 must continue exactly where we stopped; a 200 is the whole archive again.
   const resumed = status === 206 && String(headers['content-range']).startsWith(`bytes ${have}-`);
-  const chunks: Buffer[] = resumed && request.partial ? [request.partial] : [];
-  data.on('data', (chunk: Buffer) => chunks.push(chunk));
-  try {
-    await finished(data);
-  } catch (error) {
-    const received = Buffer.concat(chunks);
-    throw new DownloadError('http', `connection lost after ${received.length} bytes: ${(error as Error).message}`, received);
-  }
-  const archive = Buffer.concat(chunks);
+  const archive = resumed && request.partial ? Buffer.concat([request.partial, body]) : body;
+  if (cutOff) throw new DownloadError('http', `connection lost after ${archive.length} bytes: ${cutOff.message}`, archive);
   if (archive.length !== request.expectedSize) {
     throw new DownloadError('size', `got ${archive.length} bytes, the policy says ${request.expectedSize}`);
   }

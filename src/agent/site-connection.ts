@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { DeviceStatusMessage } from '../domain/device-status.js';
 import type { Identification } from '../protocol/documents/device-poll.js';
 import { devicePoll } from '../protocol/documents/device-poll.js';
@@ -13,7 +12,7 @@ import { ProtocolError } from '../protocol/xml.js';
 import { errorText, type Logger } from '../logging.js';
 import type { Clock } from '../time/clock.js';
 import { DecodeCache } from './decode-cache.js';
-import { HttpTransport, type SiteResponse, type SiteTransport } from './site-transport.js';
+import { HttpTransport, type ContentResponse, type SiteResponse, type SiteTransport } from './site-transport.js';
 
 export type { SiteResponse } from './site-transport.js';
 
@@ -216,7 +215,7 @@ export class SiteConnection {
   }
 
   /** Starts fetching package content from a distribution point URL, from byte `from` on (an HTTP Range). */
-  async download(url: string, from: number): Promise<SiteResponse<Readable>> {
+  async download(url: string, from: number): Promise<ContentResponse> {
     const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
     const started = performance.now();
     try {

@@ -142,22 +142,12 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(
       work = port.clock.track(before.then(start, start));
     }
     inFlight.set(key, work);
-    // The turn passes on once the device has the answer: a device carrying on its cycle has asked for its next
-    // exchange by then, and goes before the polls waiting.
-    const reply = (event: AnyEventObject) => {
-      settle(key, work);
-      try {
-        request.replyTo.send(event);
-      } finally {
-        turns.passOn();
-      }
-    };
     work.then(
       (output) => {
-        reply({ type: answer.done, output });
+        reply(turns, key, work, request.replyTo, { type: answer.done, output });
       },
       (error: unknown) => {
-        reply({ type: answer.failed, error });
+        reply(turns, key, work, request.replyTo, { type: answer.failed, error });
       },
     );
   });
@@ -196,6 +186,20 @@ class Turns {
   passOn(): void {
     this.running--;
     (this.waiting.continuing.shift() ?? this.waiting.beginning.shift())?.();
+  }
+}
+
+/**
+ * Hands a device its answer; then the turn passes on, so a device carrying on its cycle has asked for its next
+ * exchange by then and goes before the polls waiting. A function of the module, not a closure per exchange: tsx
+ * names every closure it makes (a defineProperty each), a per cent of a fleet's CPU on this path.
+ */
+function reply(turns: Turns, key: string, work: Promise<unknown>, device: AnyActorRef, answer: AnyEventObject): void {
+  settle(key, work);
+  try {
+    device.send(answer);
+  } finally {
+    turns.passOn();
   }
 }
 

@@ -1,11 +1,19 @@
-import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
-/** An answer from the site: status, headers, and the body as text (device management) or a stream (content). */
+/** An answer from the site: status, headers, and the body as text (device management) or bytes (content). */
 export interface SiteResponse<Body> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Body;
+}
+
+/**
+ * Package content as it arrived: the whole body, or the bytes that came before the connection was lost (`cutOff`,
+ * the socket's error), which a download resumes after. Collected, not streamed: a device keeps its package whole
+ * until it has run it, and a stream per download cost more than the bytes.
+ */
+export interface ContentResponse extends SiteResponse<Buffer> {
+  cutOff: Error | null;
 }
 
 /**
@@ -18,8 +26,8 @@ export interface SiteTransport {
   readonly connections: number;
   /** One POST to the management point, its answer collected as text. */
   post(url: URL, headers: Record<string, string>, body: string): Promise<SiteResponse<string>>;
-  /** One GET of package content from a distribution point, its body a stream. */
-  get(url: string, headers: Record<string, string>): Promise<SiteResponse<Readable>>;
+  /** One GET of package content from a distribution point; rejects only when no answer began. */
+  get(url: string, headers: Record<string, string>): Promise<ContentResponse>;
   close(): Promise<void>;
 }
 
@@ -54,9 +62,11 @@ export class HttpTransport implements SiteTransport {
     });
   }
 
-  async get(url: string, headers: Record<string, string>): Promise<SiteResponse<Readable>> {
-    const { statusCode, headers: answer, body } = await request(url, { headers, dispatcher: this.agent });
-    return { status: statusCode, headers: answer, body };
+  get(url: string, headers: Record<string, string>): Promise<ContentResponse> {
+    const target = new URL(url);
+    return new Promise((resolve, reject) => {
+      this.agent.dispatch({ origin: target.origin, path: target.pathname + target.search, method: 'GET', headers }, new ContentAnswer(resolve, reject));
+    });
   }
 
   /** Closes the pooled sockets. */
@@ -66,36 +76,57 @@ export class HttpTransport implements SiteTransport {
 }
 
 /**
- * Collects one answer as text, for undici's dispatcher. A class rather than a literal of callbacks: a fleet makes
+ * Collects one answer's bytes, for undici's dispatcher. A class rather than a literal of callbacks: a fleet makes
  * one per request, and methods are not closures made anew each time.
  */
-class TextAnswer implements Dispatcher.DispatchHandler {
-  private readonly chunks: Buffer[] = [];
-  private status = 0;
-  private headers: SiteResponse<string>['headers'] = {};
+abstract class CollectedAnswer<Response> implements Dispatcher.DispatchHandler {
+  protected readonly chunks: Buffer[] = [];
+  protected status = 0;
+  protected headers: SiteResponse<unknown>['headers'] = {};
+  /** Whether the answer's status line and headers came. */
+  protected started = false;
 
   constructor(
-    private readonly resolve: (response: SiteResponse<string>) => void,
-    private readonly reject: (error: Error) => void,
+    protected readonly resolve: (response: Response) => void,
+    protected readonly reject: (error: Error) => void,
   ) {}
 
   // Present so that undici takes this for a handler of its current interface.
   onRequestStart(): void {}
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: SiteResponse<string>['headers']): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: SiteResponse<unknown>['headers']): void {
     this.status = statusCode;
     this.headers = headers;
+    this.started = true;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.chunks.push(chunk);
   }
 
+  abstract onResponseEnd(): void;
+  abstract onResponseError(controller: Dispatcher.DispatchController, error: Error): void;
+}
+
+/** A device-management answer, as text; any failure before its end fails the exchange. */
+class TextAnswer extends CollectedAnswer<SiteResponse<string>> {
   onResponseEnd(): void {
     this.resolve({ status: this.status, headers: this.headers, body: Buffer.concat(this.chunks).toString('utf8') });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.reject(error);
+  }
+}
+
+/** Package content, as bytes; a connection lost after the answer began gives what arrived, to resume after. */
+class ContentAnswer extends CollectedAnswer<ContentResponse> {
+  onResponseEnd(): void {
+    this.resolve({ status: this.status, headers: this.headers, body: Buffer.concat(this.chunks), cutOff: null });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.started) this.resolve({ status: this.status, headers: this.headers, body: Buffer.concat(this.chunks), cutOff: error });
+    else this.reject(error);
   }
 }
