@@ -1,6 +1,7 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
-// (poll, instructions, locate, download, run, status, inventory) per second for fresh devices, against autocannon
-// sending one captured lifecycle's requests again for as many known devices as it has connections; then policy polls per
+// (poll, instructions, locate, download, run, status, inventory) per second for fresh devices, from a fleet in a
+// worker thread as `fleet` runs one (bench/lifecycle-fleet.ts), against autocannon sending one captured lifecycle's
+// requests again for as many known devices as it has connections; then policy polls per
 // second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, against autocannon on the same
 // poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
 // autocannon on package content: the site alone.
@@ -12,17 +13,8 @@
 // the fleet's `warmUpMs`, and before the lifecycles fleets of other fresh devices): the first round of a fleet and
 // the runtime's warm-up are not what a load test of minutes sees.
 import autocannon from 'autocannon';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SiteConnection } from '../src/agent/site-connection.js';
-import { sitePortOf } from '../src/agent/site-line.js';
-import { HttpTransport } from '../src/agent/site-transport.js';
-import { silentLogger } from '../src/logging.js';
-import { seededRandom } from '../src/random.js';
-import { EagerClock } from '../src/time/eager-clock.js';
-import { drawProfiles } from '../simulator/fleet-mix.js';
-import { Fleet } from '../simulator/fleet.js';
-import { LatencyRecorder } from '../simulator/latency.js';
-import { runInWorkers } from '../simulator/workers.js';
+import { fleetThread, runInWorkers } from '../simulator/workers.js';
+import type { LifecycleFleetAnswer, LifecycleFleetRequest, LifecycleFleetSetup } from './lifecycle-fleet.js';
 import { POLL_MIX } from './poll-mix.js';
 import { knownDevicePoll } from './known-device-poll.js';
 import { captureLifecycle, introduceDevices, requestsOf, within } from './lifecycle-requests.js';
@@ -91,45 +83,6 @@ export interface ThroughputFigures {
 const FLEET_WARM_UP_MS = 2_000;
 const AUTOCANNON_WARM_UP_SECONDS = 1;
 
-/**
- * The eager clock's horizon for lifecycles: the site's poll interval is an hour (bench/throughput-site.yaml), so each
- * device makes the one lifecycle autocannon's turns make, and does not poll again while the others finish theirs;
- * its program's run time (15 minutes at most) still passes at once.
- */
-const ONE_LIFECYCLE_HORIZON_MS = 30 * 60_000;
-
-/**
- * Fresh devices on the eager clock, through `connections` sockets, every exchange counted and timed, each making one
- * lifecycle. Their ids start with `prefix`, so a second fleet on the same site is new to it as well.
- */
-function eagerFleet(serverUrl: string, devices: number, connections: number, prefix: string) {
-  const latency = new LatencyRecorder();
-  let requests = 0;
-  const connection = new SiteConnection({
-    serverUrl,
-    clock: new EagerClock({ horizonMs: ONE_LIFECYCLE_HORIZON_MS }),
-    transport: new HttpTransport({ maxSockets: connections }),
-    onExchange: (_endpoint, ms, ok) => {
-      requests++;
-      latency.record('all', ms, ok);
-    },
-  });
-  const random = seededRandom(1);
-  const fleet = new Fleet({
-    profiles: drawProfiles(POLL_MIX, devices, random.fork()).map((profile) => ({
-      ...profile,
-      id: `${prefix}-${profile.id}`,
-      name: `${prefix}-${profile.name}`,
-    })),
-    site: sitePortOf(connection),
-    random,
-    logger: silentLogger(),
-    staggerMs: 0,
-    dormancy: false,
-  });
-  return { fleet, counts: () => ({ requests, latency: latency.summary() }) };
-}
-
 function rate(count: number, seconds: number, latency: { p50Ms: number; p99Ms: number } | undefined): RateFigures {
   return { perSecond: Math.round(count / seconds), p50Ms: latency?.p50Ms ?? 0, p99Ms: latency?.p99Ms ?? 0 };
 }
@@ -181,10 +134,6 @@ function mediansOf(runs: (RateFigures & CpuFigures)[]): PollRuns {
   };
 }
 
-async function untilRoundComplete(fleet: Fleet): Promise<void> {
-  while (!fleet.roundComplete) await sleep(5);
-}
-
 /**
  * autocannon sending one device's captured lifecycle again and again, each connection's turn through it on behalf of
  * the next of `connections` devices the site knows (their UUIDs and tokens); each run measured after a warm-up.
@@ -229,16 +178,28 @@ async function lifecycleCannon(site: SiteProcess, connections: number) {
  */
 const LIFECYCLE_WARM_UP_FLEETS = 3;
 
-/** One fleet of fresh devices through one lifecycle each: its rate, and the CPU both sides spent per request. */
-async function fleetLifecycles(site: SiteProcess, devices: number, connections: number, prefix: string) {
-  const cpu = new CpuMeter(site);
-  const run = eagerFleet(site.url, devices, connections, prefix);
-  const started = performance.now();
-  await untilRoundComplete(run.fleet);
-  const seconds = (performance.now() - started) / 1000;
-  run.fleet.stop();
-  const counts = run.counts();
-  return { ...rate(devices, seconds, counts.latency.all), requestsPerSecond: Math.round(counts.requests / seconds), ...cpu.stop(counts.requests) };
+/**
+ * The lifecycle fleets' thread, made as every fleet thread is (simulator/workers.ts fleetThread), so the fleet is
+ * measured as `fleet` runs it; it stays up from the warm-up fleets to the last measured one.
+ */
+function lifecycleThread(site: SiteProcess, connections: number) {
+  const thread = fleetThread(new URL('./lifecycle-fleet.ts', import.meta.url), { serverUrl: site.url, connections } satisfies LifecycleFleetSetup);
+  const failed = new Promise<never>((_, reject) => {
+    thread.once('error', reject);
+    thread.once('exit', (code) => {
+      reject(new Error(`the lifecycle fleet's thread exited (code ${code})`));
+    });
+  });
+  failed.catch(() => undefined);
+  /** One fleet of fresh devices through one lifecycle each: its rate, and the CPU both sides spent per request. */
+  const lifecycles = async (devices: number, prefix: string) => {
+    const cpu = new CpuMeter(site);
+    const answered = new Promise<LifecycleFleetAnswer>((resolve) => thread.once('message', resolve));
+    thread.postMessage({ devices, prefix } satisfies LifecycleFleetRequest);
+    const { seconds, requests, latency } = await within(120_000, 'the lifecycle fleet', Promise.race([answered, failed]));
+    return { ...rate(devices, seconds, latency), requestsPerSecond: Math.round(requests / seconds), ...cpu.stop(requests) };
+  };
+  return { lifecycles, stop: () => thread.terminate() };
 }
 
 /** The mean of the runs either side of the i-th run of the other kind, when the two kinds are interleaved. */
@@ -249,14 +210,16 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
 
   // Full lifecycles: fresh devices, one advertisement each, programs that finish at once; interleaved with
   // autocannon's runs on the same lifecycle, as the polls below are.
-  for (let i = 0; i < LIFECYCLE_WARM_UP_FLEETS; i++) await fleetLifecycles(site, lifecycleDevices, connections, `WARM${i}`);
+  const fleet = lifecycleThread(site, connections);
+  for (let i = 0; i < LIFECYCLE_WARM_UP_FLEETS; i++) await fleet.lifecycles(lifecycleDevices, `WARM${i}`);
   const cannon = await lifecycleCannon(site, connections);
   const cannonLifecycleRuns = [await cannon.run(seconds)];
-  const fleetLifecycleRuns: Awaited<ReturnType<typeof fleetLifecycles>>[] = [];
+  const fleetLifecycleRuns: Awaited<ReturnType<typeof fleet.lifecycles>>[] = [];
   for (let i = 0; i < rounds; i++) {
-    fleetLifecycleRuns.push(await fleetLifecycles(site, lifecycleDevices, connections, `BENCH${i}`));
+    fleetLifecycleRuns.push(await fleet.lifecycles(lifecycleDevices, `BENCH${i}`));
     cannonLifecycleRuns.push(await cannon.run(seconds));
   }
+  await fleet.stop();
   const lifecycleRatios = fleetLifecycleRuns.map((run, i) => round(run.perSecond / Math.max(1, around(cannonLifecycleRuns, i)), 2));
   const fleetMedians = mediansOf(fleetLifecycleRuns);
   const lifecycles = {

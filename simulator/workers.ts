@@ -31,11 +31,6 @@ export interface WorkerRun {
   watcher?: RunWatcher;
 }
 
-// A worker runs TypeScript as the main thread does: it registers tsx (found from here, whatever the working
-// directory), then loads the worker module. (`execArgv: ['--import', 'tsx']` does not reach a worker on Node 20.)
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./fleet-worker.ts', import.meta.url).href)}); })`;
-
 /**
  * A worker's young generation, where V8 puts new objects: a fleet makes short-lived ones by the thousand a second
  * (statechart snapshots, requests, answers), and V8's default fills so often that collecting it took an eighth of a
@@ -44,6 +39,17 @@ const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/a
  * memory of 512.
  */
 const YOUNG_GENERATION_MB = 256;
+
+/**
+ * A worker thread running a TypeScript module, with the young generation a fleet needs: every fleet thread, and the
+ * benchmark's. It registers tsx (found from here, whatever the working directory), then loads the module.
+ * (`execArgv: ['--import', 'tsx']` does not reach a worker on Node 20.)
+ */
+export function fleetThread(module: URL, workerData: unknown): Worker {
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+    .then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+}
 
 function runSlice(worker: Worker, index: number, onProgress: (message: ProgressMessage) => void) {
   return new Promise<ReportMessage>((resolve, reject) => {
@@ -117,7 +123,7 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
   const workers = Array.from({ length: run.workers }, (_, index) => {
     // Worker w of shard s takes the devices i with i mod (shards × workers) = s + w × shards: they make up the shard.
     const workerData: WorkerJob = { ...job, slice: { index: shard.index + index * shard.of, of: shard.of * run.workers } };
-    return new Worker(WORKER_BOOTSTRAP, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    return fleetThread(new URL('./fleet-worker.ts', import.meta.url), workerData);
   });
   const exits = new Map(workers.map((worker) => [worker, exitOf(worker)]));
   let results: ReportMessage[];
@@ -140,13 +146,17 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
 }
 
 /**
- * Runs a job in this thread, or split across worker threads when more than one is asked for. Its `--state-dir` is
- * locked for the run: a second fleet on the same directory is refused rather than losing records to this one.
+ * Runs a job in worker threads (one unless more are asked for), whose young generation a fleet needs
+ * (YOUNG_GENERATION_MB: V8's default on the main thread cost a lifecycle fleet a tenth more CPU a request). It runs
+ * in this thread only when something here follows the fleet as it runs: the live dashboard, which watches the fleet
+ * itself, or a shard's heartbeat, which publishes its latency as it is recorded. Its `--state-dir` is locked for the
+ * run: a second fleet on the same directory is refused rather than losing records to this one.
  */
 export async function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
   const lock = job.options.stateDir === undefined ? undefined : lockStateDir(job.options.stateDir);
   try {
-    if (run.workers > 1) return await runInWorkers(job, run);
+    const followedHere = run.watcher !== undefined || (run.latency !== undefined && run.workers === 1);
+    if (!followedHere) return await runInWorkers(job, run);
     return await runHere(job, {
       logger: createLogger(job.logLevel),
       ...(run.onProgress && { onProgress: run.onProgress }),
