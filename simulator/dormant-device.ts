@@ -50,6 +50,9 @@ export class DormantDevice {
   ) {
     this.randomState = random.state();
     if (host.sleeps) this.sleepUntil(firstPollAt);
+    // Its first poll due as it starts (a fleet without a stagger): it polls at once, as a woken device does, without
+    // a wait of no time in idle (a timer, two context copies and an event a device: a fleet's start is thousands).
+    else if (firstPollAt <= host.site.clock.now()) this.start({ pollsAtOnce: true, ...this.input(random) });
     else this.run(startHandheld(this.input(random)));
   }
 
@@ -122,9 +125,13 @@ export class DormantDevice {
     const random = randomFromState(this.randomState);
     const input = this.resting ? { profile: this.resting.profile, deps: this.dependencies(random), resting: this.resting } : this.input(random);
     this.resting = undefined;
-    // Watched from before it starts: it asks for its poll as it starts.
     // pollsAtOnce before the spread: a key added after one makes V8 build the object's shape anew (~1 µs a wake).
-    startHandheld({ pollsAtOnce: true, ...input }, (handheld) => {
+    this.start({ pollsAtOnce: true, ...input });
+  }
+
+  /** Starts its statechart, watched from before it starts: one started to poll at once asks for its poll then. */
+  private start(input: HandheldInput): void {
+    startHandheld(input, (handheld) => {
       this.run(handheld);
     });
   }

@@ -40,14 +40,17 @@ export interface WorkerRun {
  */
 const YOUNG_GENERATION_MB = 256;
 
+// Resolved as the module loads: in mocha's process (tsx's loader), `import.meta.resolve` called later from a
+// function was not a function.
+const TSX_API = import.meta.resolve('tsx/esm/api');
+
 /**
  * A worker thread running a TypeScript module, with the young generation a fleet needs: every fleet thread, and the
  * benchmark's. It registers tsx (found from here, whatever the working directory), then loads the module.
  * (`execArgv: ['--import', 'tsx']` does not reach a worker on Node 20.)
  */
 export function fleetThread(module: URL, workerData: unknown): Worker {
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
+  const bootstrap = `import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
   return new Worker(bootstrap, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
 }
 

@@ -61,27 +61,34 @@ export function selectFiles(entries: readonly FileEntry[], filters: readonly Fil
 
 /** A software inventory report of the selected files, as one tree under `\`; directories as `entries` has them. */
 export function softwareInventory(files: readonly FileEntry[], entries: readonly FileEntry[]): FileReport {
-  const root: ReportedDirectory = { name: '\\', directories: [], files: [] };
-  const nodes = new Map<string, ReportedDirectory>([['\\', root]]);
-  let directories: Map<string, FileEntry> | undefined;
-  /** The report's directory at a path, made (with the ones above it) when it is not there yet. */
-  const directoryAt = (path: string): ReportedDirectory => {
-    let node = nodes.get(path);
+  const tree = new ReportTree(entries);
+  for (const file of files) tree.directoryAt(parentOf(file.path)).files.push(reportedFile(file));
+  return { root: tree.root };
+}
+
+/** A report's directories by path, each made (with the ones above it) when first asked for. */
+class ReportTree {
+  readonly root: ReportedDirectory = { name: '\\', directories: [], files: [] };
+  private readonly nodes = new Map<string, ReportedDirectory>([['\\', this.root]]);
+  private directories: Map<string, FileEntry> | undefined;
+
+  constructor(private readonly entries: readonly FileEntry[]) {}
+
+  directoryAt(path: string): ReportedDirectory {
+    let node = this.nodes.get(path);
     if (node) return node;
-    const parent = directoryAt(parentOf(path));
+    const parent = this.directoryAt(parentOf(path));
     node = { name: path, directories: [], files: [] };
-    directories ??= new Map(entries.filter((e) => e.directory).map((e) => [e.path.toLowerCase(), e]));
-    const entry = directories.get(path.toLowerCase());
+    this.directories ??= new Map(this.entries.filter((e) => e.directory).map((e) => [e.path.toLowerCase(), e]));
+    const entry = this.directories.get(path.toLowerCase());
     if (entry) {
       node.created = entry.created;
       node.attributes = attributesText(entry.attributes);
     }
     parent.directories.push(node);
-    nodes.set(path, node);
+    this.nodes.set(path, node);
     return node;
-  };
-  for (const file of files) directoryAt(parentOf(file.path)).files.push(reportedFile(file));
-  return { root };
+  }
 }
 
 /** A file as software inventory reports it; built field by field (spreading optional fields cost more). */

@@ -136,11 +136,8 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(
     let work: Promise<unknown>;
     const begins = request.type === 'poll';
     if (before === undefined) work = turns.run(() => exchange(port, request), begins);
-    else {
-      const start = () => turns.run(() => exchange(port, request), begins);
-      // Tracked while it waits, so a simulated clock does not move between the two.
-      work = port.clock.track(before.then(start, start));
-    }
+    // After the one before it, however that ended; tracked while it waits, so a simulated clock does not move between.
+    else work = port.clock.track(before.then(nothing, nothing).then(() => turns.run(() => exchange(port, request), begins)));
     inFlight.set(key, work);
     work.then(
       (output) => {
@@ -202,6 +199,8 @@ function reply(turns: Turns, key: string, work: Promise<unknown>, device: AnyAct
     turns.passOn();
   }
 }
+
+const nothing = (): void => undefined;
 
 /** An exchange is answered: the next of its kind for that device may go. */
 function settle(key: string, work: Promise<unknown>): void {

@@ -72,11 +72,7 @@ export function postInstall(run: PostInstall): PostInstallResult {
     if (!(error instanceof DeviceError)) throw error;
     return { outcome: { kind: 'failed', reason: error.reason, detail: error.message }, state: run.state, durationMs: 0 };
   }
-  const finish = (outcome: PostInstallOutcome): PostInstallResult => ({
-    outcome,
-    state: stateOf(session),
-    durationMs: Math.min(device.elapsedMs, run.budgetMs),
-  });
+  const finish = resultOf(session, device, run.budgetMs);
   try {
     // The maximum run time ran out while the device restarted: the script does not continue.
     if (run.budgetMs <= 0) return finish({ kind: 'timedOut' });
@@ -91,6 +87,11 @@ export function postInstall(run: PostInstall): PostInstallResult {
     if (!(error instanceof DeviceError)) throw error;
     return finish(device.elapsedMs > run.budgetMs ? { kind: 'timedOut' } : { kind: 'failed', reason: error.reason, detail: error.message });
   }
+}
+
+/** How a run ends, with what it left on the device; made by a call, not as a named closure (tsx names each). */
+function resultOf(session: DeviceSession, device: Device, budgetMs: number): (outcome: PostInstallOutcome) => PostInstallResult {
+  return (outcome) => ({ outcome, state: stateOf(session), durationMs: Math.min(device.elapsedMs, budgetMs) });
 }
 
 /** The script a command line runs: `x.dms`, or `dmscript.exe x.dms`. */
