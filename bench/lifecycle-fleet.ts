@@ -66,13 +66,15 @@ async function lifecycles(devices: number, prefix: string): Promise<LifecycleFle
   latency.reset();
   const before = requests;
   const random = seededRandom(1);
+  const profiles = drawProfiles(POLL_MIX, devices, random.fork()).map((profile) => ({
+    ...profile,
+    id: `${prefix}-${profile.id}`,
+    name: `${prefix}-${profile.name}`,
+  }));
+  // From the devices' start: each one's statechart starting is the first step of its lifecycle.
   const started = performance.now();
   const fleet = new Fleet({
-    profiles: drawProfiles(POLL_MIX, devices, random.fork()).map((profile) => ({
-      ...profile,
-      id: `${prefix}-${profile.id}`,
-      name: `${prefix}-${profile.name}`,
-    })),
+    profiles,
     site,
     random,
     logger: silentLogger(),
