@@ -2,7 +2,10 @@
 // process, runs with and without the dashboard interleaved (with it: a page connected to its event stream), and
 // the ratio of their poll rates. And what one tick of the dashboard costs with a large idle fleet: counting its
 // devices by state, reading the site's status, and the size of the event the page gets.
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { SiteConnection } from '../src/agent/site-connection.js';
 import { sitePortOf } from '../src/agent/site-line.js';
 import { silentLogger } from '../src/logging.js';
@@ -65,6 +68,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 await section(async ({ devices, seconds, rounds, idleDevices }: DashboardParams) => {
   const tick = await tickCost(idleDevices);
   const site = await startSiteProcess('bench/throughput-site.yaml');
+  // The same devices every run, remembering their tokens: the site refuses a device it knows without its token.
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-bench-dashboard-'));
   const pollsPerSecond = async (watched: boolean) => {
     const dashboard = watched ? await startDashboard(0) : null;
     // A page's worth of listening: the event stream, read and dropped.
@@ -72,13 +77,14 @@ await section(async ({ devices, seconds, rounds, idleDevices }: DashboardParams)
     const report = await runFleetJob(
       {
         kind: 'live',
-        options: { serverUrl: site.url, mix: POLL_MIX, devices, seed: 1, staggerMs: 0, warmUpMs: 2000, durationMs: seconds * 1000, backToBack: true },
+        options: { serverUrl: site.url, mix: POLL_MIX, devices, seed: 1, staggerMs: 0, warmUpMs: 2000, durationMs: seconds * 1000, backToBack: true, stateDir },
         logLevel: 'error',
       },
       { workers: 1, ...(dashboard && { watcher: dashboard.watcher }) },
     );
     page?.destroy();
     await dashboard?.close();
+    if ((report.latency.Poll?.errors ?? 0) > 0) throw new Error(`a dashboard bench run had ${report.latency.Poll!.errors} failed polls`);
     return (report.latency.Poll?.count ?? 0) / seconds;
   };
   const off: number[] = [];
@@ -89,6 +95,7 @@ await section(async ({ devices, seconds, rounds, idleDevices }: DashboardParams)
   }
   const ratios = on.map((rate, i) => round(rate / off[i]!, 3));
   await site.stop();
+  await rm(stateDir, { recursive: true, force: true });
   return {
     devices,
     pollsPerSecondWithout: Math.round(median(off)),

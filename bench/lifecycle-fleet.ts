@@ -12,7 +12,7 @@ import { seededRandom } from '../src/random.js';
 import { EagerClock } from '../src/time/eager-clock.js';
 import { drawProfiles } from '../simulator/fleet-mix.js';
 import { Fleet } from '../simulator/fleet.js';
-import { LatencyRecorder } from '../simulator/latency.js';
+import { LatencyRecorder, type LatencySummary } from '../simulator/latency.js';
 import { POLL_MIX } from './poll-mix.js';
 
 /** What the thread is started with: the site, and the connections its fleets share. */
@@ -30,7 +30,7 @@ export interface LifecycleFleetRequest {
 export interface LifecycleFleetAnswer {
   seconds: number;
   requests: number;
-  latency: { p50Ms: number; p99Ms: number } | undefined;
+  latency: LatencySummary | undefined;
 }
 
 /**

@@ -64,12 +64,15 @@ const MIX = fleetMixSchema.parse({
   connectivity: [{ kind: 'wlan', bandwidthKBps: 250, weight: 1 }],
 });
 
-/** `devices` devices from first poll on; `sockets` connections to the site (a fleet's default without it). */
-function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: () => void, sockets?: number) {
+/**
+ * `devices` devices from first poll on, new to the site (their ids start with `prefix`: a device the site knows must
+ * present its token); `sockets` connections to the site (a fleet's default without it).
+ */
+function fleetOf(serverUrl: string, prefix: string, devices: number, clock: Clock, onExchange: () => void, sockets?: number) {
   const connection = new SiteConnection({ serverUrl, clock, onExchange, transport: new HttpTransport(sockets === undefined ? {} : { maxSockets: sockets }) });
   const random = seededRandom(1);
   const fleet = new Fleet({
-    profiles: drawProfiles(MIX, devices, random.fork()),
+    profiles: drawProfiles(MIX, devices, random.fork()).map((profile) => ({ ...profile, id: `${prefix}-${profile.id}`, name: `${prefix}-${profile.name}` })),
     site: sitePortOf(connection),
     random,
     logger: silentLogger(),
@@ -83,7 +86,7 @@ function fleetOf(serverUrl: string, devices: number, clock: Clock, onExchange: (
 /** The fleet polling back to back: requests and CPU over a window after its warm-up. */
 async function fleetThroughput(serverUrl: string, connections: number, seconds: number) {
   let requests = 0;
-  const { fleet, connection } = fleetOf(serverUrl, connections, new EagerClock(), () => requests++, connections);
+  const { fleet, connection } = fleetOf(serverUrl, 'BACK-TO-BACK', connections, new EagerClock(), () => requests++, connections);
   await sleep(FLEET_WARM_UP_MS);
   const [cpu, counted, started] = [process.cpuUsage(), requests, performance.now()];
   await sleep(seconds * 1000);
@@ -100,7 +103,7 @@ async function fleetMemory(serverUrl: string, devices: number): Promise<number> 
   const before = process.memoryUsage().rss;
   let polls = 0;
   const clock = new CronClock();
-  const { fleet, connection } = fleetOf(serverUrl, devices, clock, () => polls++);
+  const { fleet, connection } = fleetOf(serverUrl, 'WAITING', devices, clock, () => polls++);
   while (polls < devices) await sleep(100);
   gc();
   const rss = process.memoryUsage().rss;

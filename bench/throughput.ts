@@ -13,6 +13,9 @@
 // the fleet's `warmUpMs`, and before the lifecycles fleets of other fresh devices): the first round of a fleet and
 // the runtime's warm-up are not what a load test of minutes sees.
 import autocannon from 'autocannon';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fleetThread, runInWorkers } from '../simulator/workers.js';
 import type { LifecycleFleetAnswer, LifecycleFleetRequest, LifecycleFleetSetup } from './lifecycle-fleet.js';
 import { POLL_MIX } from './poll-mix.js';
@@ -197,6 +200,7 @@ function lifecycleThread(site: SiteProcess, connections: number) {
     const answered = new Promise<LifecycleFleetAnswer>((resolve) => thread.once('message', resolve));
     thread.postMessage({ devices, prefix } satisfies LifecycleFleetRequest);
     const { seconds, requests, latency } = await within(120_000, 'the lifecycle fleet', Promise.race([answered, failed]));
+    if (latency && latency.errors > 0) throw new Error(`the lifecycle fleet ${prefix} had ${latency.errors} failed requests of ${requests}`);
     return { ...rate(devices, seconds, latency), requestsPerSecond: Math.round(requests / seconds), ...cpu.stop(requests) };
   };
   return { lifecycles, stop: () => thread.terminate() };
@@ -260,7 +264,10 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     return { perSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, ...cpu.stop(result.requests.total) };
   };
 
-  // Policy polls from a back-to-back live fleet, one device per connection, measured after its warm-up.
+  // Policy polls from a back-to-back live fleet, one device per connection, measured after its warm-up. Every run is
+  // the same devices, which remember their tokens in a state directory: the site refuses a device it knows that
+  // does not present its token (401), and a run of refusals would measure something else.
+  const pollStateDir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-bench-polls-'));
   const fleetPolls = async (workers: number) => {
     const cpu = new CpuMeter(site);
     let measuring = false;
@@ -276,6 +283,7 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
           warmUpMs: FLEET_WARM_UP_MS,
           durationMs: seconds * 1000,
           backToBack: true,
+          stateDir: pollStateDir,
         },
         logLevel: 'error',
       },
@@ -290,6 +298,8 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
       },
     );
     const requests = Object.values(report.latency).reduce((sum, endpoint) => sum + endpoint.count, 0);
+    const failed = Object.values(report.latency).reduce((sum, endpoint) => sum + endpoint.errors, 0);
+    if (failed > 0) throw new Error(`the fleet's poll run (${workers} workers) had ${failed} failed requests of ${requests}`);
     return { ...rate(report.latency.Poll?.count ?? 0, seconds, report.latency.Poll), ...cpu.stop(requests) };
   };
 
@@ -311,6 +321,7 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
   if (!url) throw new Error('the site offered no HTTP source for the package');
   const cannonContent = await autocannon({ url, connections, duration: seconds });
   await site.stop();
+  await rm(pollStateDir, { recursive: true, force: true });
   return {
     connections,
     lifecycles,

@@ -1,6 +1,6 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import type { Handheld } from '../src/agent/handheld.js';
-import { memoryOf, type DeviceMemory } from '../src/agent/machine.js';
+import { MEMORY_FIELDS, memoryOf, type DeviceMemory } from '../src/agent/machine.js';
 import type { SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';
@@ -163,5 +163,6 @@ export class Fleet {
 /** Whether any part of a device's memory is a new object since it was last saved (the context is immutable). */
 function changed(saved: DeviceMemory | undefined, now: DeviceMemory): boolean {
   if (!saved) return true;
-  return (Object.keys(now) as (keyof DeviceMemory)[]).some((key) => saved[key] !== now[key]);
+  // The fields remembered, not every key of the context given: those others (its polls, its retries) are not saved.
+  return MEMORY_FIELDS.some((key) => saved[key] !== now[key]);
 }

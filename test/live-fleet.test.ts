@@ -65,6 +65,37 @@ describe('a live fleet against a server (fleet --server)', function () {
     });
   });
 
+  describe('a state directory (fleet --state-dir)', () => {
+    let server: RunningSiteServer;
+    afterEach(async () => server.close());
+
+    it('saves what a device remembers when it changes, not at every poll; a second run presents the tokens the first got', async () => {
+      server = await startSiteServer({ site: testSite({}), contentRoot: await writePackageSources() });
+      const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mlc-sim-state-'));
+      const run = () =>
+        runLiveFleet({ serverUrl: server.url, mix, devices: 4, seed: 1, staggerMs: 0, durationMs: 1000, backToBack: true, stateDir, logger: silentLogger() });
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- put back below, and called with its store as `this`
+      const save = DeviceStateStore.prototype.save;
+      let saves = 0;
+      DeviceStateStore.prototype.save = function (this: DeviceStateStore, ...args: Parameters<typeof save>) {
+        saves++;
+        save.apply(this, args);
+      };
+      try {
+        const first = await run();
+        // Nothing advertised: once started, polled (a token) and inventoried, a device has nothing new to remember.
+        expect(first.latency.Poll!.count).to.be.above(4 * 20);
+        expect(saves).to.be.at.most(4 * 5);
+        // The site knows the devices now: a second run that did not present their tokens would be refused (401).
+        const second = await run();
+        expect(second.latency.Poll!.count).to.be.above(4 * 20);
+        expect(second.latency.Poll!.errors).to.equal(0);
+      } finally {
+        DeviceStateStore.prototype.save = save;
+      }
+    });
+  });
+
   describe('a warm-up (fleet --warm-up-seconds)', () => {
     let server: RunningSiteServer;
     afterEach(async () => server.close());

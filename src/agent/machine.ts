@@ -39,7 +39,10 @@ export interface HandheldDependencies {
 }
 
 /** What a device keeps across a restart of the simulator (see simulator/device-state-store.ts). */
-export type DeviceMemory = Pick<HandheldContext, 'credentials' | 'outbox' | 'boot' | 'seq' | 'done' | 'progress' | 'state' | 'reportsSentAt'>;
+export type DeviceMemory = Pick<HandheldContext, (typeof MEMORY_FIELDS)[number]>;
+
+/** The fields of a device's context it remembers (DeviceMemory). */
+export const MEMORY_FIELDS = ['credentials', 'outbox', 'boot', 'seq', 'done', 'progress', 'state', 'reportsSentAt'] as const;
 
 export interface HandheldInput {
   profile: DeviceProfile;
