@@ -1,6 +1,5 @@
 import { createActor, type Actor } from 'xstate';
-import type { Logger } from '../logging.js';
-import { handheldMachine, type HandheldInput } from './machine.js';
+import { handheldMachine, type HandheldDependencies, type HandheldInput } from './machine.js';
 
 export type Handheld = Actor<typeof handheldMachine>;
 
@@ -11,15 +10,18 @@ export type Handheld = Actor<typeof handheldMachine>;
  */
 export function startHandheld(input: HandheldInput, watch?: (handheld: Handheld) => void): Handheld {
   const actor = createActor(handheldMachine, { input, clock: input.deps.site.clock });
-  actor.subscribe({ error: logFailure(input.deps.logger) });
+  actor.subscribe({ error: logFailure(input.deps) });
   watch?.(actor);
   actor.start();
   return actor;
 }
 
-/** What a device's statechart does when it stops on an error: made by a call, not as a named closure (see site-line.ts). */
-function logFailure(logger: Logger): (error: unknown) => void {
+/**
+ * What a device's statechart does when it stops on an error: made by a call, not as a named closure (see
+ * site-line.ts). The logger is read only then: a fleet's device makes its child logger on first use.
+ */
+function logFailure(deps: HandheldDependencies): (error: unknown) => void {
   return (error) => {
-    logger.error('device statechart stopped on an error', { error: String(error) });
+    deps.logger.error('device statechart stopped on an error', { error: String(error) });
   };
 }
