@@ -149,17 +149,18 @@ export async function runInWorkers(job: FleetJob, run: WorkerRun): Promise<Fleet
 }
 
 /**
- * Runs a job in worker threads (one unless more are asked for), whose young generation a fleet needs
- * (YOUNG_GENERATION_MB: V8's default on the main thread cost a lifecycle fleet a tenth more CPU a request). It runs
- * in this thread only when something here follows the fleet as it runs: the live dashboard, which watches the fleet
- * itself, or a shard's heartbeat, which publishes its latency as it is recorded. Its `--state-dir` is locked for the
- * run: a second fleet on the same directory is refused rather than losing records to this one.
+ * Runs a job in this thread, or split across worker threads when more than one is asked for. Its `--state-dir` is
+ * locked for the run: a second fleet on the same directory is refused rather than losing records to this one.
+ *
+ * One worker stays here, with V8's default young generation (a lifecycle fleet spends about a tenth more CPU a
+ * request than in a fleet thread): the live dashboard watches the fleet itself, device by device, so it must be in
+ * this thread, and a fleet moved to a thread of its own only without it made `--dashboard` cost a run 12 % of its
+ * polls (bench/dashboard.ts). `NODE_OPTIONS=--max-semi-space-size=85` gives this thread about a fleet thread's.
  */
 export async function runFleetJob(job: FleetJob, run: WorkerRun): Promise<FleetReport> {
   const lock = job.options.stateDir === undefined ? undefined : lockStateDir(job.options.stateDir);
   try {
-    const followedHere = run.watcher !== undefined || (run.latency !== undefined && run.workers === 1);
-    if (!followedHere) return await runInWorkers(job, run);
+    if (run.workers > 1) return await runInWorkers(job, run);
     return await runHere(job, {
       logger: createLogger(job.logLevel),
       ...(run.onProgress && { onProgress: run.onProgress }),
