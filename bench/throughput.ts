@@ -1,6 +1,6 @@
 // Section: the fleet as fast as it can go against the stub site in another process, on loopback. Full lifecycles
 // (poll, instructions, locate, download, run, status, inventory) per second for fresh devices, from a fleet in a
-// worker thread as `fleet` runs one (bench/lifecycle-fleet.ts), against autocannon sending one captured lifecycle's
+// worker thread as `fleet --workers N` runs each of its N (bench/lifecycle-fleet.ts), against autocannon sending one captured lifecycle's
 // requests again for as many known devices as it has connections; then policy polls per
 // second from a back-to-back fleet (`fleet --back-to-back`) in 1 and 2 worker threads, against autocannon on the same
 // poll with as many connections as the fleet has devices, to tell how close the fleet comes to the wire; and
@@ -183,7 +183,8 @@ const LIFECYCLE_WARM_UP_FLEETS = 3;
 
 /**
  * The lifecycle fleets' thread, made as every fleet thread is (simulator/workers.ts fleetThread), so the fleet is
- * measured as `fleet` runs it; it stays up from the warm-up fleets to the last measured one.
+ * measured as `fleet --workers N` runs each of its threads (and as the poll runs below run theirs); it stays up from
+ * the warm-up fleets to the last measured one.
  */
 function lifecycleThread(site: SiteProcess, connections: number) {
   const thread = fleetThread(new URL('./lifecycle-fleet.ts', import.meta.url), { serverUrl: site.url, connections } satisfies LifecycleFleetSetup);
