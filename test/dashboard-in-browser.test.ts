@@ -25,6 +25,24 @@ async function eventually<T>(what: string, read: () => Promise<T>, check: (value
   return value;
 }
 
+/**
+ * `promise`, or a failure naming `what` after `seconds`: a wait with no deadline of its own would end only at the
+ * spec's timeout, which does not say what was awaited.
+ */
+async function within<T>(what: string, promise: Promise<T>, seconds = 30): Promise<T> {
+  const deadline = new AbortController();
+  try {
+    return await Promise.race([
+      promise,
+      sleep(seconds * 1000, undefined, { signal: deadline.signal }).then(() => {
+        throw new Error(`${what}: not done after ${seconds} s`);
+      }),
+    ]);
+  } finally {
+    deadline.abort();
+  }
+}
+
 /** The advertisement states a page shows (non-zero counts), as `{ MLC20001: { succeeded: 7, ... } }`. */
 function shownStates(page: Page): Promise<Record<string, Record<string, number>>> {
   return page.locator('button[data-state]').evaluateAll((buttons) => {
@@ -140,7 +158,7 @@ describe('the live dashboard of serve (the site alone) in Chromium', function ()
         () => page.locator('#chart-request-rate').textContent(),
         (legend) => legend?.includes('Poll') === true,
       );
-      await fleet;
+      await within('the fleet elsewhere ending its 4 s run', fleet);
       let expected = await adminStates(admin);
       await eventually(
         'the page catching up with the admin API',
