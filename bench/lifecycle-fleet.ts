@@ -13,7 +13,7 @@ import { EagerClock } from '../src/time/eager-clock.js';
 import { drawProfiles } from '../simulator/fleet-mix.js';
 import { Fleet } from '../simulator/fleet.js';
 import { LatencyRecorder, type LatencySummary } from '../simulator/latency.js';
-import { POLL_MIX } from './poll-mix.js';
+import { newToTheSite, POLL_MIX } from './poll-mix.js';
 
 /** What the thread is started with: the site, and the connections its fleets share. */
 export interface LifecycleFleetSetup {
@@ -66,11 +66,7 @@ async function lifecycles(devices: number, prefix: string): Promise<LifecycleFle
   latency.reset();
   const before = requests;
   const random = seededRandom(1);
-  const profiles = drawProfiles(POLL_MIX, devices, random.fork()).map((profile) => ({
-    ...profile,
-    id: `${prefix}-${profile.id}`,
-    name: `${prefix}-${profile.name}`,
-  }));
+  const profiles = newToTheSite(drawProfiles(POLL_MIX, devices, random.fork()), prefix);
   // From the devices' start: each one's statechart starting is the first step of its lifecycle.
   const started = performance.now();
   const fleet = new Fleet({

@@ -30,6 +30,7 @@ import { Fleet } from '../simulator/fleet.js';
 import { ARTILLERY_BIN, artilleryVersion } from './artillery-peer.js';
 import { knownDevicePoll, type KnownDevicePoll } from './known-device-poll.js';
 import { gc, section } from './section.js';
+import { newToTheSite } from './poll-mix.js';
 import { startSiteProcess } from './site-process.js';
 
 export interface SideBySideParams {
@@ -72,7 +73,7 @@ function fleetOf(serverUrl: string, prefix: string, devices: number, clock: Cloc
   const connection = new SiteConnection({ serverUrl, clock, onExchange, transport: new HttpTransport(sockets === undefined ? {} : { maxSockets: sockets }) });
   const random = seededRandom(1);
   const fleet = new Fleet({
-    profiles: drawProfiles(MIX, devices, random.fork()).map((profile) => ({ ...profile, id: `${prefix}-${profile.id}`, name: `${prefix}-${profile.name}` })),
+    profiles: newToTheSite(drawProfiles(MIX, devices, random.fork()), prefix),
     site: sitePortOf(connection),
     random,
     logger: silentLogger(),

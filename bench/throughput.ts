@@ -122,7 +122,13 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-const cpuOf = ({ clientCpuMicrosPerRequest, siteCpuMicrosPerRequest }: CpuFigures): CpuFigures => ({ clientCpuMicrosPerRequest, siteCpuMicrosPerRequest });
+/** The median CPU per request of runs, client and site (the site's only when every run could read it). */
+function cpuMediansOf(runs: CpuFigures[]): CpuFigures {
+  return {
+    clientCpuMicrosPerRequest: Math.round(median(runs.map((run) => run.clientCpuMicrosPerRequest))),
+    siteCpuMicrosPerRequest: runs.some((run) => run.siteCpuMicrosPerRequest === null) ? null : round(median(runs.map((run) => run.siteCpuMicrosPerRequest!))),
+  };
+}
 
 /** Runs of one kind as medians, and each run's rate in the order run. */
 function mediansOf(runs: (RateFigures & CpuFigures)[]): PollRuns {
@@ -131,8 +137,7 @@ function mediansOf(runs: (RateFigures & CpuFigures)[]): PollRuns {
     perSecond: Math.round(middle((run) => run.perSecond)),
     p50Ms: middle((run) => run.p50Ms),
     p99Ms: middle((run) => run.p99Ms),
-    clientCpuMicrosPerRequest: Math.round(middle((run) => run.clientCpuMicrosPerRequest)),
-    siteCpuMicrosPerRequest: runs.some((run) => run.siteCpuMicrosPerRequest === null) ? null : middle((run) => run.siteCpuMicrosPerRequest!),
+    ...cpuMediansOf(runs),
     runs: runs.map((run) => run.perSecond),
   };
 }
@@ -236,8 +241,8 @@ await section(async ({ lifecycleDevices, connections, seconds, rounds }: Through
     requestsPerLifecycle: cannon.requestsPerLifecycle,
     autocannonPerSecond: Math.round(median(cannonLifecycleRuns.map((run) => run.perSecond))),
     autocannonFailures: cannonLifecycleRuns.reduce((sum, run) => sum + run.failures, 0),
-    cpu: cpuOf(fleetMedians),
-    autocannonCpu: cpuOf(mediansOf(cannonLifecycleRuns.map((run) => ({ perSecond: run.perSecond, p50Ms: 0, p99Ms: 0, ...run.cpu })))),
+    cpu: cpuMediansOf(fleetLifecycleRuns),
+    autocannonCpu: cpuMediansOf(cannonLifecycleRuns.map((run) => run.cpu)),
     ratio: round(median(lifecycleRatios), 2),
     ratios: lifecycleRatios,
     runs: fleetMedians.runs,

@@ -122,6 +122,13 @@ function start(site: FakeSite, overrides: Parameters<typeof profile>[0] = {}, me
   return actor;
 }
 
+/** A device whose program runs 10 s and asks for a restart (3010) of 5 minutes: a minute in, it is restarting. */
+function startRestarting(site: FakeSite) {
+  site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.exe /q' }));
+  site.answerDownload = () => Promise.resolve(SETUP);
+  return start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
+}
+
 describe('the device statechart, through a fake site port', () => {
   it('polls, handles the package, delivers 11030, 11031 and 11035, and is idle again with nothing left', async () => {
     const site = new FakeSite();
@@ -353,9 +360,7 @@ describe('the device statechart, through a fake site port', () => {
 
   it('records restart pending (11036) and delivers it before the restart, then 11035', async () => {
     const site = new FakeSite();
-    site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.exe /q' }));
-    site.answerDownload = () => Promise.resolve(SETUP);
-    const device = start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
+    const device = startRestarting(site);
     await site.clock.advance(MINUTE);
     expect(device.getSnapshot().children.offer?.getSnapshot().value).to.deep.equal({ running: 'restarting' });
     expect(site.messageIds()).to.include(DEVICE_MESSAGE.restartPending).and.not.include(DEVICE_MESSAGE.executionSucceeded);
@@ -367,9 +372,7 @@ describe('the device statechart, through a fake site port', () => {
   // of more than 19 fields a hash table (the offer's had 21: 13 % more client CPU per lifecycle request, see bench/).
   it('keeps the device statechart and its offer each to at most 19 context fields', async () => {
     const site = new FakeSite();
-    site.answerInstructions = () => Promise.resolve(instructions({ commandLine: 'setup.exe /q' }));
-    site.answerDownload = () => Promise.resolve(SETUP);
-    const device = start(site, { programBehaviour: { exitCodes: [{ code: 3010, weight: 1 }], durationSeconds: { min: 10, max: 10 }, restartSeconds: 300 } });
+    const device = startRestarting(site);
     await site.clock.advance(MINUTE);
     const offer = device.getSnapshot().children.offer?.getSnapshot();
     expect(offer?.value).to.deep.equal({ running: 'restarting' });
