@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { DeviceMemory } from '../src/agent/machine.js';
+import type { DeviceMemory } from '../src/agent/device-context.js';
 import { InputFileError } from '../src/input-file.js';
 
 /**

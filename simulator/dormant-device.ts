@@ -1,6 +1,6 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import { startHandheld, type Handheld } from '../src/agent/handheld.js';
-import type { DeviceMemory, HandheldDependencies, HandheldInput, RestingContext } from '../src/agent/machine.js';
+import type { DeviceMemory, HandheldDependencies, HandheldInput, RestingContext } from '../src/agent/device-context.js';
 import { awaitsAnswer, type SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import { randomFromState, type Random, type RandomState } from '../src/random.js';

@@ -1,6 +1,6 @@
 import type { DeviceProfile } from '../src/agent/device-profile.js';
 import type { Handheld } from '../src/agent/handheld.js';
-import { MEMORY_FIELDS, memoryOf, type DeviceMemory } from '../src/agent/machine.js';
+import { MEMORY_FIELDS, memoryOf, type DeviceMemory } from '../src/agent/device-context.js';
 import type { SitePort } from '../src/agent/site-line.js';
 import type { Logger } from '../src/logging.js';
 import type { Random } from '../src/random.js';

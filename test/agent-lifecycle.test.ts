@@ -262,7 +262,7 @@ describe('one handheld, end to end', () => {
       await site.admin.post('/faults', { endpoint: 'Content', kind: 'corrupt-content' });
       const device = site.startDevice();
       await site.clock.advance(MINUTE);
-      expect(device.getSnapshot().children.offer?.getSnapshot().value).to.equal('downloadBackoff');
+      expect(device.getSnapshot().value).to.deep.equal({ offer: 'downloadBackoff' });
       await site.clock.advance(2 * HOUR);
       const messages = await site.messages(APP.id);
       const ids = messages.map((m) => m.messageId);

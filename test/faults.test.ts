@@ -47,11 +47,11 @@ describe('the agent under injected faults', () => {
     const device = site.startDevice();
     const size = site.server.catalog.contentOf('TST00001', 1)!.archive.length;
     const held: number[] = [];
-    // The offer's child statechart keeps the partial download; look at it between steps of the clock.
+    // The offer keeps the partial download; look at it between steps of the clock.
     for (let elapsed = 0; elapsed < HOUR_AND_A_HALF; elapsed += 10_000) {
       await site.clock.advance(10_000);
-      const offer = device.getSnapshot().children.offer?.getSnapshot();
-      const partial = offer?.value === 'downloadBackoff' ? offer.context.partial?.length : undefined;
+      const snapshot = device.getSnapshot();
+      const partial = snapshot.matches({ offer: 'downloadBackoff' }) ? snapshot.context.offer?.partial?.length : undefined;
       if (partial !== undefined && held.at(-1) !== partial) held.push(partial);
     }
     // Each cut attempt continued the last: half, then three quarters, ...

@@ -1,3 +1,4 @@
+import { fromPromise } from 'xstate';
 import { expectedValue, settingAddress, type ComplianceState, type Setting } from '../domain/configuration-item.js';
 import type { InstructionsExtension } from '../protocol/documents/instructions.js';
 import { settingsOf } from '../protocol/documents/provisioning.js';
@@ -60,3 +61,22 @@ export function evaluateConfiguration(items: readonly DeliveredItem[], platform:
   });
   return { results, settings: Object.fromEntries(settings) };
 }
+
+/** What a device evaluates when a configuration package has downloaded. */
+export interface ConfigurationToApply {
+  items: InstructionsExtension['configurationItems'];
+  /** The package's files by name: each item's provisioning document among them. */
+  documents: Readonly<Record<string, string>>;
+  platform: string;
+  /** The device's settings before. */
+  settings: Readonly<Record<string, string>>;
+}
+
+/**
+ * The statechart's actor for it. Async, so that a missing or unreadable document (thrown by deliveredItems) rejects:
+ * the offer's onError, where the package fails and the device goes on.
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw rejects (see above)
+export const configurationEvaluator = fromPromise<ConfigurationEvaluation, ConfigurationToApply>(async ({ input }) =>
+  evaluateConfiguration(deliveredItems(input.items, input.documents), input.platform, input.settings),
+);

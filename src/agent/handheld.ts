@@ -1,5 +1,6 @@
 import { createActor, type Actor } from 'xstate';
-import { handheldMachine, type HandheldDependencies, type HandheldInput } from './machine.js';
+import type { HandheldDependencies, HandheldInput } from './device-context.js';
+import { handheldMachine } from './machine.js';
 
 export type Handheld = Actor<typeof handheldMachine>;
 
