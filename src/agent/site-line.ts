@@ -99,12 +99,18 @@ const ANSWERS = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, {
   [K in Exchange]: { done: `${K}.done`; failed: `${K}.failed` };
 };
 
-/** The exchange in flight per device (statechart session) and kind, across every line. */
-const inFlight = new Map<string, Promise<unknown>>();
+/**
+ * The exchange in flight per kind and device, across every line: keyed by the device's statechart itself, not by a
+ * string made of its session and the kind (building and hashing that string at every exchange cost more).
+ */
+const inFlight = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, new WeakMap<AnyActorRef, Promise<unknown>>()])) as Record<
+  Exchange,
+  WeakMap<AnyActorRef, Promise<unknown>>
+>;
 
 /** Whether a device has an exchange out, so an answer is still to come to it. */
 export function awaitsAnswer(device: AnyActorRef): boolean {
-  return (Object.keys(EXCHANGES) as Exchange[]).some((type) => inFlight.has(`${device.sessionId} ${type}`));
+  return Object.values(inFlight).some((exchanges) => exchanges.has(device));
 }
 
 /**
@@ -131,20 +137,21 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(
   receive((request) => {
     const exchange = EXCHANGES[request.type] as (port: SitePort, request: SiteRequest) => Promise<unknown>;
     const answer = ANSWERS[request.type];
-    const key = `${request.replyTo.sessionId} ${request.type}`;
-    const before = inFlight.get(key);
+    const exchanges = inFlight[request.type];
+    const device = request.replyTo;
+    const before = exchanges.get(device);
     let work: Promise<unknown>;
     const begins = request.type === 'poll';
     if (before === undefined) work = turns.run(() => exchange(port, request), begins);
     // After the one before it, however that ended; tracked while it waits, so a simulated clock does not move between.
     else work = port.clock.track(before.then(nothing, nothing).then(() => turns.run(() => exchange(port, request), begins)));
-    inFlight.set(key, work);
+    exchanges.set(device, work);
     work.then(
       (output) => {
-        reply(turns, key, work, request.replyTo, { type: answer.done, output });
+        reply(turns, exchanges, work, device, { type: answer.done, output });
       },
       (error: unknown) => {
-        reply(turns, key, work, request.replyTo, { type: answer.failed, error });
+        reply(turns, exchanges, work, device, { type: answer.failed, error });
       },
     );
   });
@@ -191,8 +198,9 @@ class Turns {
  * exchange by then and goes before the polls waiting. A function of the module, not a closure per exchange: tsx
  * names every closure it makes (a defineProperty each), a per cent of a fleet's CPU on this path.
  */
-function reply(turns: Turns, key: string, work: Promise<unknown>, device: AnyActorRef, answer: AnyEventObject): void {
-  settle(key, work);
+function reply(turns: Turns, exchanges: WeakMap<AnyActorRef, Promise<unknown>>, work: Promise<unknown>, device: AnyActorRef, answer: AnyEventObject): void {
+  // The exchange is answered: the next of its kind for that device may go.
+  if (exchanges.get(device) === work) exchanges.delete(device);
   try {
     device.send(answer);
   } finally {
@@ -201,11 +209,6 @@ function reply(turns: Turns, key: string, work: Promise<unknown>, device: AnyAct
 }
 
 const nothing = (): void => undefined;
-
-/** An exchange is answered: the next of its kind for that device may go. */
-function settle(key: string, work: Promise<unknown>): void {
-  if (inFlight.get(key) === work) inFlight.delete(key);
-}
 
 type SiteLine = ActorRefFrom<typeof siteLine>;
 
