@@ -262,7 +262,7 @@ export const offerState = offerSetup.createStateConfig({
           // Cut off mid-run (or a script mid-reboot): it is not run again; the device says it was interrupted.
           guard: 'resumesInterrupted',
           target: 'done',
-          actions: [{ type: 'record', params: { message: 'executionFailed', parameters: { [PARAMETER.reason]: REASON.interrupted }, progress: HANDLED } }],
+          actions: { type: 'record', params: { message: 'executionFailed', parameters: { [PARAMETER.reason]: REASON.interrupted }, progress: HANDLED } },
         },
         { guard: { type: 'resumesFrom', params: { step: 'downloaded' } }, target: 'applyingConfiguration' },
         {
@@ -290,19 +290,17 @@ export const offerState = offerSetup.createStateConfig({
         {
           guard: { type: 'verdictIs', params: { kind: 'insufficientStorage' } },
           target: 'done',
-          actions: [
-            {
-              type: 'record',
-              params: ({ context }) => ({
-                message: 'downloadFailed',
-                parameters: {
-                  [PARAMETER.reason]: REASON.insufficientStorage,
-                  [PARAMETER.packageSize]: String(offerOf(context).instructions.packageSize),
-                  [PARAMETER.freeStorage]: String(offerOf(context).freeBytes),
-                },
-              }),
-            },
-          ],
+          actions: {
+            type: 'record',
+            params: ({ context }) => ({
+              message: 'downloadFailed',
+              parameters: {
+                [PARAMETER.reason]: REASON.insufficientStorage,
+                [PARAMETER.packageSize]: String(offerOf(context).instructions.packageSize),
+                [PARAMETER.freeStorage]: String(offerOf(context).freeBytes),
+              },
+            }),
+          },
         },
         { target: 'locatingContent' },
       ],
@@ -331,7 +329,7 @@ export const offerState = offerSetup.createStateConfig({
           },
           {
             target: 'done',
-            actions: [{ type: 'record', params: { message: 'downloadFailed', parameters: { [PARAMETER.reason]: REASON.noHttpSource } } }],
+            actions: { type: 'record', params: { message: 'downloadFailed', parameters: { [PARAMETER.reason]: REASON.noHttpSource } } },
           },
         ],
         'locateContent.failed': [
@@ -395,7 +393,7 @@ export const offerState = offerSetup.createStateConfig({
             // The content never matched the source: the command line never runs on it.
             guard: { type: 'contentMismatch', params: ({ event }) => ({ error: event.error }) },
             target: 'done',
-            actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.contentMismatch, event.error) }) }],
+            actions: { type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.contentMismatch, event.error) }) },
           },
           {
             // A recurring download event (Instructions with Recurrence) whose retries ran out is not deleted: it
@@ -414,7 +412,7 @@ export const offerState = offerSetup.createStateConfig({
             // A one-shot download event fails for good when its retries are used up (reference §11): the package is
             // handled. The site may list it again under a new id if the advertisement reruns after a failure.
             target: 'done',
-            actions: [{ type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) }],
+            actions: { type: 'record', params: ({ event }) => ({ message: 'downloadFailed', parameters: failure(REASON.downloadInterrupted, event.error) }) },
           },
         ],
       },
@@ -507,12 +505,10 @@ export const offerState = offerSetup.createStateConfig({
             // Content the device could not make sense of in a way no check above names: the command fails, the device goes on.
             onError: {
               target: '#offer.done',
-              actions: [
-                {
-                  type: 'record',
-                  params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error), progress: HANDLED }),
-                },
-              ],
+              actions: {
+                type: 'record',
+                params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error), progress: HANDLED }),
+              },
             },
           },
         },
@@ -522,7 +518,7 @@ export const offerState = offerSetup.createStateConfig({
           after: {
             restart: [
               { guard: 'hasScriptToResume', target: 'executing' },
-              { target: '#offer.done', actions: [{ type: 'record', params: { message: 'executionSucceeded', progress: HANDLED } }] },
+              { target: '#offer.done', actions: { type: 'record', params: { message: 'executionSucceeded', progress: HANDLED } } },
             ],
           },
         },
@@ -548,9 +544,10 @@ export const offerState = offerSetup.createStateConfig({
         },
         onError: {
           target: 'done',
-          actions: [
-            { type: 'record', params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error), progress: HANDLED }) },
-          ],
+          actions: {
+            type: 'record',
+            params: ({ event }) => ({ message: 'executionFailed', parameters: failure(REASON.badContent, event.error), progress: HANDLED }),
+          },
         },
       },
     },
