@@ -47,7 +47,7 @@ const HANDLED: OfferProgress = Object.freeze({ step: 'done' });
 const STARTED: OfferProgress = Object.freeze({ step: 'started' });
 
 /** How an offer ends, as its final state's output: handled for good, or deferred to the next poll. */
-export type OfferEnd = 'handled' | 'deferred';
+type OfferEnd = 'handled' | 'deferred';
 
 /** The offer in hand: a state of the offer runs only while there is one. */
 function offerOf(context: HandheldContext): OfferContext {
