@@ -13,7 +13,7 @@
  * given as input. Exchanges go through the port's site line (./site-line.ts): a state asks on entry and handles
  * the `<exchange>.done` or `<exchange>.failed` answer.
  */
-import { assign, sendTo } from 'xstate';
+import { assign } from 'xstate';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from '../domain/client-settings.js';
 import { PRISTINE } from '../device/device-state.js';
 import type { PollResponse } from '../protocol/documents/poll-response.js';
@@ -59,12 +59,10 @@ export const handheldMachine = offerSetup
         }),
     },
     actions: {
-      askToReport: sendTo(lineOf, ({ context, self }) => ({
-        type: 'sendReports' as const,
-        credentials: context.credentials,
-        reports: dueReports(context),
-        replyTo: self,
-      })),
+      /** Sends the reports due, built now. */
+      askToReport: ({ context, self }) => {
+        lineOf(context).ask(self, { type: 'sendReports', credentials: context.credentials, reports: dueReports(context) });
+      },
       countFailure: assign({
         retries: ({ context: { retries } }, params: { error: unknown }) => ({
           attempts: retries.attempts + 1,

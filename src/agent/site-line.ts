@@ -1,4 +1,4 @@
-import { createActor, fromCallback, type ActorRefFrom, type AnyActorRef, type AnyEventObject } from 'xstate';
+import type { AnyActorRef, AnyEventObject } from 'xstate';
 import type { Identification } from '../protocol/documents/device-poll.js';
 import type { Instructions } from '../protocol/documents/instructions.js';
 import type { PackageLocation } from '../protocol/documents/package-location.js';
@@ -114,10 +114,11 @@ export function awaitsAnswer(device: AnyActorRef): boolean {
 }
 
 /**
- * The devices' line to their site: an actor that runs each exchange a device's state asks for and sends the answer
- * back to that device as an event. One line serves every device of a port, as the connection's socket pool does.
- * Not an invoked actor per exchange: starting and stopping an actor per poll cost a third of a fleet's CPU; nor one
- * per device: it cost 2 KB of each idle device's memory (see bench/). An answer that comes after its state was left
+ * The devices' line to their site: it runs each exchange a device's state asks for (the chart's `ask` actions, see
+ * ./chart-setup.ts) and sends the answer back to that device as an event. One line serves every device of a port, as
+ * the connection's socket pool does. Not an invoked actor per exchange: starting and stopping an actor per poll cost a
+ * third of a fleet's CPU; nor one per device: it cost 2 KB of each idle device's memory (see bench/); nor an actor
+ * the devices send their requests to: each request was then an event through XState's mailboxes as well. An answer that comes after its state was left
  * is handled where the statechart says, or dropped; one for a stopped device is dropped.
  *
  * A device has one exchange of a kind in flight at a time: a second (a delivery asked for while the last is still
@@ -132,13 +133,19 @@ export function awaitsAnswer(device: AnyActorRef): boolean {
  * already begun goes first: its exchanges after the poll take their turns before the polls waiting (each kind in the
  * order asked), so a congested fleet finishes cycles rather than holding every device midway.
  */
-const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(({ input: port, receive }) => {
-  const turns = new Turns(port);
-  receive((request) => {
+export class SiteLine {
+  private readonly turns: Turns;
+
+  constructor(private readonly port: SitePort) {
+    this.turns = new Turns(port);
+  }
+
+  /** Runs the exchange `request` names for `device`, whose answer comes back to it as an event. */
+  ask(device: AnyActorRef, request: SiteRequest): void {
+    const { port, turns } = this;
     const exchange = EXCHANGES[request.type] as (port: SitePort, request: SiteRequest) => Promise<unknown>;
     const answer = ANSWERS[request.type];
     const exchanges = inFlight[request.type];
-    const device = request.replyTo;
     const before = exchanges.get(device);
     let work: Promise<unknown>;
     const begins = request.type === 'poll';
@@ -154,8 +161,8 @@ const siteLine = fromCallback<SiteRequest & { replyTo: AnyActorRef }, SitePort>(
         reply(turns, exchanges, work, device, { type: answer.failed, error });
       },
     );
-  });
-});
+  }
+}
 
 /**
  * Exchanges run at most `exchangesAtOnce` at a time; as one's answer reaches its device, the next waiting starts: one
@@ -210,15 +217,13 @@ function reply(turns: Turns, exchanges: WeakMap<AnyActorRef, Promise<unknown>>, 
 
 const nothing = (): void => undefined;
 
-type SiteLine = ActorRefFrom<typeof siteLine>;
-
 const lines = new WeakMap<SitePort, SiteLine>();
 
-/** The line of a port, started at its first use. */
+/** The line of a port, made at its first use. */
 export function siteLineOf(port: SitePort): SiteLine {
   let line = lines.get(port);
   if (!line) {
-    line = createActor(siteLine, { input: port }).start();
+    line = new SiteLine(port);
     lines.set(port, line);
   }
   return line;
