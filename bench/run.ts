@@ -27,7 +27,7 @@ interface Sizes {
 const FULL: Sizes = {
   idle: [1_000, 10_000, 100_000, 1_000_000].map((devices) => ({ devices, settleSeconds: 20, idleSeconds: 20 })),
   round: [{ devices: 1_000 }, { devices: 10_000 }],
-  throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 5, rounds: 3 }],
+  throughput: [{ lifecycleDevices: 2_000, connections: 64, seconds: 5, rounds: 5 }],
   replay: [...[1, 2].map((workers) => ({ devices: 10_000, hours: 24, workers })), { devices: 100_000, hours: 24, workers: 2 }],
   dashboard: [{ devices: 64, seconds: 5, rounds: 5, idleDevices: 100_000 }],
   peer: [{ connections: 64, seconds: 5, polls: [50, 250], virtualDevices: [500, 5_000], thinkSeconds: 20 }],
