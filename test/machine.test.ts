@@ -267,6 +267,21 @@ describe('the device statechart, through a fake site port', () => {
     expect(site.messageIds()).to.include(DEVICE_MESSAGE.executionSucceeded);
   });
 
+  it('says once that it waits for a package (11037), however many polls list it, and again when the reason changes', async () => {
+    const site = new FakeSite();
+    site.answerInstructions = () => Promise.resolve(instructions({ startTime: site.clock.now() + 10 * HOUR }));
+    start(site);
+    await site.clock.advance(3 * HOUR + 30 * MINUTE);
+    expect(site.calls.filter((call) => call === 'instructions')).to.have.length.of.at.least(3);
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.packageDeferred]);
+    // Now it waits for a docked connection (this device is on a WLAN).
+    site.answerInstructions = () => Promise.resolve(instructions({ flags: CONNECTION_FLAGS.passThrough }));
+    await site.clock.advance(3 * HOUR);
+    expect(site.messageIds()).to.deep.equal([DEVICE_MESSAGE.packageDeferred, DEVICE_MESSAGE.packageDeferred]);
+    expect(site.delivered.flat().map((m) => m.parameters.Reason)).to.include.members(['NotYetStarted', 'ConnectionClass']);
+    expect(site.calls).to.not.include('download');
+  });
+
   it('refuses a desktop program with 11034 and never downloads it', async () => {
     const site = new FakeSite();
     site.answerInstructions = () =>

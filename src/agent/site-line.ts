@@ -108,18 +108,22 @@ const inFlight = Object.fromEntries(Object.keys(EXCHANGES).map((type) => [type, 
   WeakMap<AnyActorRef, Promise<unknown>>
 >;
 
+/** The same maps as a list, made once: a fleet asks `awaitsAnswer` each time a device reaches idle. */
+const everyInFlight = Object.values(inFlight);
+
 /** Whether a device has an exchange out, so an answer is still to come to it. */
 export function awaitsAnswer(device: AnyActorRef): boolean {
-  return Object.values(inFlight).some((exchanges) => exchanges.has(device));
+  return everyInFlight.some((exchanges) => exchanges.has(device));
 }
 
 /**
  * The devices' line to their site: it runs each exchange a device's state asks for (the chart's `ask` actions, see
  * ./chart-setup.ts) and sends the answer back to that device as an event. One line serves every device of a port, as
- * the connection's socket pool does. Not an invoked actor per exchange: starting and stopping an actor per poll cost a
- * third of a fleet's CPU; nor one per device: it cost 2 KB of each idle device's memory (see bench/); nor an actor
- * the devices send their requests to: each request was then an event through XState's mailboxes as well. An answer that comes after its state was left
- * is handled where the statechart says, or dropped; one for a stopped device is dropped.
+ * the connection's socket pool does. Not an invoked actor per exchange: starting and stopping an actor per poll cost
+ * a third of a fleet's CPU; nor one per device: it cost 2 KB of each idle device's memory (see bench/); nor an actor
+ * the devices send their requests to: each request was then an event through XState's mailboxes as well. An answer
+ * that comes after its state was left is handled where the statechart says, or dropped; one for a stopped device is
+ * dropped.
  *
  * A device has one exchange of a kind in flight at a time: a second (a delivery asked for while the last is still
  * out) goes when the first is answered. So the site gets each device's requests of an action in the order the device
